@@ -1,0 +1,39 @@
+# The two commands: `make run` (demo installation, dashboards on http://127.0.0.1:8501) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+DEMO   ?= var/demo
+PORT   ?= 8501
+
+.PHONY: run test setup sysdeps lint bench demo clean
+
+run: setup demo
+	$(BIN)/relaywatch --home $(DEMO)/home serve --port $(PORT)
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q -p no:cacheprovider
+
+setup: sysdeps $(STAMP)
+
+sysdeps:
+	@bash scripts/install-system-deps.sh
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	touch $@
+
+demo: setup
+	$(BIN)/python -m relaywatch.demo --dir $(DEMO)
+
+lint: setup
+	$(BIN)/ruff check .
+
+bench: setup
+	$(BIN)/python -m bench.ingest --lines 2000000
+
+clean:
+	rm -rf $(VENV) var build *.egg-info

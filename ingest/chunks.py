@@ -1,0 +1,116 @@
+"""Byte chunks of a log file, identified by content fingerprint and offset.
+
+A file's identity is the hash of its first line: it survives rename rotation (`mail.log` -> `mail.log.1`)
+and compression (`mail.log.2.gz` decompresses to the same first line), and changes on copytruncate (the
+file restarts with other content). Offsets are byte offsets in the uncompressed content, so a reader
+resumes exactly where the last committed chunk ended.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+CHUNK_BYTES = 64 * 1024 * 1024
+FINGERPRINT_BYTES = 1024
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Whole lines `data` read from `start` to `end` (exclusive) of one file of one gateway."""
+
+    gateway: str
+    file_id: str
+    path: str
+    start: int
+    end: int
+    data: bytes
+    mtime: float
+
+
+class ChunkSink(Protocol):
+    """Where chunks go: the lake answers what it already holds and commits new chunks atomically."""
+
+    def committed(self, gateway: str, file_id: str) -> int: ...
+
+    def commit(self, chunk: Chunk) -> None: ...
+
+
+def fingerprint(head: bytes) -> str | None:
+    """Identity of a file from its first bytes; None while the first line is not complete."""
+    newline = head.find(b"\n", 0, FINGERPRINT_BYTES)
+    if newline < 0:
+        if len(head) < FINGERPRINT_BYTES:
+            return None
+        newline = FINGERPRINT_BYTES
+    return "fp:" + hashlib.sha256(head[:newline]).hexdigest()[:24]
+
+
+def open_log(path: Path) -> BinaryIO:
+    """Open a log file for reading bytes, decompressing `.gz` transparently."""
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return path.open("rb")
+
+
+def read_chunks(
+    stream: BinaryIO,
+    *,
+    gateway: str,
+    file_id: str,
+    path: str,
+    start: int,
+    mtime: float,
+    final: bool = False,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> Iterator[Chunk]:
+    """Yield chunks of whole lines from `start`. A trailing partial line is left for later unless `final`
+    (a rotated file that will not grow again), in which case it is yielded as the last line."""
+    if stream.seekable():
+        stream.seek(start)
+    else:
+        skip = start
+        while skip:
+            skip -= len(stream.read(min(skip, chunk_bytes)))
+    offset = start
+    pending = b""
+    while True:
+        block = stream.read(chunk_bytes)
+        if not block:
+            break
+        data = pending + block
+        cut = data.rfind(b"\n") + 1
+        pending = data[cut:]
+        if cut:
+            yield Chunk(gateway, file_id, path, offset, offset + cut, data[:cut], mtime)
+            offset += cut
+    if final and pending:
+        yield Chunk(gateway, file_id, path, offset, offset + len(pending), pending, mtime)
+
+
+def file_chunks(
+    path: Path, gateway: str, sink: ChunkSink, *, final: bool = False, chunk_bytes: int = CHUNK_BYTES
+) -> Iterator[Chunk]:
+    """Chunks of a local file that the sink does not hold yet (nothing when the file is already in)."""
+    with open_log(path) as stream:
+        file_id = fingerprint(stream.read(FINGERPRINT_BYTES))
+        if file_id is None:
+            if not final:
+                return
+            stream.seek(0)
+            file_id = "fp:" + hashlib.sha256(stream.read()).hexdigest()[:24]
+        start = sink.committed(gateway, file_id)
+        yield from read_chunks(
+            stream,
+            gateway=gateway,
+            file_id=file_id,
+            path=str(path),
+            start=start,
+            mtime=path.stat().st_mtime,
+            final=final,
+            chunk_bytes=chunk_bytes,
+        )

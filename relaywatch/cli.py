@@ -1,0 +1,158 @@
+"""The `relaywatch` command: a thin layer, each command calling one library function of the same name."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from relaywatch import home as homes
+from relaywatch import output
+
+if TYPE_CHECKING:
+    from warehouse.lake import Lake
+
+
+def _home_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`--home DIR` on every command (it may also come before the command, or from RELAYWATCH_HOME)."""
+
+    @click.option("--home", "home_opt", type=click.Path(path_type=Path), default=None,
+                  help="Data home (config, lake, control database). Default: $RELAYWATCH_HOME or var/home.")
+    @click.pass_context
+    @wraps(func)
+    def wrapper(ctx: click.Context, home_opt: Path | None, **kwargs: Any) -> Any:
+        if home_opt is not None:
+            ctx.obj["home"] = homes.resolve(home_opt)
+        return ctx.invoke(func, **kwargs)
+
+    return wrapper
+
+
+def _home(*, create: bool) -> Path:
+    ctx = click.get_current_context()
+    try:
+        return homes.open_home(ctx.obj["home"], create=create)
+    except homes.HomeError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _lake(home: Path) -> Lake:
+    """The home's lake (imports deferred so `relaywatch --help` stays fast)."""
+    from warehouse.lake import Lake
+
+    timezone = homes.load_config(home).get("parse", {}).get("timezone", "UTC")
+    return Lake(homes.lake_dir(home), timezone=timezone)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", type=click.Path(path_type=Path), default=None,
+              help="Data home (config, lake, control database). Default: $RELAYWATCH_HOME or var/home.")
+@click.pass_context
+def main(ctx: click.Context, home: Path | None) -> None:
+    """relaywatch: what happens to the mail your Postfix gateways send, and why."""
+    ctx.ensure_object(dict)
+    ctx.obj["home"] = homes.resolve(home)
+
+
+@main.command()
+@click.option("--gateway-name", required=True, help="Name of the gateway the log comes from.")
+@click.option("--file", "path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Postfix log file (plain or .gz).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@_home_option
+def ingest(gateway_name: str, path: Path, quiet: bool) -> None:
+    """Add a log file's new lines to the lake and process them (idempotent)."""
+    from warehouse.pipeline import ingest as run_ingest
+
+    home = _home(create=True)
+    lake = _lake(home)
+    with output.progress(path, lake, gateway_name, enabled=not quiet) as advance:
+        stats = run_ingest(lake, gateway_name, path, on_chunk=advance)
+    click.echo(output.ingest_summary(gateway_name, path, stats))
+
+
+@main.command()
+@_home_option
+def process() -> None:
+    """Correlate and classify lines committed by the collectors but not processed yet."""
+    from warehouse.pipeline import process as run_process
+
+    stats = run_process(_lake(_home(create=False)))
+    click.echo(output.ingest_summary(None, None, stats))
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_home_option
+def parse(files: tuple[Path, ...]) -> None:
+    """Print one JSON object per recognised Postfix log line of FILES (stdin when none)."""
+    from warehouse.jsonlines import parse as run_parse
+
+    ctx = click.get_current_context()
+    config_home = ctx.obj["home"]
+    timezone = "UTC"
+    if (config_home / homes.CONFIG_NAME).is_file():
+        timezone = homes.load_config(config_home).get("parse", {}).get("timezone", "UTC")
+    sources = [(str(f), f.open("rb"), datetime.fromtimestamp(f.stat().st_mtime, UTC)) for f in files] or [
+        ("-", sys.stdin.buffer, datetime.now(UTC))
+    ]
+    unparsed = run_parse(sources, sys.stdout, timezone=timezone)
+    if unparsed:
+        detail = ", ".join(f"{service}: {n}" for service, n in sorted(unparsed.items()))
+        click.echo(f"{sum(unparsed.values())} line(s) not recognised ({detail})", err=True)
+
+
+@main.command()
+@click.option("--evaluate", "labelled", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Labelled JSON Lines: print accuracy, per-reason precision/recall and confusions.")
+@_home_option
+def classify(labelled: Path | None) -> None:
+    """Qualify delivery replies: JSON Lines (dsn, status, text) on stdin -> qualification, reason, rule."""
+    from warehouse.classify import ClassifyInputError, RuleError, evaluate, format_report
+    from warehouse.classify import classify as run_classify
+
+    config_home = click.get_current_context().obj["home"]
+    config = config_home / homes.CONFIG_NAME
+    config_path = config if config.is_file() else None
+    try:
+        if labelled is not None:
+            click.echo(format_report(evaluate(labelled, config_path=config_path)))
+            return
+        for line in run_classify(sys.stdin, config_path=config_path):
+            click.echo(line)
+    except (ClassifyInputError, RuleError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
+@click.argument("query")
+@click.option("--as", "as_user", default=None, help="Run scoped as this user (default: root).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@_home_option
+def sql(query: str, as_user: str | None, fmt: str) -> None:
+    """Run a SELECT over the warehouse views (deliveries, messages, rejects)."""
+    from relaywatch.query import QueryError
+    from relaywatch.query import sql as run_sql
+
+    home = _home(create=False)
+    try:
+        frame = run_sql(home, query, as_user=as_user)
+    except QueryError as exc:
+        raise click.ClickException(str(exc)) from exc
+    output.write_frame(frame, fmt, sys.stdout)
+
+
+@main.command()
+@click.option("--port", default=8501, show_default=True)
+@click.option("--address", default="127.0.0.1", show_default=True)
+@_home_option
+def serve(port: int, address: str) -> None:
+    """Start the dashboards (Streamlit) on http://ADDRESS:PORT."""
+    from dashboards.server import serve as run_serve
+
+    run_serve(_home(create=False), address=address, port=port)

@@ -1,0 +1,77 @@
+"""The data home: one folder holding a relaywatch installation's config, lake and control database."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+CONFIG_NAME = "relaywatch.toml"
+DEFAULT_CONFIG = """\
+# relaywatch data home configuration.
+# Local classification rules take precedence over the built-in ones, e.g.:
+# [[classify.rules]]
+# id = "my-isp-block"
+# pattern = "blocked by MyISP"
+# qualification = "soft"
+# reason = "reputation"
+
+[parse]
+# Time zone of classic syslog timestamps (they carry no offset).
+timezone = "UTC"
+"""
+
+
+class HomeError(Exception):
+    """The data home is missing, not a directory, or not a relaywatch home."""
+
+
+def resolve(path: str | os.PathLike[str] | None) -> Path:
+    """The home from `--home`, else RELAYWATCH_HOME, else ./var/home."""
+    chosen = path or os.environ.get("RELAYWATCH_HOME") or "var/home"
+    return Path(chosen).expanduser().absolute()
+
+
+def open_home(home: Path, *, create: bool) -> Path:
+    """Check (or, with `create`, initialise) a data home; refuse any folder that is not one.
+
+    A non-empty folder without relaywatch.toml is refused even with `create`, so a mistyped --home never
+    writes into someone else's data.
+    """
+    if home.exists() and not home.is_dir():
+        raise HomeError(f"--home {home} is not a directory")
+    config = home / CONFIG_NAME
+    if config.is_file():
+        load_config(home)
+        return home
+    if not create:
+        raise HomeError(
+            f"{home} is not a relaywatch data home (no {CONFIG_NAME}); pass --home or set RELAYWATCH_HOME "
+            "to an existing home, or ingest a log to create one"
+        )
+    if home.exists() and any(home.iterdir()):
+        raise HomeError(f"{home} is not empty and has no {CONFIG_NAME}: refusing to use it as a data home")
+    home.mkdir(parents=True, exist_ok=True)
+    tmp = config.with_suffix(".tmp")
+    tmp.write_text(DEFAULT_CONFIG, encoding="utf-8")
+    tmp.replace(config)
+    return home
+
+
+def load_config(home: Path) -> dict:
+    """The home's parsed configuration, with a clear error when the TOML is broken."""
+    config = home / CONFIG_NAME
+    try:
+        return tomllib.loads(config.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise HomeError(f"{config}: invalid configuration: {exc}") from exc
+
+
+def lake_dir(home: Path) -> Path:
+    """Where the Delta tables live."""
+    return home / "lake"
+
+
+def control_db(home: Path) -> Path:
+    """The control-plane SQLite database (users, grants, audit)."""
+    return home / "control.db"

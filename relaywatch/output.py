@@ -1,0 +1,62 @@
+"""What the CLI prints: progress bars, summaries and query results."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+import polars as pl
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+from rich.table import Table
+from rich.text import Text
+
+from warehouse.export import to_csv, to_json_lines
+
+if TYPE_CHECKING:
+    from ingest.chunks import Chunk
+    from warehouse.lake import Lake
+    from warehouse.pipeline import IngestStats
+
+
+@contextmanager
+def progress(path: Path, lake: Lake, gateway: str, *, enabled: bool) -> Iterator[Callable[[Chunk], None]]:
+    """A byte progress bar on stderr for an ingest (silent when not a terminal or disabled)."""
+    console = Console(stderr=True)
+    if not enabled or not console.is_terminal:
+        yield lambda chunk: None
+        return
+    columns = ("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+               TransferSpeedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task(f"{gateway}: {path.name}", total=path.stat().st_size)
+        yield lambda chunk: bar.update(task, completed=chunk.end)
+
+
+def ingest_summary(gateway: str | None, path: Path | None, stats: IngestStats) -> str:
+    """One paragraph: what was added, and what could not be parsed (kept in the lake, never dropped)."""
+    where = f" from {path} (gateway {gateway})" if path else ""
+    rows = ", ".join(f"{name} {count}" for name, count in stats.rows.items())
+    text = f"ingested {stats.lines} lines{where}: {rows}; messages still queued {stats.open_messages}"
+    if stats.unparsed:
+        detail = ", ".join(f"{service or '-'}: {n}" for service, n in sorted(stats.unparsed.items()))
+        text += f"\nnot recognised (kept in the lake, table lines): {sum(stats.unparsed.values())} ({detail})"
+    if stats.lines == 0:
+        text += "\nnothing new: the lake already holds this file up to its last complete line"
+    return text
+
+
+def write_frame(frame: pl.DataFrame, fmt: str, out: TextIO = sys.stdout) -> None:
+    """A query result as a table (text only, never markup), CSV (formulas neutralised) or JSON Lines."""
+    if fmt == "csv":
+        out.write(to_csv(frame))
+    elif fmt == "json":
+        out.write(to_json_lines(frame))
+    else:
+        table = Table(*frame.columns)
+        for row in frame.iter_rows():
+            table.add_row(*(Text("" if v is None else str(v)) for v in row))
+        Console(file=out, width=max(80, min(250, 30 * frame.width))).print(table)

@@ -1,0 +1,263 @@
+"""Correlation: parsed log lines of one gateway -> deliveries, rejects and messages.
+
+Queue ids are unique per gateway only for a while (short ids recycle), so a message is keyed by
+gateway, queue id and the time of its first line. Messages still in the queue at the end of a batch are
+carried to the next batch as the open-message state (`messages_open`): a message deferred today and
+delivered in three days, from a later file, still gets its sender on the delivery row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import polars as pl
+
+from warehouse.classify import classify_frame
+from warehouse.providers import provider_of
+
+STALE_AFTER = timedelta(days=10)
+NO_DAY = "1970-01-01"
+TS = pl.Datetime("us", "UTC")
+RECIPIENT = pl.Struct({"recipient": pl.String, "status": pl.String, "dsn": pl.String, "ts": TS})
+STATE_SCHEMA = pl.Schema(
+    {
+        "gateway": pl.String,
+        "message_key": pl.String,
+        "queue_id": pl.String,
+        "first_ts": TS,
+        "last_ts": TS,
+        "sender": pl.String,
+        "sasl_method": pl.String,
+        "sasl_username": pl.String,
+        "client_host": pl.String,
+        "client_ip": pl.String,
+        "message_id": pl.String,
+        "size": pl.Int64,
+        "nrcpt": pl.Int64,
+        "ndr_queue_id": pl.String,
+        "ndr_key": pl.String,
+        "ndr_of": pl.String,
+        "expired": pl.Boolean,
+        "removed": pl.Boolean,
+        "rejected": pl.Boolean,
+        "recipients": pl.List(RECIPIENT),
+    }
+)
+MESSAGE_EVENTS = ("client", "pickup", "message-id", "queued", "delivery", "removed", "expired", "ndr", "reject")
+STARTS = ("client", "pickup")
+ATTRIBUTES = ("sender", "sasl_method", "sasl_username", "client_host", "client_ip", "message_id", "size",
+              "nrcpt", "ndr_queue_id", "ndr_key", "ndr_of")
+
+
+@dataclass(frozen=True)
+class Correlated:
+    """What one batch of lines adds to the lake, and the open-message state after it."""
+
+    deliveries: pl.DataFrame
+    rejects: pl.DataFrame
+    messages: pl.DataFrame
+    state: pl.DataFrame
+
+
+def empty_state() -> pl.DataFrame:
+    """The open-message state before anything was processed."""
+    return STATE_SCHEMA.to_frame()
+
+
+def _day(ts: str) -> pl.Expr:
+    """Partition of a row: its date, else the day its line was filed under (a line without a readable
+    timestamp is filed under the day it was read)."""
+    return pl.coalesce(pl.col(ts).dt.date().cast(pl.String), pl.col("line_day"), pl.lit(NO_DAY))
+
+
+def _domain(column: str) -> pl.Expr:
+    return pl.col(column).str.extract(r"@([^@]+)$")
+
+
+def _message_events(lines: pl.DataFrame, gateway: str, state: pl.DataFrame) -> pl.DataFrame:
+    """Lines that belong to a queued message, each with the key of its message instance."""
+    ev = lines.filter(pl.col("queue_id").is_not_null() & pl.col("event").is_in(MESSAGE_EVENTS))
+    ev = ev.with_row_index("seq")
+    closing = pl.col("event").is_in(["removed", "reject"])
+    boundary = (closing.shift(1).over("queue_id").fill_null(False)) | pl.col("event").is_in(STARTS)
+    ev = ev.with_columns(inst=boundary.cast(pl.Int32).cum_sum().over("queue_id"))
+    first = pl.col("ts").first().over(["queue_id", "inst"])
+    stamp = pl.coalesce(first.dt.strftime("%Y%m%dT%H%M%S"), pl.col("offset").first().over(["queue_id", "inst"])
+                        .cast(pl.String))
+    open_keys = state.filter(pl.col("gateway") == gateway).select("queue_id", state_key="message_key")
+    ev = ev.join(open_keys, on="queue_id", how="left", maintain_order="left")
+    return ev.with_columns(
+        message_key=pl.when((pl.col("inst") == 0) & pl.col("state_key").is_not_null())
+        .then(pl.col("state_key"))
+        .otherwise(pl.lit(f"{gateway}/") + pl.col("queue_id") + "/" + stamp)
+    )
+
+
+def _batch_messages(ev: pl.DataFrame, gateway: str) -> pl.DataFrame:
+    """Per message key, what this batch's lines say about the message."""
+    def from_event(column: str, *events: str) -> pl.Expr:
+        return pl.col(column).filter(pl.col("event").is_in(events)).drop_nulls().first()
+
+    recipients = pl.struct(
+        recipient=pl.col("to").str.to_lowercase(), status="status", dsn="dsn", ts="ts"
+    ).filter(pl.col("event") == "delivery")
+    return ev.group_by("message_key", maintain_order=True).agg(
+        gateway=pl.lit(gateway),
+        queue_id=pl.col("queue_id").first(),
+        first_ts=pl.col("ts").min(),
+        last_ts=pl.col("ts").max(),
+        sender=from_event("from", "queued", "pickup", "expired").str.to_lowercase(),
+        sasl_method=from_event("sasl_method", "client"),
+        sasl_username=from_event("sasl_username", "client").str.to_lowercase(),
+        client_host=from_event("client_host", "client"),
+        client_ip=from_event("client_ip", "client"),
+        message_id=from_event("message_id", "message-id"),
+        size=from_event("size", "queued"),
+        nrcpt=from_event("nrcpt", "queued"),
+        ndr_queue_id=from_event("ndr_queue_id", "ndr"),
+        ndr_key=pl.lit(None, pl.String),
+        ndr_of=pl.lit(None, pl.String),
+        expired=(pl.col("event") == "expired").any(),
+        removed=pl.col("event").is_in(["removed", "reject"]).any(),
+        rejected=(pl.col("event") == "reject").any(),
+        recipients=recipients,
+    ).cast(dict(STATE_SCHEMA))
+
+
+def _merge(state: pl.DataFrame, batch: pl.DataFrame) -> pl.DataFrame:
+    """Fold the batch's view of each message into the state's (state first: it saw the earlier lines)."""
+    both = pl.concat([state.filter(pl.col("message_key").is_in(batch["message_key"].implode())), batch])
+    merged = both.group_by("message_key", maintain_order=True).agg(
+        pl.col("gateway", "queue_id").first(),
+        pl.col("first_ts").min(),
+        pl.col("last_ts").max(),
+        *[pl.col(c).drop_nulls().first() for c in ATTRIBUTES],
+        pl.col("expired", "removed", "rejected").any(),
+    )
+    latest = (
+        both.select("message_key", "recipients")
+        .explode("recipients")
+        .drop_nulls("recipients")
+        .unnest("recipients")
+        .unique(["message_key", "recipient"], keep="last", maintain_order=True)
+        .group_by("message_key", maintain_order=True)
+        .agg(recipients=pl.struct("recipient", "status", "dsn", "ts"))
+    )
+    return merged.join(latest, on="message_key", how="left", maintain_order="left").select(STATE_SCHEMA.names())
+
+
+def _link_ndrs(messages: pl.DataFrame) -> pl.DataFrame:
+    """Point each bounced message to the NDR it caused, and each NDR back to its message."""
+    asking = messages.filter(pl.col("ndr_queue_id").is_not_null() & pl.col("ndr_key").is_null())
+    if asking.is_empty():
+        return messages
+    candidates = messages.select(
+        "gateway", ndr_queue=pl.col("queue_id"), found="message_key", found_ts="first_ts"
+    )
+    links = (
+        asking.select("gateway", "message_key", "ndr_queue_id", "last_ts")
+        .join(candidates, left_on=["gateway", "ndr_queue_id"], right_on=["gateway", "ndr_queue"])
+        .with_columns(gap=(pl.col("found_ts") - pl.col("last_ts")).abs())
+        .filter(pl.col("gap") <= timedelta(hours=1))
+        .sort("gap")
+        .unique("message_key", keep="first")
+    )
+    forward = links.select("message_key", link_to="found")
+    backward = links.select(message_key="found", link_from="message_key")
+    return (
+        messages.join(forward, on="message_key", how="left", maintain_order="left")
+        .join(backward, on="message_key", how="left", maintain_order="left")
+        .with_columns(
+            ndr_key=pl.coalesce("ndr_key", "link_to"),
+            ndr_of=pl.coalesce("ndr_of", "link_from"),
+        )
+        .drop("link_to", "link_from")
+    )
+
+
+def with_outcome(messages: pl.DataFrame) -> pl.DataFrame:
+    """Per-recipient counts and the message's final status, as the `messages` view shows them."""
+    count = {
+        s: pl.col("recipients").list.eval(pl.element().struct.field("status") == s).list.sum().fill_null(0)
+        for s in ("sent", "bounced", "deferred")
+    }
+    n = pl.col("recipients").list.len().fill_null(0)
+    return messages.with_columns(
+        sender_domain=_domain("sender"),
+        recipient_count=n,
+        delivered=count["sent"],
+        bounced=count["bounced"],
+        deferred=pl.when(pl.col("expired")).then(0).otherwise(count["deferred"]),
+        expired_recipients=pl.when(pl.col("expired")).then(count["deferred"]).otherwise(0),
+    ).with_columns(
+        final_status=pl.when(pl.col("rejected")).then(pl.lit("rejected"))
+        .when(pl.col("expired")).then(pl.lit("expired"))
+        .when(pl.col("recipient_count") == 0).then(pl.when(pl.col("removed")).then(pl.lit("removed"))
+                                                   .otherwise(pl.lit("queued")))
+        .when(pl.col("delivered") == pl.col("recipient_count")).then(pl.lit("delivered"))
+        .when(pl.col("deferred") > 0).then(pl.lit("deferred"))
+        .when(pl.col("delivered") == 0).then(pl.lit("bounced"))
+        .otherwise(pl.lit("partial")),
+        day=pl.col("first_ts").dt.date().cast(pl.String).fill_null(NO_DAY),
+    )
+
+
+def _deliveries(ev: pl.DataFrame, messages: pl.DataFrame) -> pl.DataFrame:
+    attempts = ev.filter(pl.col("event") == "delivery").select(
+        "gateway", "message_key", "queue_id", "ts",
+        recipient=pl.col("to").str.to_lowercase(),
+        orig_to=pl.col("orig_to").str.to_lowercase(),
+        relay="relay", delay="delay", delays="delays", dsn="dsn", status="status", response="response",
+        file_id="file_id", offset="offset", line_day="day",
+    )
+    info = messages.select("message_key", "sender", "sasl_username", "client_ip", "client_host",
+                           "message_id", "size")
+    rows = attempts.join(info, on="message_key", how="left", maintain_order="left").with_columns(
+        sender_domain=_domain("sender"),
+        recipient_domain=_domain("recipient"),
+    )
+    rows = pl.concat([rows, classify_frame(rows.select("dsn", "status", "response")).select(
+        "qualification", "reason", "suppressible", "rule")], how="horizontal")
+    rows = rows.with_columns(provider=provider_of(rows.select("recipient_domain", "relay")))
+    return rows.with_columns(day=_day("ts")).drop("line_day")
+
+
+def _rejects(lines: pl.DataFrame, ev: pl.DataFrame, messages: pl.DataFrame) -> pl.DataFrame:
+    keyed = ev.filter(pl.col("event") == "reject").select("offset", "message_key")
+    refused = lines.filter(pl.col("event") == "reject").join(keyed, on="offset", how="left",
+                                                             maintain_order="left")
+    info = messages.select("message_key", sasl="sasl_username", msg_sender="sender")
+    rows = refused.join(info, on="message_key", how="left", maintain_order="left").select(
+        "gateway", "ts", "queue_id", "message_key", "service",
+        sender=pl.coalesce(pl.col("from").str.to_lowercase(), "msg_sender"),
+        sasl_username="sasl",
+        recipient=pl.col("to").str.to_lowercase(),
+        client_host="client_host", client_ip="client_ip", dsn="dsn", status="status", response="response",
+        file_id="file_id", offset="offset", line_day="day",
+    ).with_columns(sender_domain=_domain("sender"), recipient_domain=_domain("recipient"))
+    rows = pl.concat([rows, classify_frame(rows.select("dsn", "status", "response")).select(
+        "qualification", "reason", "suppressible", "rule")], how="horizontal")
+    return rows.with_columns(day=_day("ts")).drop("line_day")
+
+
+def correlate(lines: pl.DataFrame, gateway: str, state: pl.DataFrame) -> Correlated:
+    """Turn one batch of parsed lines of `gateway` (in log order) into lake rows and the next state."""
+    ev = _message_events(lines, gateway, state)
+    batch = _batch_messages(ev, gateway)
+    touched = _merge(state, batch)
+    untouched = state.filter(~pl.col("message_key").is_in(batch["message_key"].implode()))
+    restarted = ev.group_by("queue_id").agg(pl.col("inst").min()).filter(pl.col("inst") > 0)["queue_id"]
+    latest = lines["ts"].max()
+    stale = pl.col("queue_id").is_in(restarted.implode()) & (pl.col("gateway") == gateway)
+    if latest is not None:
+        stale = stale | (pl.col("last_ts") < latest - STALE_AFTER)
+    untouched = untouched.with_columns(removed=pl.col("removed") | stale)
+    everything = _link_ndrs(pl.concat([untouched, touched]))
+    closed = everything.filter(pl.col("removed"))
+    return Correlated(
+        deliveries=_deliveries(ev, everything),
+        rejects=_rejects(lines, ev, everything),
+        messages=with_outcome(closed),
+        state=everything.filter(~pl.col("removed")),
+    )

@@ -1,0 +1,150 @@
+"""The lake: Delta tables under DIR/lake, written by atomic commits, read by snapshot.
+
+Every raw chunk commit carries a Delta app transaction (`gateway|file_id` -> end offset), so what the lake
+holds is also where collection resumes: there is no separate offset store to disagree with the data.
+Derived tables carry the app transaction `process` -> the `lines` version they were computed from.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import unquote
+
+import polars as pl
+from deltalake import CommitProperties, DeltaTable, Transaction
+from deltalake.exceptions import TableNotFoundError
+
+from ingest.chunks import Chunk
+from warehouse.parse import parse_lines
+
+PROCESS_APP = "process"
+
+
+@dataclass(frozen=True)
+class LineBatch:
+    """The parsed lines of one committed chunk and the `lines` table version that holds them."""
+
+    version: int
+    gateway: str
+    frame: pl.DataFrame
+
+
+def split_lines(data: bytes) -> tuple[pl.Series, pl.Series]:
+    """Lines of a chunk and each line's byte offset within it; invalid UTF-8 becomes U+FFFD."""
+    body = data[:-1] if data.endswith(b"\n") else data
+    try:
+        text = body.decode("utf-8")
+        lines = pl.Series("line", [text]).str.split("\n").explode()
+        sizes = lines.str.len_bytes().cast(pl.Int64)
+    except UnicodeDecodeError:
+        raw = body.split(b"\n")
+        lines = pl.Series("line", [part.decode("utf-8", errors="replace") for part in raw])
+        sizes = pl.Series([len(part) for part in raw], dtype=pl.Int64)
+    offsets = (sizes + 1).cum_sum() - (sizes + 1)
+    return lines, offsets
+
+
+class Lake:
+    """Delta tables of one data home; implements the collectors' ChunkSink."""
+
+    def __init__(self, root: Path, *, timezone: str = "UTC") -> None:
+        self.root = root
+        self.timezone = timezone
+        self._tables: dict[str, DeltaTable] = {}
+
+    def path(self, table: str) -> Path:
+        return self.root / table
+
+    def table(self, name: str) -> DeltaTable | None:
+        """The newest snapshot of a table, or None before its first commit."""
+        cached = self._tables.get(name)
+        if cached is not None:
+            cached.update_incremental()
+            return cached
+        try:
+            table = DeltaTable(str(self.path(name)))
+        except TableNotFoundError:
+            return None
+        self._tables[name] = table
+        return table
+
+    def version(self, name: str) -> int:
+        """The table's current version, -1 before its first commit."""
+        table = self.table(name)
+        return -1 if table is None else table.version()
+
+    def app_version(self, name: str, app_id: str) -> int | None:
+        """The version an application last recorded in this table's commits."""
+        table = self.table(name)
+        return None if table is None else table.transaction_version(app_id)
+
+    def committed(self, gateway: str, file_id: str) -> int:
+        """End offset of what the lake holds of this file of this gateway (0 when nothing)."""
+        return self.app_version("lines", f"{gateway}|{file_id}") or 0
+
+    def commit(self, chunk: Chunk) -> LineBatch:
+        """Parse a chunk and commit its lines, recording the offsets in the same commit."""
+        lines, offsets = split_lines(chunk.data)
+        reference = datetime.fromtimestamp(chunk.mtime, UTC)
+        parsed = parse_lines(lines, reference=reference, tz=self.timezone)
+        day = pl.coalesce(parsed["ts"].dt.date(), pl.lit(reference.date())).cast(pl.String)
+        frame = parsed.with_columns(
+            gateway=pl.lit(chunk.gateway),
+            file_id=pl.lit(chunk.file_id),
+            offset=offsets + chunk.start,
+            line=lines,
+            day=day,
+        )
+        meta = {"gateway": chunk.gateway, "file_id": chunk.file_id, "path": chunk.path,
+                "start": chunk.start, "end": chunk.end, "lines": frame.height}
+        version = self.append(
+            "lines", frame, app_id=f"{chunk.gateway}|{chunk.file_id}", app_version=chunk.end,
+            metadata={"relaywatch.chunk": json.dumps(meta)},
+        )
+        return LineBatch(version, chunk.gateway, frame)
+
+    def append(
+        self,
+        name: str,
+        frame: pl.DataFrame,
+        *,
+        app_id: str,
+        app_version: int,
+        metadata: dict[str, str] | None = None,
+        mode: str = "append",
+        partition_by: tuple[str, ...] = ("day",),
+    ) -> int:
+        """Commit a frame to a table atomically with an app transaction; returns the new version."""
+        options = {
+            "commit_properties": CommitProperties(
+                custom_metadata=metadata or {},
+                app_transactions=[Transaction(app_id=app_id, version=app_version)],
+            ),
+        }
+        if partition_by:
+            options["partition_by"] = list(partition_by)
+        if mode == "overwrite":
+            options["schema_mode"] = "overwrite"
+        frame.write_delta(str(self.path(name)), mode=mode, delta_write_options=options)
+        return self.version(name)
+
+    def added_files(self, name: str, version: int) -> list[str]:
+        """Data files a commit added (dataChange only: compaction rewrites are not new data)."""
+        log = self.path(name) / "_delta_log" / f"{version:020d}.json"
+        files = []
+        for entry in log.read_text(encoding="utf-8").splitlines():
+            add = json.loads(entry).get("add")
+            if add and add.get("dataChange", True):
+                files.append(str(self.path(name) / unquote(add["path"])))
+        return files
+
+    def files(self, name: str) -> tuple[int, list[str]]:
+        """(version, data files) of the newest snapshot; (-1, []) before the first commit."""
+        table = self.table(name)
+        if table is None:
+            return -1, []
+        return table.version(), table.file_uris()
+

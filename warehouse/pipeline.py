@@ -1,0 +1,122 @@
+"""The core job: committed lines -> correlated, classified rows in the lake, exactly once.
+
+Order of commits for each `lines` version v: deliveries, rejects, messages (each recording `process`=v),
+then the open-message state `messages_open` (also `process`=v). After a crash the job restarts from the
+state's version and skips the tables that already hold v, so nothing is counted twice or lost.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from ingest.chunks import Chunk, file_chunks
+from warehouse.correlate import correlate, empty_state, with_outcome
+from warehouse.lake import PROCESS_APP, Lake, LineBatch
+from warehouse.parse import parse_counts
+
+DERIVED = ("deliveries", "rejects", "messages")
+
+
+@dataclass
+class IngestStats:
+    """What a run added: lines per outcome and rows per table."""
+
+    lines: int = 0
+    bytes: int = 0
+    unparsed: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DERIVED, 0))
+    open_messages: int = 0
+
+    def add_lines(self, frame: pl.DataFrame) -> None:
+        self.lines += frame.height
+        for service, count in parse_counts(frame).items():
+            self.unparsed[service] = self.unparsed.get(service, 0) + count
+
+
+@contextmanager
+def writer_lock(lake: Lake) -> Iterator[None]:
+    """One writer at a time per lake: the open-message state is shared by all gateways."""
+    lake.root.mkdir(parents=True, exist_ok=True)
+    with (lake.root / ".writer.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def load_state(lake: Lake) -> pl.DataFrame:
+    """The open-message state as last committed."""
+    table = lake.table("messages_open")
+    if table is None:
+        return empty_state()
+    return pl.from_arrow(table.to_pyarrow_table()).select(empty_state().columns)
+
+
+def apply_batch(lake: Lake, batch: LineBatch, state: pl.DataFrame, stats: IngestStats) -> pl.DataFrame:
+    """Correlate one committed batch and commit its derived rows; returns the new state."""
+    result = correlate(batch.frame, batch.gateway, state)
+    for name in DERIVED:
+        frame = getattr(result, name)
+        done = lake.app_version(name, PROCESS_APP)
+        if frame.height and (done is None or done < batch.version):
+            lake.append(name, frame, app_id=PROCESS_APP, app_version=batch.version)
+            stats.rows[name] += frame.height
+    lake.append("messages_open", with_outcome(result.state), app_id=PROCESS_APP, app_version=batch.version,
+                mode="overwrite", partition_by=())
+    stats.open_messages = result.state.height
+    return result.state
+
+
+def _committed_batches(lake: Lake, after: int) -> Iterator[LineBatch]:
+    """Chunk commits of `lines` newer than version `after`, read back from the lake in log order."""
+    for version in range(after + 1, lake.version("lines") + 1):
+        files = lake.added_files("lines", version)
+        if files:
+            frame = pl.read_parquet(files).sort("offset")
+            yield LineBatch(version, frame["gateway"][0], frame)
+
+
+def _catch_up(lake: Lake, stats: IngestStats) -> pl.DataFrame:
+    """Process committed lines not yet in the derived tables (caller holds the writer lock)."""
+    state = load_state(lake)
+    done = lake.app_version("messages_open", PROCESS_APP)
+    for batch in _committed_batches(lake, -1 if done is None else done):
+        stats.add_lines(batch.frame)
+        state = apply_batch(lake, batch, state, stats)
+    return state
+
+
+def process(lake: Lake) -> IngestStats:
+    """Bring the derived tables up to date with every committed line (run by the scheduler)."""
+    stats = IngestStats()
+    with writer_lock(lake):
+        _catch_up(lake, stats)
+    return stats
+
+
+def ingest(
+    lake: Lake, gateway: str, path: Path, *, on_chunk: Callable[[Chunk], None] | None = None
+) -> IngestStats:
+    """Add the part of a log file the lake does not hold yet, and process it.
+
+    Idempotent: the same file twice adds nothing; a file that grew adds only its new lines. A trailing
+    line without its newline is left for the next run (the writer may still be writing it).
+    """
+    stats = IngestStats()
+    with writer_lock(lake):
+        state = _catch_up(lake, stats)
+        for chunk in file_chunks(path, gateway, lake):
+            batch = lake.commit(chunk)
+            stats.add_lines(batch.frame)
+            stats.bytes += chunk.end - chunk.start
+            state = apply_batch(lake, batch, state, stats)
+            if on_chunk is not None:
+                on_chunk(chunk)
+    return stats

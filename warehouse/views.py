@@ -1,0 +1,123 @@
+"""DuckDB views over the lake's current snapshot, filtered by the caller's Scope: defined here only.
+
+Each `Warehouse` owns an in-memory DuckDB connection. `_lake_<table>` reads the Delta snapshot's files
+natively (`read_parquet([...], hive_partitioning=true)`); the public views (`deliveries`, `messages`,
+`rejects`) add the Scope's row filter. Scope values reach DuckDB only as parameters, through
+connection variables (`SET VARIABLE scope_x = $value`, read by `getvariable('scope_x')`), so the view
+text never contains a user's data. Views are rebuilt when a table's version changes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+
+from warehouse.correlate import correlate, empty_state, with_outcome
+from warehouse.lake import Lake
+from warehouse.parse import parse_lines
+
+PUBLIC_VIEWS = ("deliveries", "messages", "rejects")
+VARIABLE = re.compile(r"\$(scope_[a-z0-9_]+)\b")
+
+
+class RowFilter(Protocol):
+    """What `acl.Scope` offers the warehouse: a SQL predicate on gateway, sender, sender_domain and
+    sasl_username, with its values as named parameters ($scope_...)."""
+
+    def predicate(self) -> tuple[str, dict[str, Any]]: ...
+
+
+def _empty_tables() -> dict[str, pl.DataFrame]:
+    """Zero-row frames with each table's exact schema, for views over tables not written yet."""
+    lines = parse_lines(pl.Series("line", [], dtype=pl.String), reference=datetime.now(UTC))
+    lines = lines.with_columns(gateway=pl.lit("", pl.String), file_id=pl.lit("", pl.String),
+                               offset=pl.lit(0, pl.Int64), line=pl.lit("", pl.String),
+                               day=pl.lit("", pl.String)).clear()
+    result = correlate(lines, "", empty_state())
+    return {
+        "lines": lines,
+        "deliveries": result.deliveries,
+        "rejects": result.rejects,
+        "messages": result.messages,
+        "messages_open": with_outcome(result.state),
+    }
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal of one of our own file paths (never user input)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+class Warehouse:
+    """Scoped, snapshot-consistent SQL over one lake."""
+
+    BASE = {
+        "deliveries": ("deliveries",),
+        "rejects": ("rejects",),
+        "messages": ("messages", "messages_open"),
+        "lines": ("lines",),
+    }
+
+    def __init__(self, lake: Lake, scope: RowFilter) -> None:
+        self.lake = lake
+        self.con = duckdb.connect()
+        self._versions: dict[str, int] = {}
+        self._empty: dict[str, pl.DataFrame] | None = None
+        predicate, params = scope.predicate()
+        for name, value in params.items():
+            if not re.fullmatch(r"scope_[a-z0-9_]+", name):
+                raise ValueError(f"scope parameter {name!r} is not a valid variable name")
+            statement = f"SET VARIABLE {name} = $value"
+            self.con.execute(statement, {"value": value})
+        self._predicate = VARIABLE.sub(lambda m: f"getvariable('{m.group(1)}')", predicate)
+        self.refresh()
+
+    def _source(self, table: str) -> str:
+        """SQL reading one table's current snapshot (or its empty schema)."""
+        version, files = self.lake.files(table)
+        self._versions[table] = version
+        if files:
+            listing = ", ".join(_literal(f) for f in files)
+            return (f"SELECT * FROM read_parquet([{listing}], hive_partitioning=true, union_by_name=true, "
+                    "hive_types={'day': DATE})")
+        if self._empty is None:
+            self._empty = _empty_tables()
+        arrow: pa.Table = self._empty[table].with_columns(pl.col("day").cast(pl.Date)).to_arrow()
+        self.con.register(f"_empty_{table}", arrow)
+        return f"SELECT * FROM _empty_{table}"
+
+    def refresh(self) -> None:
+        """Rebuild the views whose tables changed since they were defined."""
+        for view, tables in self.BASE.items():
+            if all(self._versions.get(t) == self.lake.version(t) for t in tables):
+                continue
+            body = " UNION ALL BY NAME ".join(self._source(t) for t in tables)
+            statements = [f"CREATE OR REPLACE TEMP VIEW _lake_{view} AS {body}"]
+            if view in PUBLIC_VIEWS:
+                statements.append(
+                    f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM _lake_{view} WHERE {self._predicate}"
+                )
+            for statement in statements:
+                self.con.execute(statement)
+
+    def query(self, sql: str, params: dict[str, Any] | list[Any] | None = None) -> pl.DataFrame:
+        """Run a SELECT over the scoped views of the newest snapshot; the whole result as a frame."""
+        self.refresh()
+        return self.con.execute(sql, params).pl()
+
+    def batches(
+        self, sql: str, params: dict[str, Any] | list[Any] | None = None, *, rows: int = 65536
+    ) -> Iterator[pa.RecordBatch]:
+        """Stream a large result in record batches (CSV export) without holding it all in memory."""
+        self.refresh()
+        reader = self.con.execute(sql, params).fetch_record_batch(rows)
+        yield from reader
+
+    def close(self) -> None:
+        self.con.close()
