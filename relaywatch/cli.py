@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -15,6 +17,7 @@ from relaywatch import home as homes
 from relaywatch import output
 
 if TYPE_CHECKING:
+    from acl import Store
     from warehouse.lake import Lake
 
 
@@ -156,3 +159,127 @@ def serve(port: int, address: str) -> None:
     from dashboards.server import serve as run_serve
 
     run_serve(_home(create=False), address=address, port=port)
+
+
+def _store() -> Store:
+    """The home's control-plane store (users, grants, audit log)."""
+    from acl import open_store
+
+    return open_store(homes.control_db(_home(create=False)))
+
+
+def _acl_call(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call an acl function as the local operator, turning its refusals into one-line errors."""
+    from acl import AclError, local_operator
+
+    try:
+        return func(_store(), local_operator(), *args, **kwargs)
+    except AclError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.group()
+def user() -> None:
+    """Accounts, roles and grants (acts as the local operator: root)."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["root", "admin", "user", "mailgw"]), default="user", show_default=True)
+@click.option("--email", default=None, help="Where password-reset codes are mailed.")
+@click.password_option(help="Password (prompted when omitted; read from stdin when not a terminal).")
+@_home_option
+def user_add(name: str, role: str, email: str | None, password: str) -> None:
+    """Create an account."""
+    from acl import user_add as run
+
+    created = _acl_call(run, name, role, password, email=email)
+    click.echo(f"user {created.name} ({created.role}) created")
+
+
+@user.command("list")
+@_home_option
+def user_list() -> None:
+    """Accounts with their role, state and grants."""
+    from acl import user_list as run
+
+    for account in _acl_call(run):
+        grants = ", ".join(f"{g.kind}:{g.value}{' (+subdomains)' if g.include_subdomains else ''}"
+                           for g in account.grants) or "no grant"
+        state = "disabled" if account.disabled else "active"
+        click.echo(f"{account.name}\t{account.role}\t{state}\t{grants}")
+
+
+@user.command("grant")
+@click.argument("name")
+@click.argument("kind", type=click.Choice(["sender", "domain", "sasl", "gateway"]))
+@click.argument("value")
+@click.option("--subdomains", is_flag=True, help="With kind domain: its subdomains too.")
+@_home_option
+def user_grant(name: str, kind: str, value: str, subdomains: bool) -> None:
+    """Let NAME see the rows of a sender, domain, SMTP-auth login or gateway."""
+    from acl import user_grant as run
+
+    grant = _acl_call(run, name, kind, value, include_subdomains=subdomains)
+    click.echo(f"granted {grant.kind}:{grant.value} to {name}")
+
+
+@user.command("revoke")
+@click.argument("name")
+@click.argument("kind", type=click.Choice(["sender", "domain", "sasl", "gateway"]))
+@click.argument("value")
+@click.option("--subdomains", is_flag=True)
+@_home_option
+def user_revoke(name: str, kind: str, value: str, subdomains: bool) -> None:
+    """Take a grant back."""
+    from acl import user_revoke as run
+
+    _acl_call(run, name, kind, value, include_subdomains=subdomains)
+    click.echo(f"revoked {kind}:{value} from {name}")
+
+
+@user.command("passwd")
+@click.argument("name")
+@click.password_option()
+@_home_option
+def user_passwd(name: str, password: str) -> None:
+    """Set an account's password (closes its sessions)."""
+    from acl import user_passwd as run
+
+    _acl_call(run, name, password)
+    click.echo(f"password of {name} changed")
+
+
+@user.command("disable")
+@click.argument("name")
+@click.option("--enable", is_flag=True, help="Re-enable instead.")
+@_home_option
+def user_disable(name: str, enable: bool) -> None:
+    """Disable (or re-enable) an account: no login, no rows."""
+    from acl import user_disable as run
+
+    _acl_call(run, name, disabled=not enable)
+    click.echo(f"{name} {'enabled' if enable else 'disabled'}")
+
+
+@user.command("role")
+@click.argument("name")
+@click.argument("role", type=click.Choice(["root", "admin", "user", "mailgw"]))
+@_home_option
+def user_role(name: str, role: str) -> None:
+    """Change an account's role."""
+    from acl import user_role as run
+
+    _acl_call(run, name, role)
+    click.echo(f"{name} is now {role}")
+
+
+@main.command()
+@click.option("--limit", default=100, show_default=True)
+@_home_option
+def audit(limit: int) -> None:
+    """The audit log of admin and root actions (newest last)."""
+    from acl import audit_entries
+
+    for entry in _acl_call(audit_entries, limit=limit):
+        click.echo(json.dumps(dataclasses.asdict(entry), default=str, ensure_ascii=False))

@@ -1,38 +1,50 @@
-"""`relaywatch sql`: a user's SELECT over the warehouse views, inside that user's Scope."""
+"""`relaywatch sql`: a SELECT over the warehouse views, as root or inside a user's Scope."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from acl import AclError, Scope, check_user_sql, get_user, open_store, scope_for
+from acl.model import ROOT
 from relaywatch import home as homes
 from warehouse.lake import Lake
 from warehouse.views import PUBLIC_VIEWS, Warehouse
+
+USER_QUERY_SECONDS = 60.0
 
 
 class QueryError(Exception):
     """The query was refused or failed; the message says why."""
 
 
-class _Root:
-    def predicate(self) -> tuple[str, dict[str, object]]:
-        return "TRUE", {}
-
-
 def sql(home: Path, query: str, *, as_user: str | None = None) -> pl.DataFrame:
-    """Run `query` as root, or scoped as `as_user` (whose SQL may only read the scoped views)."""
-    scope = _Root()
+    """Run `query` as the local operator (root), or as `as_user`: then it must be one SELECT over the
+    scoped views only, runs with file access disabled and stops after USER_QUERY_SECONDS."""
+    lake = Lake(homes.lake_dir(home))
+    if as_user is None:
+        warehouse = Warehouse(lake, Scope.root())
+    else:
+        try:
+            user = get_user(open_store(homes.control_db(home)), as_user)
+            if user.role != ROOT:
+                check_user_sql(query, set(PUBLIC_VIEWS))
+        except AclError as exc:
+            raise QueryError(str(exc)) from exc
+        warehouse = Warehouse(lake, scope_for(user))
+        if user.role != ROOT:
+            warehouse.confine()
+    timer = threading.Timer(USER_QUERY_SECONDS, warehouse.con.interrupt)
     if as_user is not None:
-        raise QueryError("--as needs the access-control store, which this installation does not have yet")
-    warehouse = Warehouse(Lake(homes.lake_dir(home)), scope)
+        timer.start()
     try:
         return warehouse.query(query)
     except duckdb.Error as exc:
         raise QueryError(f"query failed: {exc}") from exc
     finally:
+        timer.cancel()
         warehouse.close()
 
-
-__all__ = ["PUBLIC_VIEWS", "QueryError", "sql"]

@@ -107,7 +107,7 @@ def _batch_messages(ev: pl.DataFrame, gateway: str) -> pl.DataFrame:
         queue_id=pl.col("queue_id").first(),
         first_ts=pl.col("ts").min(),
         last_ts=pl.col("ts").max(),
-        sender=from_event("from", "queued", "pickup", "expired").str.to_lowercase(),
+        sender=pl.coalesce(from_event("from", "queued"), from_event("from", "pickup", "expired")).str.to_lowercase(),
         sasl_method=from_event("sasl_method", "client"),
         sasl_username=from_event("sasl_username", "client").str.to_lowercase(),
         client_host=from_event("client_host", "client"),
@@ -122,7 +122,7 @@ def _batch_messages(ev: pl.DataFrame, gateway: str) -> pl.DataFrame:
         removed=pl.col("event").is_in(["removed", "reject"]).any(),
         rejected=(pl.col("event") == "reject").any(),
         recipients=recipients,
-    ).cast(dict(STATE_SCHEMA))
+    ).select(STATE_SCHEMA.names()).cast(dict(STATE_SCHEMA))
 
 
 def _merge(state: pl.DataFrame, batch: pl.DataFrame) -> pl.DataFrame:

@@ -79,7 +79,7 @@ def _committed_batches(lake: Lake, after: int) -> Iterator[LineBatch]:
     for version in range(after + 1, lake.version("lines") + 1):
         files = lake.added_files("lines", version)
         if files:
-            frame = pl.read_parquet(files).sort("offset")
+            frame = pl.read_parquet(files, hive_partitioning=True).sort("offset")
             yield LineBatch(version, frame["gateway"][0], frame)
 
 

@@ -84,13 +84,13 @@ class Warehouse:
         self._versions[table] = version
         if files:
             listing = ", ".join(_literal(f) for f in files)
-            return (f"SELECT * FROM read_parquet([{listing}], hive_partitioning=true, union_by_name=true, "
-                    "hive_types={'day': DATE})")
+            hive = "hive_partitioning=true, hive_types={'day': DATE}" if "/day=" in files[0] else "hive_partitioning=false"
+            return f"SELECT * FROM read_parquet([{listing}], union_by_name=true, {hive})"  # noqa: S608 - our paths
         if self._empty is None:
             self._empty = _empty_tables()
         arrow: pa.Table = self._empty[table].with_columns(pl.col("day").cast(pl.Date)).to_arrow()
         self.con.register(f"_empty_{table}", arrow)
-        return f"SELECT * FROM _empty_{table}"
+        return f"SELECT * FROM _empty_{table}"  # noqa: S608 - a table name of ours
 
     def refresh(self) -> None:
         """Rebuild the views whose tables changed since they were defined."""
@@ -100,24 +100,33 @@ class Warehouse:
             body = " UNION ALL BY NAME ".join(self._source(t) for t in tables)
             statements = [f"CREATE OR REPLACE TEMP VIEW _lake_{view} AS {body}"]
             if view in PUBLIC_VIEWS:
-                statements.append(
-                    f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM _lake_{view} WHERE {self._predicate}"
+                statements.append(  # the predicate holds no value: they are connection variables
+                    f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM _lake_{view} WHERE {self._predicate}"  # noqa: S608
                 )
             for statement in statements:
                 self.con.execute(statement)
 
+    def confine(self, *, memory: str = "2GB") -> None:
+        """Lock this connection to the lake for untrusted SQL: no other file, no setting change.
+
+        Defence in depth behind acl's SQL guard: even a query the guard missed cannot read /etc/passwd
+        or re-enable file access."""
+        self.con.execute("SET allowed_directories = $dirs", {"dirs": [str(self.lake.root)]})
+        self.con.execute("SET memory_limit = $memory", {"memory": memory})
+        self.con.execute("SET enable_external_access = false")
+        self.con.execute("SET lock_configuration = true")
+
     def query(self, sql: str, params: dict[str, Any] | list[Any] | None = None) -> pl.DataFrame:
         """Run a SELECT over the scoped views of the newest snapshot; the whole result as a frame."""
         self.refresh()
-        return self.con.execute(sql, params).pl()
+        return self.con.sql(sql, params=params).pl()
 
     def batches(
         self, sql: str, params: dict[str, Any] | list[Any] | None = None, *, rows: int = 65536
     ) -> Iterator[pa.RecordBatch]:
         """Stream a large result in record batches (CSV export) without holding it all in memory."""
         self.refresh()
-        reader = self.con.execute(sql, params).fetch_record_batch(rows)
-        yield from reader
+        yield from self.con.sql(sql, params=params).to_arrow_reader(rows)
 
     def close(self) -> None:
         self.con.close()
