@@ -177,3 +177,28 @@ def test_process_after_a_crash_between_lines_and_derived_commits_catches_up_once
     assert process(lake).lines == 0
     assert query(lake, "SELECT count(*) AS n FROM deliveries")["n"][0] == 4
     assert ingest(lake, "gw1", log).lines == 0
+
+
+def test_an_rcpt_reject_after_the_queue_id_does_not_end_the_message_but_a_cleanup_reject_does(
+    lake: Lake, tmp_path: Path
+) -> None:
+    log = tmp_path / "rejects.log"
+    log.write_text(
+        "Nov 24 11:00:00 gw1 postfix/smtpd[7]: 1A2B3C4D5E: client=a.example[192.0.2.1]\n"
+        "Nov 24 11:00:00 gw1 postfix/smtpd[7]: 1A2B3C4D5E: reject: RCPT from a.example[192.0.2.1]: 550 5.1.1 "
+        "<no@b.example>: Recipient address rejected: User unknown; from=<s@a.example> to=<no@b.example> "
+        "proto=ESMTP helo=<a>\n"
+        "Nov 24 11:00:01 gw1 postfix/qmgr[9]: 1A2B3C4D5E: from=<s@a.example>, size=10, nrcpt=1 (queue active)\n"
+        "Nov 24 11:00:02 gw1 postfix/smtp[8]: 1A2B3C4D5E: to=<yes@b.example>, relay=mx.b.example[192.0.2.2]:25, "
+        "delay=2, delays=1/0/0.5/0.5, dsn=2.0.0, status=sent (250 2.0.0 Ok)\n"
+        "Nov 24 11:00:02 gw1 postfix/qmgr[9]: 1A2B3C4D5E: removed\n"
+        "Nov 24 11:01:00 gw1 postfix/smtpd[7]: 2B3C4D5E6F: client=a.example[192.0.2.1]\n"
+        "Nov 24 11:01:01 gw1 postfix/cleanup[6]: 2B3C4D5E6F: reject: header Subject: win big from "
+        "a.example[192.0.2.1]; from=<s@a.example> to=<x@b.example> proto=ESMTP helo=<a>: 5.7.1 spam\n"
+    )
+    os.utime(log, (REFERENCE, REFERENCE))
+    ingest(lake, "gw1", log)
+    messages = query(lake, "SELECT queue_id, final_status FROM messages ORDER BY queue_id")
+    assert messages.to_dicts() == [{"queue_id": "1A2B3C4D5E", "final_status": "delivered"},
+                                   {"queue_id": "2B3C4D5E6F", "final_status": "rejected"}]
+    assert query(lake, "SELECT count(*) AS n FROM rejects")["n"][0] == 2

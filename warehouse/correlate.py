@@ -46,6 +46,11 @@ STATE_SCHEMA = pl.Schema(
 )
 MESSAGE_EVENTS = ("client", "pickup", "message-id", "queued", "delivery", "removed", "expired", "ndr", "reject")
 STARTS = ("client", "pickup")
+DROPPED = (pl.col("event") == "reject") & (
+    (pl.col("service") == "cleanup") | pl.col("line").str.contains("END-OF-MESSAGE", literal=True)
+)
+"""A reject that ends a queued message (header/body checks, milter at end of data); an RCPT reject after
+the queue id was assigned only refuses that recipient."""
 ATTRIBUTES = ("sender", "sasl_method", "sasl_username", "client_host", "client_ip", "message_id", "size",
               "nrcpt", "ndr_queue_id", "ndr_key", "ndr_of")
 
@@ -79,7 +84,7 @@ def _message_events(lines: pl.DataFrame, gateway: str, state: pl.DataFrame) -> p
     """Lines that belong to a queued message, each with the key of its message instance."""
     ev = lines.filter(pl.col("queue_id").is_not_null() & pl.col("event").is_in(MESSAGE_EVENTS))
     ev = ev.with_row_index("seq")
-    closing = pl.col("event").is_in(["removed", "reject"])
+    closing = (pl.col("event") == "removed") | DROPPED
     boundary = (closing.shift(1).over("queue_id").fill_null(False)) | pl.col("event").is_in(STARTS)
     ev = ev.with_columns(inst=boundary.cast(pl.Int32).cum_sum().over("queue_id"))
     first = pl.col("ts").first().over(["queue_id", "inst"])
@@ -119,8 +124,8 @@ def _batch_messages(ev: pl.DataFrame, gateway: str) -> pl.DataFrame:
         ndr_key=pl.lit(None, pl.String),
         ndr_of=pl.lit(None, pl.String),
         expired=(pl.col("event") == "expired").any(),
-        removed=pl.col("event").is_in(["removed", "reject"]).any(),
-        rejected=(pl.col("event") == "reject").any(),
+        removed=((pl.col("event") == "removed") | DROPPED).any(),
+        rejected=DROPPED.any(),
         recipients=recipients,
     ).select(STATE_SCHEMA.names()).cast(dict(STATE_SCHEMA))
 

@@ -128,5 +128,32 @@ class Warehouse:
         self.refresh()
         yield from self.con.sql(sql, params=params).to_arrow_reader(rows)
 
+    def message_lines(self, message_key: str) -> pl.DataFrame:
+        """The raw log lines of one message, in log order, if the message is inside this scope.
+
+        The lines table has no sender column, so the scope is checked on `messages` first; the lines are
+        then those of the message's gateway and queue id between its first and last timestamps."""
+        return self.query(
+            """
+            WITH m AS (SELECT gateway, queue_id, first_ts, last_ts FROM messages WHERE message_key = $key)
+            SELECT l.ts, l.service, l.event, l.line, l.file_id, l."offset"
+            FROM _lake_lines l JOIN m ON l.gateway = m.gateway AND l.queue_id = m.queue_id
+            WHERE l.ts BETWEEN m.first_ts AND m.last_ts
+              AND l.day BETWEEN CAST(m.first_ts AS DATE) AND CAST(m.last_ts AS DATE)
+            ORDER BY l.file_id, l."offset"
+            """,
+            {"key": message_key},
+        )
+
+    def has_sent(self, address: str, *, days: int = 30) -> bool:
+        """Whether `address` sent through any gateway in the last `days` days (self sign-up's proof that
+        the address is a real sender; call it on an unscoped warehouse)."""
+        found = self.query(
+            "SELECT 1 FROM _lake_deliveries WHERE sender = lower($address) "
+            "AND day >= current_date - CAST($days AS INTEGER) LIMIT 1",
+            {"address": address.strip(), "days": days},
+        )
+        return found.height > 0
+
     def close(self) -> None:
         self.con.close()
