@@ -21,6 +21,10 @@ from ingest.chunks import Chunk
 from warehouse.parse import parse_lines
 
 PROCESS_APP = "process"
+EXTRA_COLUMNS = ("gateway", "file_id", "offset", "line", "day")
+LINE_COLUMNS = ("gateway", "file_id", "offset", "ts", "service", "queue_id", "event", "line", "day")
+"""What the `lines` table keeps of each line: the raw text and what finds it again (the other parsed
+fields are a pure function of the text, recomputed when a batch is processed from the lake)."""
 
 
 @dataclass(frozen=True)
@@ -101,10 +105,23 @@ class Lake:
         meta = {"gateway": chunk.gateway, "file_id": chunk.file_id, "path": chunk.path,
                 "start": chunk.start, "end": chunk.end, "lines": frame.height}
         version = self.append(
-            "lines", frame, app_id=f"{chunk.gateway}|{chunk.file_id}", app_version=chunk.end,
-            metadata={"relaywatch.chunk": json.dumps(meta)},
+            "lines", frame.select(LINE_COLUMNS), app_id=f"{chunk.gateway}|{chunk.file_id}",
+            app_version=chunk.end, metadata={"relaywatch.chunk": json.dumps(meta)},
         )
         return LineBatch(version, chunk.gateway, frame)
+
+    def read_batch(self, version: int) -> LineBatch | None:
+        """A committed chunk read back from the lake and parsed again (None for a commit that added no
+        data, such as a compaction). The stored timestamps win over the re-parse, whose year inference
+        would otherwise depend on today's date."""
+        files = self.added_files("lines", version)
+        if not files:
+            return None
+        stored = pl.read_parquet(files, hive_partitioning=True).sort("offset").with_columns(
+            pl.col("day").cast(pl.String))
+        parsed = parse_lines(stored["line"], reference=datetime.now(UTC), tz=self.timezone)
+        frame = parsed.drop("ts").with_columns(stored.select(pl.exclude(parsed.columns), "ts"))
+        return LineBatch(version, frame["gateway"][0], frame.select(*parsed.columns, *EXTRA_COLUMNS))
 
     def append(
         self,

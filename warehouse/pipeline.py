@@ -77,10 +77,9 @@ def apply_batch(lake: Lake, batch: LineBatch, state: pl.DataFrame, stats: Ingest
 def _committed_batches(lake: Lake, after: int) -> Iterator[LineBatch]:
     """Chunk commits of `lines` newer than version `after`, read back from the lake in log order."""
     for version in range(after + 1, lake.version("lines") + 1):
-        files = lake.added_files("lines", version)
-        if files:
-            frame = pl.read_parquet(files, hive_partitioning=True).sort("offset")
-            yield LineBatch(version, frame["gateway"][0], frame)
+        batch = lake.read_batch(version)
+        if batch is not None:
+            yield batch
 
 
 def _catch_up(lake: Lake, stats: IngestStats) -> pl.DataFrame:
