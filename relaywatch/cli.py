@@ -18,6 +18,7 @@ from relaywatch import output
 
 if TYPE_CHECKING:
     from acl import Store
+    from warehouse.classify import RuleSet
     from warehouse.lake import Lake
 
 
@@ -52,6 +53,16 @@ def _lake(home: Path) -> Lake:
     return Lake(homes.lake_dir(home), timezone=timezone)
 
 
+def _rules(home: Path) -> RuleSet:
+    """Built-in classification rules with the home's local overrides (a broken one is a clear error)."""
+    from warehouse.classify import RuleError, load_rules
+
+    try:
+        return load_rules(home / homes.CONFIG_NAME)
+    except RuleError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--home", type=click.Path(path_type=Path), default=None,
               help="Data home (config, lake, control database). Default: $RELAYWATCH_HOME or var/home.")
@@ -74,8 +85,9 @@ def ingest(gateway_name: str, path: Path, quiet: bool) -> None:
 
     home = _home(create=True)
     lake = _lake(home)
+    rules = _rules(home)
     with output.progress(path, lake, gateway_name, enabled=not quiet) as advance:
-        stats = run_ingest(lake, gateway_name, path, on_chunk=advance)
+        stats = run_ingest(lake, gateway_name, path, rules=rules, on_chunk=advance)
     click.echo(output.ingest_summary(gateway_name, path, stats))
 
 
@@ -85,7 +97,8 @@ def process() -> None:
     """Correlate and classify lines committed by the collectors but not processed yet."""
     from warehouse.pipeline import process as run_process
 
-    stats = run_process(_lake(_home(create=False)))
+    home = _home(create=False)
+    stats = run_process(_lake(home), rules=_rules(home))
     click.echo(output.ingest_summary(None, None, stats))
 
 
@@ -116,8 +129,9 @@ def parse(files: tuple[Path, ...]) -> None:
 @_home_option
 def classify(labelled: Path | None) -> None:
     """Qualify delivery replies: JSON Lines (dsn, status, text) on stdin -> qualification, reason, rule."""
-    from warehouse.classify import ClassifyInputError, RuleError, evaluate, format_report
+    from warehouse.classify import ClassifyInputError, RuleError
     from warehouse.classify import classify as run_classify
+    from warehouse.evaluate import evaluate, format_report
 
     config_home = click.get_current_context().obj["home"]
     config = config_home / homes.CONFIG_NAME
@@ -130,6 +144,20 @@ def classify(labelled: Path | None) -> None:
             click.echo(line)
     except (ClassifyInputError, RuleError) as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="First day to reclassify (default: every stored day).")
+@_home_option
+def reclassify(since: datetime | None) -> None:
+    """Re-apply the current rules to stored deliveries and rejects (no raw log needed)."""
+    from warehouse.reclassify import format_stats
+    from warehouse.reclassify import reclassify as run_reclassify
+
+    home = _home(create=False)
+    stats = run_reclassify(_lake(home), since=since.date() if since else None, rules=_rules(home))
+    click.echo(format_stats(stats))
 
 
 @main.command()

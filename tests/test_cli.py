@@ -145,3 +145,35 @@ def test_the_console_script_runs_with_the_home_from_the_environment(home: Path) 
                           timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["n", "1"]
+
+
+LOCAL_RULE = """
+[[classify.rules]]
+id = "orange-ofr-999"
+pattern = "OFR_999"
+qualification = "soft"
+reason = "reputation"
+"""
+
+
+def test_local_rules_win_and_reclassify_rewrites_stored_rows_without_raw_logs(home: Path) -> None:
+    query = "SELECT reason, rule FROM deliveries WHERE recipient = 'carol@orange.fr'"
+    before = run("--home", str(home), "sql", "--format", "json", query).stdout
+    assert "local:" not in before
+    with (home / "relaywatch.toml").open("a") as config:
+        config.write(LOCAL_RULE)
+    result = run("--home", str(home), "reclassify")
+    assert result.exit_code == 0, result.output
+    assert "1 row(s) changed in 1 day partition(s)" in result.stdout
+    after = json.loads(run("--home", str(home), "sql", "--format", "json", query).stdout)
+    assert after == {"reason": "reputation", "rule": "local:orange-ofr-999"}
+    again = run("--home", str(home), "reclassify")
+    assert "0 row(s) changed" in again.stdout
+
+
+def test_a_broken_local_rule_is_a_clear_error_naming_the_rule(home: Path) -> None:
+    with (home / "relaywatch.toml").open("a") as config:
+        config.write(LOCAL_RULE.replace("OFR_999", "OFR_(999"))
+    result = run("--home", str(home), "reclassify")
+    assert result.exit_code != 0
+    assert "orange-ofr-999" in result.output and "regex" in result.output.lower()

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import polars as pl
 
-from warehouse.classify import classify_frame
+from warehouse.classify import RuleSet, classify_frame
 from warehouse.providers import provider_of
 
 STALE_AFTER = timedelta(days=10)
@@ -208,7 +208,13 @@ def with_outcome(messages: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _deliveries(ev: pl.DataFrame, messages: pl.DataFrame) -> pl.DataFrame:
+def _classified(rows: pl.DataFrame, rules: RuleSet | None) -> pl.DataFrame:
+    """Rows with qualification, reason, suppressible and the rule that decided."""
+    verdict = classify_frame(rows.select("dsn", "status", "response"), rules=rules)
+    return pl.concat([rows, verdict.select("qualification", "reason", "suppressible", "rule")], how="horizontal")
+
+
+def _deliveries(ev: pl.DataFrame, messages: pl.DataFrame, rules: RuleSet | None) -> pl.DataFrame:
     attempts = ev.filter(pl.col("event") == "delivery").select(
         "gateway", "message_key", "queue_id", "ts",
         recipient=pl.col("to").str.to_lowercase(),
@@ -222,13 +228,12 @@ def _deliveries(ev: pl.DataFrame, messages: pl.DataFrame) -> pl.DataFrame:
         sender_domain=_domain("sender"),
         recipient_domain=_domain("recipient"),
     )
-    rows = pl.concat([rows, classify_frame(rows.select("dsn", "status", "response")).select(
-        "qualification", "reason", "suppressible", "rule")], how="horizontal")
+    rows = _classified(rows, rules)
     rows = rows.with_columns(provider=provider_of(rows.select("recipient_domain", "relay")))
     return rows.with_columns(day=_day("ts")).drop("line_day")
 
 
-def _rejects(lines: pl.DataFrame, ev: pl.DataFrame, messages: pl.DataFrame) -> pl.DataFrame:
+def _rejects(lines: pl.DataFrame, ev: pl.DataFrame, messages: pl.DataFrame, rules: RuleSet | None) -> pl.DataFrame:
     keyed = ev.filter(pl.col("event") == "reject").select("offset", "message_key")
     refused = lines.filter(pl.col("event") == "reject").join(keyed, on="offset", how="left",
                                                              maintain_order="left")
@@ -241,12 +246,12 @@ def _rejects(lines: pl.DataFrame, ev: pl.DataFrame, messages: pl.DataFrame) -> p
         client_host="client_host", client_ip="client_ip", dsn="dsn", status="status", response="response",
         file_id="file_id", offset="offset", line_day="day",
     ).with_columns(sender_domain=_domain("sender"), recipient_domain=_domain("recipient"))
-    rows = pl.concat([rows, classify_frame(rows.select("dsn", "status", "response")).select(
-        "qualification", "reason", "suppressible", "rule")], how="horizontal")
-    return rows.with_columns(day=_day("ts")).drop("line_day")
+    return _classified(rows, rules).with_columns(day=_day("ts")).drop("line_day")
 
 
-def correlate(lines: pl.DataFrame, gateway: str, state: pl.DataFrame) -> Correlated:
+def correlate(
+    lines: pl.DataFrame, gateway: str, state: pl.DataFrame, rules: RuleSet | None = None
+) -> Correlated:
     """Turn one batch of parsed lines of `gateway` (in log order) into lake rows and the next state."""
     ev = _message_events(lines, gateway, state)
     batch = _batch_messages(ev, gateway)
@@ -261,8 +266,8 @@ def correlate(lines: pl.DataFrame, gateway: str, state: pl.DataFrame) -> Correla
     everything = _link_ndrs(pl.concat([untouched, touched]))
     closed = everything.filter(pl.col("removed"))
     return Correlated(
-        deliveries=_deliveries(ev, everything),
-        rejects=_rejects(lines, ev, everything),
+        deliveries=_deliveries(ev, everything, rules),
+        rejects=_rejects(lines, ev, everything, rules),
         messages=with_outcome(closed),
         state=everything.filter(~pl.col("removed")),
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from ingest.chunks import Chunk, file_chunks
+from warehouse.classify import RuleSet
 from warehouse.correlate import correlate, empty_state, with_outcome
 from warehouse.lake import PROCESS_APP, Lake, LineBatch
 from warehouse.parse import parse_counts
@@ -59,9 +60,11 @@ def load_state(lake: Lake) -> pl.DataFrame:
     return pl.from_arrow(table.to_pyarrow_table()).select(empty_state().columns)
 
 
-def apply_batch(lake: Lake, batch: LineBatch, state: pl.DataFrame, stats: IngestStats) -> pl.DataFrame:
+def apply_batch(
+    lake: Lake, batch: LineBatch, state: pl.DataFrame, stats: IngestStats, rules: RuleSet | None = None
+) -> pl.DataFrame:
     """Correlate one committed batch and commit its derived rows; returns the new state."""
-    result = correlate(batch.frame, batch.gateway, state)
+    result = correlate(batch.frame, batch.gateway, state, rules)
     for name in DERIVED:
         frame = getattr(result, name)
         done = lake.app_version(name, PROCESS_APP)
@@ -82,26 +85,33 @@ def _committed_batches(lake: Lake, after: int) -> Iterator[LineBatch]:
             yield batch
 
 
-def _catch_up(lake: Lake, stats: IngestStats) -> pl.DataFrame:
+def _catch_up(lake: Lake, stats: IngestStats, rules: RuleSet | None) -> pl.DataFrame:
     """Process committed lines not yet in the derived tables (caller holds the writer lock)."""
     state = load_state(lake)
     done = lake.app_version("messages_open", PROCESS_APP)
     for batch in _committed_batches(lake, -1 if done is None else done):
         stats.add_lines(batch.frame)
-        state = apply_batch(lake, batch, state, stats)
+        state = apply_batch(lake, batch, state, stats, rules)
     return state
 
 
-def process(lake: Lake) -> IngestStats:
-    """Bring the derived tables up to date with every committed line (run by the scheduler)."""
+def process(lake: Lake, *, rules: RuleSet | None = None) -> IngestStats:
+    """Bring the derived tables up to date with every committed line (run by the scheduler).
+
+    `rules`: the classification rules with the home's local overrides (`classify.load_rules`)."""
     stats = IngestStats()
     with writer_lock(lake):
-        _catch_up(lake, stats)
+        _catch_up(lake, stats, rules)
     return stats
 
 
 def ingest(
-    lake: Lake, gateway: str, path: Path, *, on_chunk: Callable[[Chunk], None] | None = None
+    lake: Lake,
+    gateway: str,
+    path: Path,
+    *,
+    rules: RuleSet | None = None,
+    on_chunk: Callable[[Chunk], None] | None = None,
 ) -> IngestStats:
     """Add the part of a log file the lake does not hold yet, and process it.
 
@@ -110,12 +120,12 @@ def ingest(
     """
     stats = IngestStats()
     with writer_lock(lake):
-        state = _catch_up(lake, stats)
+        state = _catch_up(lake, stats, rules)
         for chunk in file_chunks(path, gateway, lake):
             batch = lake.commit(chunk)
             stats.add_lines(batch.frame)
             stats.bytes += chunk.end - chunk.start
-            state = apply_batch(lake, batch, state, stats)
+            state = apply_batch(lake, batch, state, stats, rules)
             if on_chunk is not None:
                 on_chunk(chunk)
     return stats

@@ -1,0 +1,438 @@
+"""Behaviour of the bounce classifier: rule precedence, local rules, contracts, invariants, accuracy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from warehouse.classify import (
+    OUTPUT_COLUMNS,
+    QUALIFICATIONS,
+    REASONS,
+    SUPPRESSIBLE_REASONS,
+    TIERS,
+    ClassifyInputError,
+    RuleError,
+    classify,
+    classify_frame,
+    explain,
+    load_rules,
+)
+from warehouse.evaluate import evaluate, format_report
+
+LABELLED = Path(__file__).parent / "data" / "bounces.jsonl"
+GMAIL_NO_SUCH_USER = (
+    "host gmail-smtp-in.l.google.com[142.250.102.27] said: 550-5.1.1 The email account that you tried to "
+    "reach does not exist. Please try 550-5.1.1 double-checking the recipient's email address for typos or "
+    "550-5.1.1 unnecessary spaces. Learn more at 550 5.1.1 https://support.google.com/mail/?p=NoSuchUser "
+    "a640c23a62f3a-a9a3c6c4a27si123456966b.123 - gsmtp (in reply to RCPT TO command)"
+)
+PROPERTY_SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def one(dsn: str | None, status: str | None, text: str | None, **kwargs) -> dict:
+    frame = pl.DataFrame(
+        {"dsn": [dsn], "status": [status], "response": [text]},
+        schema={"dsn": pl.String, "status": pl.String, "response": pl.String},
+    )
+    return classify_frame(frame, **kwargs).select(OUTPUT_COLUMNS).row(0, named=True)
+
+
+def write_config(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "relaywatch.toml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------------------------------- accuracy
+
+
+def test_labelled_set_accuracy_is_at_least_95_percent():
+    report = evaluate(LABELLED)
+    assert report.total >= 300
+    assert report.accuracy >= 0.95, format_report(report)
+
+
+def test_no_frequent_reason_has_recall_below_85_percent():
+    report = evaluate(LABELLED)
+    weak = [(s.reason, round(s.recall, 3)) for s in report.reasons if s.support >= 10 and s.recall < 0.85]
+    assert weak == [], format_report(report)
+
+
+def test_labelled_set_cites_a_source_for_every_line():
+    for line in LABELLED.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        assert record["source"] and record["ref"]
+        assert record["qualification"] in QUALIFICATIONS and record["reason"] in REASONS
+
+
+def test_format_report_shows_accuracy_and_per_reason_table():
+    text = format_report(evaluate(LABELLED))
+    assert "accuracy" in text and "precision" in text and "recall" in text and "user_unknown" in text
+
+
+# -------------------------------------------------------------------------------------- precedence
+
+
+def test_rules_are_ordered_local_provider_text_dsn_reply_status(tmp_path):
+    config = write_config(tmp_path, '[[classify.rules]]\nid = "x"\npattern = "zzz"\nreason = "other"\n')
+    tiers = [rule.tier for rule in load_rules(config).rules]
+    assert tiers == sorted(tiers, key=TIERS.index)
+    assert tiers[0] == "local" and set(tiers) == set(TIERS)
+
+
+def test_provider_rule_beats_text_rule():
+    result = one("5.2.1", "bounced", "550 5.2.1 The email account that you tried to reach is disabled. - gsmtp")
+    assert result == {
+        "qualification": "hard",
+        "reason": "mailbox_disabled",
+        "suppressible": True,
+        "rule": "google.mailbox_disabled",
+    }
+
+
+def test_text_rule_beats_enhanced_code():
+    # OVH answers "over quota" with a misleading 5.1.1: the text decides.
+    result = one("5.1.1", "bounced", "550 sorry, user over quota [mx1] (#5.1.1) (in reply to RCPT TO command)")
+    assert result["reason"] == "mailbox_full"
+    assert result["rule"] in ("ovh.mailbox_full", "text.mailbox_full")
+    assert one("5.1.1", "bounced", "550 5.1.1 Mailbox full")["rule"] == "text.mailbox_full"
+
+
+def test_enhanced_code_beats_reply_code():
+    assert one("5.2.2", "bounced", "552 sorry")["rule"] == "dsn.5.2.2"
+
+
+def test_reply_code_beats_status():
+    result = one(None, "deferred", "host mx.example.net[192.0.2.1] said: 452 sorry (in reply to RCPT TO command)")
+    assert result["rule"] == "reply.452" and result["qualification"] == "soft"
+
+
+def test_status_decides_when_nothing_else_does():
+    assert one(None, "bounced", None) == {
+        "qualification": "hard",
+        "reason": "other",
+        "suppressible": False,
+        "rule": "status.bounced",
+    }
+    assert one(None, None, None) == {
+        "qualification": "unknown",
+        "reason": "other",
+        "suppressible": False,
+        "rule": "none",
+    }
+
+
+def test_generic_x00_dsn_defers_to_the_reply_code():
+    # Postfix writes 4.0.0/5.0.0 when the server gave no enhanced code.
+    result = one("4.0.0", "deferred", "host mx.example.net[192.0.2.1] said: 451 sorry (in reply to DATA command)")
+    assert (result["rule"], result["reason"]) == ("reply.451", "remote_error")
+    assert one("5.0.0", "bounced", "554 nope")["rule"] == "reply.5xx"
+
+
+def test_sent_is_success_delivered_whatever_the_text():
+    result = one("2.0.0", "sent", "250 2.0.0 Ok: queued as 4Sy3kL09zZz10A user unknown")
+    assert result == {"qualification": "success", "reason": "delivered", "suppressible": False, "rule": "status.sent"}
+
+
+def test_expired_is_hard_expired_even_with_a_temporary_dsn():
+    assert one("4.4.1", "expired", "returned to sender") == {
+        "qualification": "hard",
+        "reason": "expired",
+        "suppressible": False,
+        "rule": "status.expired",
+    }
+
+
+def test_deferred_user_unknown_is_soft_and_not_suppressible():
+    result = one("4.1.1", "deferred", "450 4.1.1 <a@example.com>: Recipient address rejected: User unknown")
+    assert result["reason"] == "user_unknown" and result["qualification"] == "soft"
+    assert result["suppressible"] is False
+
+
+def test_postfix_softbounce_of_a_5xx_stays_soft():
+    result = one("4.0.0", "SOFTBOUNCE", "host smtp.example.net[192.0.2.1] said: 550 #5.1.0 Address rejected")
+    assert result["qualification"] == "soft" and result["reason"] == "user_unknown"
+
+
+# ------------------------------------------------------------------------------------- local rules
+
+
+def test_local_rule_takes_precedence_and_is_named_local(tmp_path):
+    config = write_config(
+        tmp_path,
+        """
+[[classify.rules]]
+id = "myisp-block"
+pattern = "email account that you tried to reach does not exist"
+qualification = "soft"
+reason = "reputation"
+""",
+    )
+    result = one("5.1.1", "bounced", GMAIL_NO_SUCH_USER, rules=load_rules(config))
+    assert result == {
+        "qualification": "soft",
+        "reason": "reputation",
+        "suppressible": False,
+        "rule": "local:myisp-block",
+    }
+    assert one("5.1.1", "bounced", GMAIL_NO_SUCH_USER)["rule"] == "google.user_unknown"
+
+
+def test_local_rule_never_makes_a_4xx_hard(tmp_path):
+    config = write_config(
+        tmp_path, '[[classify.rules]]\nid = "strict"\npattern = "greylist"\nqualification = "hard"\nreason = "policy"\n'
+    )
+    result = one("4.7.1", "deferred", "451 4.7.1 Greylisted", rules=load_rules(config))
+    assert result["rule"] == "local:strict" and result["qualification"] == "soft"
+
+
+def test_local_rule_can_use_code_and_status_conditions(tmp_path):
+    config = write_config(
+        tmp_path, '[[classify.rules]]\nid = "busy"\ncode = "421"\nstatus = "deferred"\nreason = "rate_limited"\n'
+    )
+    result = one(None, "deferred", "421 go away", rules=load_rules(config))
+    assert result == {"qualification": "soft", "reason": "rate_limited", "suppressible": False, "rule": "local:busy"}
+
+
+def test_missing_config_file_means_no_local_rules(tmp_path):
+    assert load_rules(tmp_path / "absent.toml").rules == load_rules(None).rules
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('id = "bad-one"\npattern = "(unclosed"\nreason = "other"', "local rule 'bad-one': invalid regex"),
+        ('id = "ahead"\npattern = "user(?= unknown)"\nreason = "other"', "local rule 'ahead': invalid regex"),
+        ('id = "r"\npattern = "x"\nreason = "bogus"', "local rule 'r': unknown reason 'bogus'"),
+        ('id = "q"\npattern = "x"\nreason = "other"\nqualification = "maybe"', "local rule 'q': unknown qualification"),
+        ('id = "d"\ndsn = "6.1.1"\nreason = "other"', "local rule 'd': invalid dsn condition"),
+        ('id = "c"\ncode = "99"\nreason = "other"', "local rule 'c': invalid code condition"),
+        ('id = "k"\npatern = "x"\nreason = "other"', "local rule 'k': unknown key(s) patern"),
+        ('id = "e"\nreason = "other"', "local rule 'e': needs at least one of"),
+    ],
+)
+def test_invalid_local_rule_is_a_clear_error_naming_the_rule(tmp_path, body, message):
+    config = write_config(tmp_path, "[[classify.rules]]\n" + body + "\n")
+    with pytest.raises(RuleError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
+        load_rules(config)
+
+
+def test_duplicate_local_rule_ids_are_rejected(tmp_path):
+    body = '[[classify.rules]]\nid = "a"\npattern = "x"\nreason = "other"\n' * 2
+    with pytest.raises(RuleError, match="'local:a': duplicate id"):
+        load_rules(write_config(tmp_path, body))
+
+
+def test_invalid_toml_is_reported_with_the_file(tmp_path):
+    with pytest.raises(RuleError, match="relaywatch.toml: invalid TOML"):
+        load_rules(write_config(tmp_path, "[[classify.rules]\n"))
+
+
+# ------------------------------------------------------------------------------------ frame contract
+
+
+def test_classify_frame_keeps_height_order_and_other_columns():
+    frame = pl.DataFrame(
+        {
+            "queue_id": ["A", "B", "C", "D"],
+            "dsn": ["5.1.1", "2.0.0", None, "4.4.1"],
+            "status": ["bounced", "sent", "expired", "deferred"],
+            "response": [
+                GMAIL_NO_SUCH_USER,
+                "250 2.0.0 Ok: queued as 8170A4D23E6F",
+                None,
+                "connect to mx.example.net[192.0.2.1]:25: Connection timed out",
+            ],
+        }
+    )
+    result = classify_frame(frame)
+    assert result.columns == [*frame.columns, *OUTPUT_COLUMNS]
+    assert result["queue_id"].to_list() == ["A", "B", "C", "D"]
+    assert result["reason"].to_list() == ["user_unknown", "delivered", "expired", "network"]
+    assert result["qualification"].to_list() == ["hard", "success", "hard", "soft"]
+    assert result.schema["suppressible"] == pl.Boolean
+
+
+def test_classify_frame_accepts_empty_frames_and_missing_columns():
+    empty = pl.DataFrame(schema={"dsn": pl.String, "status": pl.String, "response": pl.String})
+    assert classify_frame(empty).columns == [*empty.columns, *OUTPUT_COLUMNS]
+    only_text = classify_frame(pl.DataFrame({"response": ["550 5.1.1 User unknown"]}))
+    assert only_text["reason"].to_list() == ["user_unknown"]
+
+
+def test_volatile_parts_do_not_change_the_normalised_text():
+    first = explain("5.1.1", "bounced", GMAIL_NO_SUCH_USER)
+    second = explain(
+        "5.1.1",
+        "bounced",
+        GMAIL_NO_SUCH_USER.replace("142.250.102.27", "74.125.1.2").replace(
+            "a640c23a62f3a-a9a3c6c4a27si123456966b.123", "x12si98765432abc.7"
+        ),
+    )
+    assert first["normalised_text"] == second["normalised_text"]
+    assert "142.250" not in first["normalised_text"] and "5.1.1" in first["normalised_text"]
+
+
+def test_many_deliveries_collapse_to_few_distinct_combinations():
+    texts = [
+        f"host mx{i % 7}.d{i}.example[10.0.{i % 250}.{i % 200}] said: 550 5.1.1 <u{i}@d{i}.example>: "
+        f"Recipient address rejected: User unknown in virtual alias table (in reply to RCPT TO command)"
+        for i in range(2000)
+    ]
+    frame = pl.DataFrame({"dsn": ["5.1.1"] * 2000, "status": ["bounced"] * 2000, "response": texts})
+    assert classify_frame(frame)["rule"].unique().to_list() == ["text.user_unknown"]
+    assert len({explain("5.1.1", "bounced", t)["normalised_text"] for t in texts[:50]}) == 1
+
+
+def test_explain_names_the_rule_and_its_pattern():
+    details = explain("5.1.1", "bounced", GMAIL_NO_SUCH_USER)
+    assert details["rule"] == "google.user_unknown" and details["tier"] == "provider"
+    assert "does not exist" in details["pattern"]
+    assert details["dsn"] == "5.1.1" and details["reply_code"] == 550
+
+
+# ---------------------------------------------------------------------------------- JSON Lines API
+
+
+def test_classify_json_lines_preserves_order_and_emits_the_contract_keys():
+    lines = [
+        json.dumps({"dsn": "5.1.1", "status": "bounced", "text": GMAIL_NO_SUCH_USER}),
+        json.dumps({"status": "sent"}),
+        "",
+        json.dumps({"text": "451 4.7.1 Greylisted, try again later"}),
+        json.dumps(
+            {"dsn": "4.4.1", "status": "deferred", "response": "connect to x[192.0.2.1]:25: Connection refused"}
+        ),
+    ]
+    out = [json.loads(line) for line in classify(lines, batch_size=2)]
+    assert [set(o) for o in out] == [{"qualification", "reason", "suppressible", "rule"}] * 4
+    assert [o["reason"] for o in out] == ["user_unknown", "delivered", "greylisted", "network"]
+    assert out[0]["suppressible"] is True
+
+
+def test_bad_json_line_is_a_clear_error_naming_the_line():
+    lines = [json.dumps({"text": "ok"}), "{not json", json.dumps({"text": "ok"})]
+    with pytest.raises(ClassifyInputError, match="^line 2: invalid JSON"):
+        list(classify(lines))
+
+
+@pytest.mark.parametrize("line", ['["a list"]', '{"dsn": 5}'])
+def test_non_object_or_non_string_fields_are_rejected(line):
+    with pytest.raises(ClassifyInputError, match="^line 1: "):
+        list(classify([line]))
+
+
+def test_classify_applies_local_rules_from_the_config(tmp_path):
+    config = write_config(tmp_path, '[[classify.rules]]\nid = "mine"\npattern = "hello"\nreason = "policy"\n')
+    out = json.loads(next(classify([json.dumps({"text": "550 hello"})], config_path=config)))
+    assert out["rule"] == "local:mine"
+
+
+# ------------------------------------------------------------------------------------------ properties
+
+reply_text = st.text(max_size=120)
+statuses = st.sampled_from([None, "", "sent", "deferred", "bounced", "expired", "softbounce", "weird"])
+dsns = st.one_of(st.none(), st.text(max_size=12), st.from_regex(r"[245]\.[0-9]{1,3}\.[0-9]{1,3}", fullmatch=True))
+
+
+@PROPERTY_SETTINGS
+@given(st.lists(st.tuples(dsns, statuses, st.one_of(st.none(), reply_text)), min_size=1, max_size=40))
+def test_any_input_classifies_without_error(rows):
+    frame = pl.DataFrame(
+        [{"dsn": d, "status": s, "response": t} for d, s, t in rows],
+        schema={"dsn": pl.String, "status": pl.String, "response": pl.String},
+    )
+    result = classify_frame(frame)
+    assert result.height == len(rows)
+    assert set(result["qualification"].to_list()) <= set(QUALIFICATIONS)
+    assert set(result["reason"].to_list()) <= set(REASONS)
+    assert result["rule"].null_count() == 0
+
+
+@PROPERTY_SETTINGS
+@given(
+    st.lists(
+        st.tuples(st.integers(400, 499), reply_text, st.sampled_from([None, "bounced", "deferred", "weird"])),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_a_4xx_reply_is_never_hard(rows):
+    frame = pl.DataFrame(
+        {
+            "dsn": [None] * len(rows),
+            "status": [s for _, _, s in rows],
+            "response": [f"{code} {text}" for code, text, _ in rows],
+        },
+        schema={"dsn": pl.String, "status": pl.String, "response": pl.String},
+    )
+    assert "hard" not in classify_frame(frame)["qualification"].to_list()
+
+
+@PROPERTY_SETTINGS
+@given(
+    st.lists(
+        st.tuples(
+            st.from_regex(r"4\.[0-9]{1,3}\.[0-9]{1,3}", fullmatch=True),
+            reply_text,
+            st.sampled_from([None, "bounced", "deferred", "weird"]),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_a_4xx_dsn_or_deferred_status_is_never_hard(rows):
+    frame = pl.DataFrame(
+        {"dsn": [d for d, _, _ in rows], "status": [s for _, _, s in rows], "response": [t for _, t, _ in rows]}
+    )
+    deferred = frame.with_columns(dsn=pl.lit(None, pl.String), status=pl.lit("deferred"))
+    for candidate in (frame, deferred):
+        assert "hard" not in classify_frame(candidate)["qualification"].to_list()
+
+
+@PROPERTY_SETTINGS
+@given(st.lists(st.tuples(dsns, statuses, reply_text), min_size=1, max_size=40))
+def test_suppressible_only_for_bad_addresses_and_complaints(rows):
+    frame = pl.DataFrame(
+        [{"dsn": d, "status": s, "response": t} for d, s, t in rows],
+        schema={"dsn": pl.String, "status": pl.String, "response": pl.String},
+    )
+    flagged = classify_frame(frame).filter(pl.col("suppressible"))
+    assert set(flagged["reason"].to_list()) <= SUPPRESSIBLE_REASONS
+    assert set(flagged["qualification"].to_list()) <= {"hard"}
+
+
+def test_suppressible_reasons_are_flagged_on_hard_lines():
+    texts = {
+        "user_unknown": ("5.1.1", "550 5.1.1 User unknown"),
+        "domain_not_found": (
+            "5.4.4",
+            "Host or domain name not found. Name service error for name=x.invalid type=A: Host not found",
+        ),
+        "mailbox_disabled": ("5.2.1", "550 5.2.1 Mailbox disabled, not accepting messages"),
+    }
+    for reason, (dsn, text) in texts.items():
+        result = one(dsn, "bounced", text)
+        assert (result["reason"], result["suppressible"]) == (reason, True)
+    assert one(None, "complaint", None) == {
+        "qualification": "hard",
+        "reason": "complaint",
+        "suppressible": True,
+        "rule": "status.complaint",
+    }
+    assert one(None, None, "Feedback-Type: abuse")["rule"] == "text.complaint"
+
+
+def test_builtin_rule_ids_name_their_tier():
+    prefixes = {"text": "text.", "dsn": "dsn.", "reply": "reply.", "status": "status."}
+    for rule in load_rules(None).rules:
+        if rule.tier == "provider":
+            assert rule.name.startswith(rule.provider + "."), rule.name
+        else:
+            assert rule.name.startswith(prefixes[rule.tier]), rule.name
