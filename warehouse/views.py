@@ -84,8 +84,13 @@ class Warehouse:
         self._versions[table] = version
         if files:
             listing = ", ".join(_literal(f) for f in files)
-            hive = "hive_partitioning=true, hive_types={'day': DATE}" if "/day=" in files[0] else "hive_partitioning=false"
-            return f"SELECT * FROM read_parquet([{listing}], union_by_name=true, {hive})"  # noqa: S608 - our paths
+            if "/day=" in files[0]:
+                options = "hive_partitioning=true, hive_types={'day': DATE}"
+                columns = "*"
+            else:
+                options = "hive_partitioning=false"
+                columns = "* REPLACE (CAST(day AS DATE) AS day)"
+            return f"SELECT {columns} FROM read_parquet([{listing}], union_by_name=true, {options})"  # noqa: S608
         if self._empty is None:
             self._empty = _empty_tables()
         arrow: pa.Table = self._empty[table].with_columns(pl.col("day").cast(pl.Date)).to_arrow()
