@@ -81,22 +81,31 @@ def _domain(column: str) -> pl.Expr:
 
 
 def _message_events(lines: pl.DataFrame, gateway: str, state: pl.DataFrame) -> pl.DataFrame:
-    """Lines that belong to a queued message, each with the key of its message instance."""
+    """Lines that belong to a queued message, each with the key of its message instance.
+
+    Sorted by queue id (stable), a queue id's lines are contiguous, so instances are found with shifts
+    and forward fills instead of window functions: an instance starts at a queue id's first line, at a
+    start event (smtpd client=, pickup) and after a line that ends a message (removed, dropped). The
+    first instance continues the open message of the state unless it begins with a start event."""
     ev = lines.filter(pl.col("queue_id").is_not_null() & pl.col("event").is_in(MESSAGE_EVENTS))
-    ev = ev.with_row_index("seq")
-    closing = (pl.col("event") == "removed") | DROPPED
-    boundary = (closing.shift(1).over("queue_id").fill_null(False)) | pl.col("event").is_in(STARTS)
-    ev = ev.with_columns(inst=boundary.cast(pl.Int32).cum_sum().over("queue_id"))
-    first = pl.col("ts").first().over(["queue_id", "inst"])
-    stamp = pl.coalesce(first.dt.strftime("%Y%m%dT%H%M%S"), pl.col("offset").first().over(["queue_id", "inst"])
-                        .cast(pl.String))
-    open_keys = state.filter(pl.col("gateway") == gateway).select("queue_id", state_key="message_key")
-    ev = ev.join(open_keys, on="queue_id", how="left", maintain_order="left")
-    return ev.with_columns(
-        message_key=pl.when((pl.col("inst") == 0) & pl.col("state_key").is_not_null())
-        .then(pl.col("state_key"))
-        .otherwise(pl.lit(f"{gateway}/") + pl.col("queue_id") + "/" + stamp)
+    keys = ev.select("queue_id", "event", "ts", "offset", dropped=DROPPED).with_row_index("seq")
+    keys = keys.sort("queue_id", "seq")
+    first_of_queue = (pl.col("queue_id") != pl.col("queue_id").shift(1)).fill_null(True)
+    closing = (pl.col("event") == "removed") | pl.col("dropped")
+    is_start = pl.col("event").is_in(STARTS)
+    stamp = pl.coalesce(pl.col("ts").dt.strftime("%Y%m%dT%H%M%S"), pl.col("offset").cast(pl.String))
+    keys = keys.with_columns(first_of_queue=first_of_queue, start=first_of_queue | is_start | closing.shift(1))
+    keys = keys.with_columns(
+        continues=pl.when("start").then(pl.col("first_of_queue") & ~is_start).forward_fill(),
+        stamp=pl.when("start").then(stamp).forward_fill(),
     )
+    open_keys = state.filter(pl.col("gateway") == gateway).select("queue_id", state_key="message_key")
+    keys = keys.join(open_keys, on="queue_id", how="left", maintain_order="left").with_columns(
+        message_key=pl.when(pl.col("continues") & pl.col("state_key").is_not_null())
+        .then(pl.col("state_key"))
+        .otherwise(pl.lit(f"{gateway}/") + pl.col("queue_id") + "/" + pl.col("stamp"))
+    )
+    return ev.with_columns(keys.sort("seq").select("message_key", "dropped", "first_of_queue", "continues"))
 
 
 def _batch_messages(ev: pl.DataFrame, gateway: str) -> pl.DataFrame:
@@ -124,8 +133,8 @@ def _batch_messages(ev: pl.DataFrame, gateway: str) -> pl.DataFrame:
         ndr_key=pl.lit(None, pl.String),
         ndr_of=pl.lit(None, pl.String),
         expired=(pl.col("event") == "expired").any(),
-        removed=((pl.col("event") == "removed") | DROPPED).any(),
-        rejected=DROPPED.any(),
+        removed=((pl.col("event") == "removed") | pl.col("dropped")).any(),
+        rejected=pl.col("dropped").any(),
         recipients=recipients,
     ).select(STATE_SCHEMA.names()).cast(dict(STATE_SCHEMA))
 
@@ -257,7 +266,7 @@ def correlate(
     batch = _batch_messages(ev, gateway)
     touched = _merge(state, batch)
     untouched = state.filter(~pl.col("message_key").is_in(batch["message_key"].implode()))
-    restarted = ev.group_by("queue_id").agg(pl.col("inst").min()).filter(pl.col("inst") > 0)["queue_id"]
+    restarted = ev.filter(pl.col("first_of_queue") & ~pl.col("continues"))["queue_id"]
     latest = lines["ts"].max()
     stale = pl.col("queue_id").is_in(restarted.implode()) & (pl.col("gateway") == gateway)
     if latest is not None:
