@@ -1,0 +1,1 @@
+"""Benchmarks, and the realistic Postfix logs they run on."""

@@ -1,0 +1,167 @@
+"""SQL guard for `relaywatch sql --as USER`: one SELECT over the scoped views, nothing else."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from acl import SqlRefused, check_user_sql
+
+VIEWS = {"deliveries", "messages", "rejects"}
+
+ALLOWED = [
+    "SELECT * FROM deliveries",
+    "select count(*) from Deliveries where qualification = 'hard'",
+    'SELECT * FROM "deliveries"',
+    "FROM deliveries",
+    "SELECT * FROM deliveries;",
+    "SELECT 1 -- trailing comment",
+    "SELECT /* inline ; DROP TABLE x */ sender FROM deliveries",
+    "SELECT d.sender, count(*) AS n FROM deliveries d JOIN messages m USING (message_key) GROUP BY ALL"
+    " ORDER BY n DESC LIMIT 10",
+    "WITH x AS (SELECT * FROM deliveries), y AS (SELECT * FROM x) SELECT * FROM y",
+    "WITH deliveries AS (SELECT * FROM deliveries WHERE reason = 'x') SELECT * FROM deliveries",
+    "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 3) SELECT * FROM t",
+    "WITH m AS MATERIALIZED (SELECT * FROM deliveries) SELECT * FROM m",
+    "SELECT * FROM deliveries WHERE sender IN (SELECT sender FROM rejects)",
+    "SELECT (SELECT max(last_ts) FROM messages), coalesce(sender, ''), try(cast(size AS INT))"
+    " FROM deliveries",
+    "SELECT row_number() OVER (PARTITION BY sender ORDER BY ts), lag(ts) OVER w FROM deliveries WINDOW w AS"
+    " (ORDER BY ts)",
+    "SELECT * FROM deliveries PIVOT (count(*) FOR reason IN ('user_unknown'))",
+    "SELECT * FROM deliveries UNPIVOT (v FOR k IN (sender, recipient))",
+    "SELECT list_transform([1, 2], lambda x: x + 1), [x + 1 for x in [1, 2]], {'a': 1}.a",
+    "SELECT count(*) FILTER (WHERE status = 'sent'), sum(size) FROM deliveries GROUP BY sender"
+    " HAVING count(*) > 1",
+    "SELECT sender FROM deliveries UNION SELECT sender FROM rejects EXCEPT SELECT sender FROM messages",
+    "SELECT * FROM deliveries USING SAMPLE 10%",
+    "DESCRIBE deliveries",
+    "SUMMARIZE SELECT * FROM deliveries",
+    "SELECT * FROM unnest([1, 2])",
+    "SELECT * FROM range(10)",
+    "SELECT date_trunc('day', ts), strftime(ts, '%Y'), regexp_extract(response, '\\d+'), sender ILIKE '%x%'"
+    " FROM deliveries",
+    "SELECT * EXCLUDE (response) REPLACE (lower(sender) AS sender) FROM deliveries",
+    "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY delay), string_agg(sender, ',' ORDER BY ts)"
+    " FROM deliveries",
+    "SELECT * FROM deliveries WHERE ts > now() - INTERVAL 1 DAY AND sender = 'jörg@bücher.de'",
+]
+
+REFUSED = [
+    ("SELECT * FROM read_parquet('/etc/passwd')", "table function read_parquet"),
+    ("SELECT * FROM read_csv('/etc/passwd')", "read_csv"),
+    ("SELECT * FROM read_csv_auto('/etc/passwd')", "read_csv_auto"),
+    ("SELECT * FROM read_json('/etc/passwd')", "read_json"),
+    ("SELECT * FROM read_text('/etc/passwd')", "read_text"),
+    ("SELECT * FROM read_blob('/etc/passwd')", "read_blob"),
+    ("SELECT * FROM parquet_scan('/x')", "parquet_scan"),
+    ("SELECT * FROM glob('/*')", "glob"),
+    ("SELECT * FROM query('SELECT * FROM secret')", "query"),
+    ("SELECT * FROM query_table('secret')", "query_table"),
+    ("SELECT * FROM '/etc/passwd'", "not a view"),
+    ("SELECT * FROM 'https://example.com/x.csv'", "not a view"),
+    ("SELECT * FROM deliveries, (FROM read_csv_auto('/etc/passwd'))", "read_csv_auto"),
+    ("SELECT * FROM deliveries WHERE EXISTS (FROM read_text('/etc/passwd'))", "read_text"),
+    ("SELECT list_transform([1], lambda x: (SELECT content FROM read_text('/etc/passwd')))", "read_text"),
+    ("SELECT read_blob('x')", "read_blob"),
+    ("COPY deliveries TO '/tmp/x.csv'", "COPY"),
+    ("COPY (SELECT * FROM deliveries) TO '/tmp/x.csv'", "COPY"),
+    ("ATTACH '/tmp/x.db' AS x", "ATTACH"),
+    ("DETACH x", "DETACH"),
+    ("INSTALL httpfs", "only SELECT"),
+    ("LOAD httpfs", "only SELECT"),
+    ("SET enable_external_access = true", "SET"),
+    ("RESET enable_external_access", "only SELECT"),
+    ("PRAGMA version", "PRAGMA"),
+    ("CALL pragma_version()", "CALL"),
+    ("EXPORT DATABASE '/tmp/x'", "EXPORT"),
+    ("IMPORT DATABASE '/tmp/x'", "only SELECT"),
+    ("CREATE TABLE x AS SELECT 1", "CREATE"),
+    ("CREATE MACRO m() AS 1", "CREATE"),
+    ("DROP VIEW deliveries", "DROP"),
+    ("INSERT INTO x VALUES (1)", "INSERT"),
+    ("UPDATE deliveries SET sender = 'x'", "UPDATE"),
+    ("DELETE FROM deliveries", "DELETE"),
+    ("EXPLAIN SELECT * FROM deliveries", "EXPLAIN"),
+    ("PIVOT deliveries ON reason USING count(*)", "only SELECT"),
+    ("SELECT * FROM deliveries; DROP TABLE deliveries", "exactly one statement"),
+    ("SELECT 1; SELECT 2", "exactly one statement"),
+    ("SELECT 1 -- comment\n; DROP TABLE x", "exactly one statement"),
+    ("", "empty"),
+    ("  ;  ", "exactly one statement"),
+    ("WITH deliveries AS (SELECT * FROM raw_lines) SELECT * FROM deliveries", "'raw_lines'"),
+    ("WITH secret AS (SELECT * FROM secret) SELECT * FROM secret", "'secret'"),
+    ("WITH RECURSIVE secret AS (SELECT * FROM secret) SELECT * FROM secret", "'secret'"),
+    ("SELECT * FROM (WITH secret AS (SELECT 1) SELECT * FROM secret), secret", "'secret'"),
+    ("WITH a AS (SELECT * FROM secret_b), secret_b AS (SELECT 1) SELECT * FROM a", "'secret_b'"),
+    ("SELECT * FROM deliveries WHERE sender IN (SELECT name FROM users)", "'users'"),
+    ("SELECT (SELECT count(*) FROM secret) FROM deliveries", "'secret'"),
+    ("SELECT * FROM deliveries ORDER BY (SELECT 1 FROM secret)", "'secret'"),
+    ("SELECT * FROM deliveries LIMIT (SELECT count(*) FROM secret)", "'secret'"),
+    ("SELECT 1 FROM deliveries GROUP BY (SELECT 1 FROM secret)", "'secret'"),
+    ("SELECT * FROM deliveries d JOIN secret s ON true", "'secret'"),
+    ("SELECT * FROM deliveries POSITIONAL JOIN secret", "'secret'"),
+    ("SELECT * FROM unnest((SELECT list(x) FROM secret))", "'secret'"),
+    ("FROM deliveries SELECT *, (FROM secret SELECT 1)", "'secret'"),
+    ("SELECT * FROM main.deliveries", "qualified name"),
+    ("SELECT * FROM memory.main.deliveries", "qualified name"),
+    ("SELECT main.lower('x')", "qualified function"),
+    ("SELECT * FROM duckdb_tables()", "duckdb_tables"),
+    ("SELECT * FROM duckdb_settings()", "duckdb_settings"),
+    ("SELECT current_setting('home_directory')", "current_setting"),
+    ("SELECT getvariable('scope_senders')", "getvariable"),
+    ("SELECT getenv('HOME')", "getenv"),
+    ("SELECT json_serialize_plan('SELECT * FROM secret')", "json_serialize_plan"),
+    ("SELECT pg_get_viewdef(1)", "pg_get_viewdef"),
+    ("SELECT nextval('seq')", "nextval"),
+    ("SELECT * FROM deliveries AT (VERSION => 1)", "time travel"),
+    ("SHOW TABLES", "SHOW"),
+    ("SHOW ALL TABLES", "SHOW"),
+    ("DESCRIBE secret", "'secret'"),
+    ("SELECT $1", "parameters"),
+    ("SELECT * FROM deliveries WHERE sender = ?", "parameters"),
+    ('SELECT * FROM "delіveries"', "not a view"),  # Cyrillic i
+    ("SELECT * FROM ＤＥＬＩＶＥＲＩＥＳ", "not a view"),  # fullwidth
+    ("SELECT * FROM deliveries\u037e DROP TABLE x", "parse"),  # Greek question mark, not a semicolon
+    ("SELECT * FROM 'deliveries.parquet'", "not a view"),
+    ("SELECT * FROM " + "(SELECT * FROM " * 50 + "secret" + ")" * 50, "'secret'"),
+    ("SELECT * FROM " + "(SELECT * FROM " * 900 + "deliveries" + ")" * 900, "nested too deeply"),
+    ("SELECT * FROM " + "(SELECT * FROM " * 5000 + "deliveries" + ")" * 5000, "parse"),
+    ("SELECT '" + "x" * 200_000 + "'", "longer than"),
+]
+
+
+@pytest.mark.parametrize("sql", ALLOWED)
+def test_ordinary_queries_over_the_views_pass(sql):
+    check_user_sql(sql, VIEWS)
+
+
+@pytest.mark.parametrize(("sql", "reason"), REFUSED)
+def test_escapes_are_refused_with_a_clear_message(sql, reason):
+    with pytest.raises(SqlRefused, match="refused") as refused:
+        check_user_sql(sql, VIEWS)
+    assert reason in str(refused.value)
+
+
+def test_refusal_is_a_value_error_naming_the_allowed_views():
+    with pytest.raises(ValueError, match="deliveries, messages, rejects"):
+        check_user_sql("SELECT * FROM secret", VIEWS)
+
+
+def test_only_the_views_passed_are_allowed():
+    check_user_sql("SELECT * FROM messages", {"messages"})
+    with pytest.raises(SqlRefused, match="'deliveries'"):
+        check_user_sql("SELECT * FROM deliveries", {"messages"})
+    with pytest.raises(SqlRefused):
+        check_user_sql("SELECT * FROM deliveries", set())
+
+
+def test_accepted_queries_really_run_against_views():
+    con = duckdb.connect(":memory:")
+    con.execute("CREATE TABLE raw_lines AS SELECT 'secret' AS line")
+    con.execute("CREATE VIEW deliveries AS SELECT 'a@example.com' AS sender, 'x' AS reason")
+    sql = "WITH d AS (SELECT * FROM deliveries) SELECT sender, count(*) FROM d GROUP BY ALL"
+    check_user_sql(sql, {"deliveries"})
+    assert con.execute(sql).fetchall() == [("a@example.com", 1)]
+    with pytest.raises(SqlRefused):
+        check_user_sql("SELECT * FROM raw_lines", {"deliveries"})
