@@ -6,10 +6,10 @@ STAMP  := $(VENV)/.installed-stamp
 DEMO   ?= var/demo
 PORT   ?= 8501
 
-.PHONY: run test setup sysdeps lint bench demo clean
+.PHONY: run test setup sysdeps lint bench clean
 
-run: setup demo
-	$(BIN)/relaywatch --home $(DEMO)/home serve --port $(PORT)
+run: setup
+	$(BIN)/python -m relaywatch.demo --dir $(DEMO) --serve --port $(PORT)
 
 test: setup
 	$(BIN)/ruff check .
@@ -25,9 +25,6 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	touch $@
-
-demo: setup
-	$(BIN)/python -m relaywatch.demo --dir $(DEMO)
 
 lint: setup
 	$(BIN)/ruff check .

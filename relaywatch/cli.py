@@ -15,6 +15,7 @@ import click
 
 from relaywatch import home as homes
 from relaywatch import output
+from relaywatch.collect_commands import register as register_collect_commands
 
 if TYPE_CHECKING:
     from acl import Store
@@ -311,3 +312,9 @@ def audit(limit: int) -> None:
 
     for entry in _acl_call(audit_entries, limit=limit):
         click.echo(json.dumps(dataclasses.asdict(entry), default=str, ensure_ascii=False))
+
+
+register_collect_commands(main)
+
+if __name__ == "__main__":
+    main()

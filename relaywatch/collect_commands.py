@@ -124,9 +124,13 @@ def run(once: bool) -> None:
 
     with _errors():
         summary = run_scheduler(_home(), once=once)
-    if once and summary.get("failed"):
-        for name, error in sorted(summary["failed"].items()):
-            click.echo(f"{name}: {error}", err=True)
+    if not once:
+        return
+    for name, error in sorted(summary["failed"].items()):
+        click.echo(f"{name}: {error}", err=True)
+    if "error" in summary["processed"]:
+        click.echo(f"processing failed: {summary['processed']['error']}", err=True)
+    if summary["failed"] or "error" in summary["processed"]:
         sys.exit(1)
 
 
@@ -144,10 +148,15 @@ def status(as_json: bool) -> None:
         return
     _table(
         ["gateway", "state", "lag (s)", "bytes behind", "last line", "last error", "queue"],
-        [[r["gateway"], r["state"], r["lag_seconds"], r["bytes_behind"], r["last_line"],
-          f"{r['last_error_at']}: {r['last_error']}" if r["last_error"] else None, r["queue_messages"]]
+        [[r["gateway"], r["state"], r["lag_seconds"], r["bytes_behind"], _short(r["last_line"], 80),
+          _short(f"{r['last_error_at']}: {r['last_error']}", 160) if r["last_error"] else None,
+          r["queue_messages"]]
          for r in rows],
     )
+
+
+def _short(text: str | None, size: int) -> str | None:
+    return text if text is None or len(text) <= size else text[: size - 1] + "…"
 
 
 def register(cli_group: click.Group) -> None:

@@ -1,16 +1,23 @@
-"""`make run`'s embedded default: a demo data home with three gateways' history and demo accounts.
+"""`make run`'s embedded default: three gateways' history, a live demo gateway, accounts, dashboards.
 
-    python -m relaywatch.demo --dir var/demo
+    python -m relaywatch.demo --dir var/demo [--serve --port 8501]
 
 Idempotent: logs are generated once (a rerun keeps them, so ingest adds nothing twice), accounts are
 created once and their passwords kept in DIR/logins.txt (mode 0600) to be printed again.
+With --serve, a live gateway `gw-live` writes Postfix lines in real time to DIR/logs/gw-live.log (replayed
+from the generator at their own timestamps), the scheduler follows that file into the lake as a local
+gateway would be followed, and the dashboards run until Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import secrets
+import subprocess
+import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +30,12 @@ from warehouse.pipeline import ingest
 
 GATEWAYS = ["gw-paris", "gw-lyon", "gw-lille"]
 DAYS = 3
+LIVE = "gw-live"
+LIVE_CONFIG = """
+[collect]
+# The demo gateways have no Postfix queue to snapshot.
+queue_seconds = 0
+"""
 
 
 def demo(directory: Path) -> list[tuple[str, str, str]]:
@@ -68,14 +81,63 @@ def _accounts(home: Path, logins: Path, lake: Lake) -> list[tuple[str, str, str]
     return accounts
 
 
+def live_gateway(log: Path, stop: threading.Event) -> None:
+    """Append generated Postfix lines to `log` as their timestamps come due (a real-time gateway)."""
+    buffer = io.StringIO()
+    generate(buffer, days=1, gateways=[LIVE], seed=int(datetime.now(UTC).timestamp()),
+             start=datetime.now(UTC).replace(microsecond=0), messages_per_day=6000)
+    year = datetime.now(UTC).year
+    with log.open("a", encoding="utf-8") as out:
+        for line in buffer.getvalue().splitlines():
+            due = datetime.strptime(f"{year} {line[:15]}", "%Y %b %d %H:%M:%S").replace(tzinfo=UTC)
+            if stop.wait(max(0.0, (due - datetime.now(UTC)).total_seconds())):
+                return
+            out.write(line + "\n")
+            out.flush()
+
+
+def serve(directory: Path, port: int) -> None:
+    """Run the live gateway, its collector and the dashboards until interrupted."""
+    from relaywatch.scheduler import gateway_add, gateway_list
+    from relaywatch.scheduler import run as run_scheduler
+
+    home = directory.absolute() / "home"
+    log = directory.absolute() / "logs" / f"{LIVE}.log"
+    log.touch()
+    config = home / homes.CONFIG_NAME
+    if "[collect]" not in config.read_text():
+        with config.open("a") as handle:
+            handle.write(LIVE_CONFIG)
+    if LIVE not in {g.name for g in gateway_list(home)}:
+        gateway_add(home, LIVE, log_path=str(log))
+    stop = threading.Event()
+    threads = [threading.Thread(target=live_gateway, args=(log, stop), daemon=True),
+               threading.Thread(target=run_scheduler, args=(home,), kwargs={"stop": stop}, daemon=True)]
+    for thread in threads:
+        thread.start()
+    command = [sys.executable, "-m", "relaywatch.cli", "--home", str(home), "serve", "--port", str(port)]
+    try:
+        subprocess.run(command, check=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", type=Path, default=Path("var/demo"))
+    parser.add_argument("--serve", action="store_true", help="then run the live gateway and the dashboards")
+    parser.add_argument("--port", type=int, default=8501)
     args = parser.parse_args()
     accounts = demo(args.dir)
-    print("\nDashboards: http://127.0.0.1:8501")
+    print(f"\nDashboards: http://127.0.0.1:{args.port}")
     for name, password, role in accounts:
         print(f"  login {name!r} password {password!r} ({role})")
+    if args.serve:
+        serve(args.dir, args.port)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -69,10 +70,13 @@ from ingest.status import (
     update_status,
 )
 from relaywatch import home as homes
+from warehouse.classify import load_rules
 from warehouse.lake import Lake
 from warehouse.pipeline import process
 
 log = logging.getLogger("relaywatch.scheduler")
+REGISTRY_SECONDS = 2.0
+"""How often `run` re-reads the gateway registry."""
 Collector = SSHCollector | LocalCollector
 
 
@@ -84,6 +88,8 @@ class Settings:
     """Pause between two passes over an SSH gateway once it is caught up."""
     follow_seconds: float = 1.0
     """Longest pause between two passes over a local gateway (file events wake it sooner)."""
+    follow_min_seconds: float = 0.5
+    """Shortest pause between two passes over a local gateway: a busy log makes fewer, larger commits."""
     process_seconds: float = 60.0
     """Processing runs after new commits, and at least this often."""
     process_delay: float = 0.2
@@ -185,21 +191,21 @@ class SharedLake:
 class Backfill:
     """A rich progress bar per gateway whose first pass has a lot to read (only on a terminal)."""
 
-    def __init__(self, threshold: int, enabled: bool) -> None:
+    def __init__(self, threshold: int, console: Console) -> None:
         self.threshold = threshold
+        self.console = console
         self.progress: Progress | None = None
-        self.enabled = enabled
         self.tasks: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     def planned(self, gateway: str, total: int) -> None:
-        if not self.enabled or total < self.threshold:
+        if not self.console.is_terminal or total < self.threshold:
             return
         with self._lock:
             if self.progress is None:
                 self.progress = Progress(
                     TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                    TimeRemainingColumn(), transient=False,
+                    TimeRemainingColumn(), console=self.console,
                 )
                 self.progress.start()
             self.tasks[gateway] = self.progress.add_task(f"backfill {gateway}", total=total)
@@ -226,17 +232,29 @@ class Backfill:
 
 
 @contextmanager
-def gateway_lock(home: Path, name: str) -> Iterator[bool]:
-    """Non-blocking per-gateway lock across processes: True when this process may collect the gateway
-    (a cron `run --once` overlapping a long-running `run` then skips it instead of racing it)."""
+def gateway_lock(home: Path, name: str, *, wait: threading.Event | None = None) -> Iterator[bool]:
+    """Per-gateway lock across processes: True when this process may collect the gateway.
+
+    Without `wait` it does not block (a cron `run --once` overlapping a long-running `run` skips the
+    gateway instead of racing it); with `wait` it retries every second until it gets the lock or `wait`
+    is set (a `run` takes over once the other process is done).
+    """
     folder = home / ".locks"
     folder.mkdir(parents=True, exist_ok=True)
+    waited = False
     with (folder / f"collect-{name}").open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if wait is None or wait.is_set():
+                    yield False
+                    return
+                if not waited:
+                    event(logging.INFO, "collect_waiting", gateway=name, reason="collected by another process")
+                    waited = True
+                wait.wait(1.0)
         try:
             yield True
         finally:
@@ -262,7 +280,7 @@ def take_queue_snapshot(home: Path, collector: Collector, lake: SharedLake, sett
     started = time.monotonic()
     try:
         frame = snapshot_queue(gateway, queue_runner(collector, settings), lake.commit_queue)
-    except Exception as exc:  # noqa: BLE001 - a snapshot failure must not stop log collection
+    except Exception as exc:  # a snapshot failure must not stop log collection
         update_status(home, gateway.name, queue_error=str(exc), queue_error_at=datetime.now(UTC).isoformat())
         event(logging.WARNING, "queue_failed", gateway=gateway.name, error=str(exc))
         return
@@ -303,27 +321,30 @@ def report_failure(home: Path, name: str, exc: Exception, retry_in: float | None
 
 def collect_with_retries(
     home: Path, gateway: Gateway, sink: ChunkSink, settings: Settings, backfill: Backfill
-) -> CollectResult | Exception:
-    """`run --once` for one gateway: a few tries with back-off, then give up until the next run."""
+) -> CollectResult | Exception | None:
+    """`run --once` for one gateway: a few tries with back-off, then give up until the next run.
+
+    Returns the pass's result, the last error, or None when another process is collecting the gateway.
+    """
     with gateway_lock(home, gateway.name) as mine:
         if not mine:
             event(logging.INFO, "collect_skipped", gateway=gateway.name,
                   reason="collected by another process")
-            return CollectError(f"gateway {gateway.name} is being collected by another process")
+            return None
         collector = make_collector(home, gateway, settings)
         backoff = Backoff(settings.backoff_seconds, settings.backoff_max_seconds)
         try:
-            for attempt in range(1, settings.attempts + 1):
+            for attempt in range(1, max(1, settings.attempts) + 1):
                 try:
                     return collect_pass(home, collector, sink, settings, backfill)
-                except Exception as exc:  # noqa: BLE001 - recorded and reported per gateway
-                    last = attempt == settings.attempts or isinstance(exc, PermanentError)
-                    delay = None if last else backoff.next()
-                    report_failure(home, gateway.name, exc, delay)
-                    if delay is None:
+                except Exception as exc:  # recorded and reported per gateway, never raised
+                    if attempt >= settings.attempts or isinstance(exc, PermanentError):
+                        report_failure(home, gateway.name, exc, None)
                         return exc
+                    delay = backoff.next()
+                    report_failure(home, gateway.name, exc, delay)
                     time.sleep(delay)
-            raise AssertionError("unreachable")
+            return None
         finally:
             collector.close()
 
@@ -332,17 +353,21 @@ class GatewayWorker(threading.Thread):
     """The long-running loop of one gateway: pass, wait, retry with back-off, snapshot the queue."""
 
     def __init__(self, home: Path, gateway: Gateway, lake: SharedLake, settings: Settings,
-                 backfill: Backfill, stop: threading.Event) -> None:
+                 backfill: Backfill) -> None:
         super().__init__(name=f"collect-{gateway.name}", daemon=True)
         self.home, self.gateway, self.lake = home, gateway, lake
-        self.settings, self.backfill, self.stop = settings, backfill, stop
+        self.settings, self.backfill = settings, backfill
+        self.stop = threading.Event()
         self.wake = threading.Event()
 
+    def halt(self) -> None:
+        """Ask the loop to end after the chunk it is committing."""
+        self.stop.set()
+        self.wake.set()
+
     def run(self) -> None:
-        with gateway_lock(self.home, self.gateway.name) as mine:
+        with gateway_lock(self.home, self.gateway.name, wait=self.stop) as mine:
             if not mine:
-                event(logging.WARNING, "collect_skipped", gateway=self.gateway.name,
-                      reason="collected by another process")
                 return
             collector = make_collector(self.home, self.gateway, self.settings)
             try:
@@ -355,7 +380,8 @@ class GatewayWorker(threading.Thread):
         backoff = Backoff(settings.backoff_seconds, settings.backoff_max_seconds)
         if isinstance(collector, LocalCollector):
             collector.start_watch(self.wake)
-        pause = settings.follow_seconds if isinstance(collector, LocalCollector) else settings.poll_seconds
+        local = isinstance(collector, LocalCollector)
+        pause = settings.follow_seconds if local else settings.poll_seconds
         next_queue = time.monotonic()
         while not self.stop.is_set():
             self.wake.clear()
@@ -367,22 +393,27 @@ class GatewayWorker(threading.Thread):
                 report_failure(self.home, self.gateway.name, exc, None)
                 self.wait_for_operator()
                 continue
-            except Exception as exc:  # noqa: BLE001 - a gateway thread must never die
+            except Exception as exc:  # a gateway thread must never die
                 delay = backoff.next()
                 report_failure(self.home, self.gateway.name, exc, delay)
             if settings.queue_seconds and time.monotonic() >= next_queue and backoff.failures == 0:
                 take_queue_snapshot(self.home, collector, self.lake, settings)
                 next_queue = time.monotonic() + settings.queue_seconds
-            self.wake.wait(delay)
+            if local and backoff.failures == 0:
+                self.stop.wait(settings.follow_min_seconds)
+                delay -= settings.follow_min_seconds
+            self.wake.wait(max(0.0, delay))
 
     def wait_for_operator(self) -> None:
-        """After a host key change: wait until known_hosts or the registry changes (or we stop)."""
-        def marks() -> tuple[float, ...]:
-            paths = (known_hosts_path(self.home), self.home / "gateways.toml")
-            return tuple(path.stat().st_mtime if path.exists() else 0.0 for path in paths)
+        """After a host key change: no retry until the pinned keys change (a changed registry entry
+        restarts the worker instead)."""
+        path = known_hosts_path(self.home)
 
-        before = marks()
-        while not self.stop.is_set() and marks() == before:
+        def mark() -> float:
+            return path.stat().st_mtime if path.exists() else 0.0
+
+        before = mark()
+        while not self.stop.is_set() and mark() == before:
             self.wake.wait(5.0)
 
 
@@ -401,17 +432,19 @@ class Processor(threading.Thread):
                 break
             self.stop.wait(self.settings.process_delay)
             self.committed.clear()
-            run_process(lake)
+            run_process(lake, self.home)
 
 
-def run_process(lake: Lake) -> dict[str, Any] | None:
-    """One processing run, logged; errors are logged (the next run retries from the lake's state)."""
+def run_process(lake: Lake, home: Path) -> dict[str, Any]:
+    """One processing run, logged; a failure (a broken local rule included) is logged and returned as
+    {"error": ...} (the next run resumes from what the lake holds). Local rules are read at each run, so
+    an operator's fix applies without a restart."""
     started = time.monotonic()
     try:
-        stats = process(lake)
-    except Exception as exc:  # noqa: BLE001 - processing retries on the next commit or interval
+        stats = process(lake, rules=load_rules(home / homes.CONFIG_NAME))
+    except Exception as exc:  # processing retries on the next commit or interval
         log.error("process_failed", exc_info=exc, extra={"fields": {}})
-        return None
+        return {"error": f"{type(exc).__name__}: {exc}"}
     summary = {"lines": stats.lines, "rows": dict(stats.rows), "open_messages": stats.open_messages,
                "seconds": round(time.monotonic() - started, 3)}
     if stats.lines:
@@ -431,7 +464,7 @@ def run(home: Path, once: bool = False, *, stop: threading.Event | None = None) 
     gateways = load_gateways(home)
     if not gateways:
         raise GatewayError("no gateway registered: add one with `relaywatch gateway add`")
-    backfill = Backfill(settings.progress_bytes, enabled=sys.stderr.isatty())
+    backfill = Backfill(settings.progress_bytes, Console(stderr=True))
     committed = threading.Event()
     lake = SharedLake(open_lake(home), committed)
     event(logging.INFO, "run_started", gateways=sorted(gateways), once=once)
@@ -451,17 +484,18 @@ def run_once(home: Path, gateways: dict[str, Gateway], lake: SharedLake, setting
         futures = {name: pool.submit(collect_with_retries, home, gw, lake, settings, backfill)
                    for name, gw in gateways.items()}
         outcomes = {name: future.result() for name, future in futures.items()}
-    processed = run_process(open_lake(home))
+    processed = run_process(open_lake(home), home)
     if settings.queue_seconds:
         with ThreadPoolExecutor(max_workers=len(gateways), thread_name_prefix="queue") as pool:
             for name, gateway in gateways.items():
-                if not isinstance(outcomes[name], Exception):
+                if isinstance(outcomes[name], CollectResult):
                     pool.submit(snapshot_once, home, gateway, lake, settings)
     failed = {name: str(outcome) for name, outcome in outcomes.items() if isinstance(outcome, Exception)}
     collected = {name: {"lines": outcome.lines, "bytes": outcome.bytes, "bytes_behind": outcome.bytes_behind}
                  for name, outcome in outcomes.items() if isinstance(outcome, CollectResult)}
-    event(logging.INFO, "run_finished", collected=collected, failed=failed or None)
-    return {"collected": collected, "failed": failed, "processed": processed}
+    skipped = sorted(name for name, outcome in outcomes.items() if outcome is None)
+    event(logging.INFO, "run_finished", collected=collected, failed=failed or None, skipped=skipped or None)
+    return {"collected": collected, "failed": failed, "skipped": skipped, "processed": processed}
 
 
 def snapshot_once(home: Path, gateway: Gateway, lake: SharedLake, settings: Settings) -> None:
@@ -474,27 +508,48 @@ def snapshot_once(home: Path, gateway: Gateway, lake: SharedLake, settings: Sett
 
 def run_forever(home: Path, gateways: dict[str, Gateway], lake: SharedLake, settings: Settings,
                 backfill: Backfill, stop: threading.Event) -> None:
-    """One thread per gateway and one processing thread, until `stop` or SIGTERM/SIGINT."""
-    workers = [GatewayWorker(home, gw, lake, settings, backfill, stop) for gw in gateways.values()]
+    """One thread per gateway and one processing thread, until `stop` or SIGTERM/SIGINT.
+
+    The registry is re-read every few seconds: an added gateway starts, a removed one stops, a changed
+    one restarts, without restarting `run`.
+    """
+    workers: dict[str, GatewayWorker] = {}
     processor = Processor(home, settings, lake.committed_event, stop)
 
     def halt(signum: int, _frame: object) -> None:
         event(logging.INFO, "run_stopping", signal=signal.Signals(signum).name)
         stop.set()
 
+    def stop_worker(name: str) -> None:
+        worker = workers.pop(name)
+        worker.halt()
+        worker.join(timeout=settings.timeout_seconds + 5)
+
+    def sync(current: dict[str, Gateway]) -> None:
+        for name in [n for n, worker in workers.items() if current.get(n) != worker.gateway]:
+            stop_worker(name)
+            event(logging.INFO, "gateway_stopped" if name not in current else "gateway_changed", gateway=name)
+        for name in sorted(set(current) - set(workers)):
+            workers[name] = GatewayWorker(home, current[name], lake, settings, backfill)
+            workers[name].start()
+
     in_main = threading.current_thread() is threading.main_thread()
     previous = {sig: signal.signal(sig, halt) for sig in (signal.SIGTERM, signal.SIGINT)} if in_main else {}
     try:
-        for thread in (*workers, processor):
-            thread.start()
-        while not stop.wait(0.5):
-            pass
-        for worker in workers:
-            worker.wake.set()
+        processor.start()
+        sync(gateways)
+        while not stop.wait(REGISTRY_SECONDS):
+            try:
+                sync(load_gateways(home))
+            except GatewayError as exc:
+                event(logging.ERROR, "registry_unreadable", error=str(exc))
+        for name in list(workers):
+            workers[name].halt()
+        for name in list(workers):
+            stop_worker(name)
         lake.committed_event.set()
-        for thread in (*workers, processor):
-            thread.join(timeout=settings.timeout_seconds + 5)
-        run_process(open_lake(home))
+        processor.join(timeout=settings.timeout_seconds + 5)
+        run_process(open_lake(home), home)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

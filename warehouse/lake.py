@@ -123,6 +123,20 @@ class Lake:
         frame = parsed.drop("ts").with_columns(stored.select(pl.exclude(parsed.columns), "ts"))
         return LineBatch(version, frame["gateway"][0], frame.select(*parsed.columns, *EXTRA_COLUMNS))
 
+    def commit_queue(self, gateway: str, rows: pl.DataFrame, *, at: datetime | None = None) -> int:
+        """Commit one queue snapshot of a gateway: its messages plus one marker row (queue_id null) so
+        that an empty queue is recorded too and queue size over time has its zero points."""
+        taken = at or (rows["snapshot_ts"][0] if rows.height else datetime.now(UTC))
+        marker = pl.DataFrame({"snapshot_ts": [taken], "gateway": [gateway]}, schema_overrides={
+            "snapshot_ts": pl.Datetime("us", "UTC")})
+        frame = pl.concat([rows, marker], how="diagonal_relaxed").with_columns(
+            sender=pl.col("sender").str.to_lowercase(),
+            sender_domain=pl.col("sender").str.to_lowercase().str.extract(r"@([^@]+)$"),
+            sasl_username=pl.lit(None, pl.String),
+            day=pl.col("snapshot_ts").dt.date().cast(pl.String),
+        )
+        return self.append("queue", frame, app_id=f"queue|{gateway}", app_version=int(taken.timestamp() * 1e6))
+
     def append(
         self,
         name: str,

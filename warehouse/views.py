@@ -18,11 +18,24 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
+from ingest.queue import QUEUE_SCHEMA
 from warehouse.correlate import correlate, empty_state, with_outcome
 from warehouse.lake import Lake
 from warehouse.parse import parse_lines
 
-PUBLIC_VIEWS = ("deliveries", "messages", "rejects")
+SCOPED_VIEWS = {
+    "deliveries": ("deliveries", "SELECT * FROM _lake_deliveries WHERE {scope}"),
+    "messages": ("messages", "SELECT * FROM _lake_messages WHERE {scope}"),
+    "rejects": ("rejects", "SELECT * FROM _lake_rejects WHERE {scope}"),
+    "queue": ("queue", "SELECT * FROM _lake_queue WHERE queue_id IS NOT NULL AND {scope}"),
+    "queue_snapshots": (
+        "queue",
+        "SELECT snapshot_ts, gateway, count(queue_id) AS messages, coalesce(sum(message_size), 0) AS bytes "
+        "FROM _lake_queue WHERE {scope} GROUP BY snapshot_ts, gateway",
+    ),
+}
+"""Each public view: the lake table it reads and its definition, filtered by the Scope's predicate."""
+PUBLIC_VIEWS = tuple(SCOPED_VIEWS)
 VARIABLE = re.compile(r"\$(scope_[a-z0-9_]+)\b")
 
 
@@ -40,7 +53,10 @@ def _empty_tables() -> dict[str, pl.DataFrame]:
                                offset=pl.lit(0, pl.Int64), line=pl.lit("", pl.String),
                                day=pl.lit("", pl.String)).clear()
     result = correlate(lines, "", empty_state())
+    queue = pl.DataFrame(schema=QUEUE_SCHEMA).with_columns(
+        sender_domain=pl.lit(None, pl.String), sasl_username=pl.lit(None, pl.String), day=pl.lit(None, pl.String))
     return {
+        "queue": queue,
         "lines": lines,
         "deliveries": result.deliveries,
         "rejects": result.rejects,
@@ -62,6 +78,7 @@ class Warehouse:
         "rejects": ("rejects",),
         "messages": ("messages", "messages_open"),
         "lines": ("lines",),
+        "queue": ("queue",),
     }
 
     def __init__(self, lake: Lake, scope: RowFilter) -> None:
@@ -99,16 +116,16 @@ class Warehouse:
 
     def refresh(self) -> None:
         """Rebuild the views whose tables changed since they were defined."""
+        changed = set()
         for view, tables in self.BASE.items():
             if all(self._versions.get(t) == self.lake.version(t) for t in tables):
                 continue
             body = " UNION ALL BY NAME ".join(self._source(t) for t in tables)
-            statements = [f"CREATE OR REPLACE TEMP VIEW _lake_{view} AS {body}"]
-            if view in PUBLIC_VIEWS:
-                statements.append(  # the predicate holds no value: they are connection variables
-                    f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM _lake_{view} WHERE {self._predicate}"  # noqa: S608
-                )
-            for statement in statements:
+            self.con.execute(f"CREATE OR REPLACE TEMP VIEW _lake_{view} AS {body}")
+            changed.add(view)
+        for view, (base, definition) in SCOPED_VIEWS.items():
+            if base in changed:  # the predicate holds no value: values are connection variables
+                statement = f"CREATE OR REPLACE TEMP VIEW {view} AS " + definition.format(scope=self._predicate)
                 self.con.execute(statement)
 
     def confine(self, *, memory: str = "2GB") -> None:
