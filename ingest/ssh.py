@@ -620,7 +620,7 @@ class Backoff:
         self._random = random.Random(seed)
 
     def next(self) -> float:
-        delay = min(self.ceiling, self.base * 2**self.failures)
+        delay = min(self.ceiling, self.base * 2 ** min(self.failures, 40))
         self.failures += 1
         return delay * self._random.uniform(0.8, 1.2)
 

@@ -396,6 +396,8 @@ class GatewayWorker(threading.Thread):
             except Exception as exc:  # a gateway thread must never die
                 delay = backoff.next()
                 report_failure(self.home, self.gateway.name, exc, delay)
+                self.stop.wait(delay)  # the back-off holds even while file events keep waking the follower
+                continue
             if settings.queue_seconds and time.monotonic() >= next_queue and backoff.failures == 0:
                 take_queue_snapshot(self.home, collector, self.lake, settings)
                 next_queue = time.monotonic() + settings.queue_seconds
