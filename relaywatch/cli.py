@@ -162,6 +162,19 @@ def reclassify(since: datetime | None) -> None:
 
 
 @main.command()
+@click.option("--retention-hours", default=24 * 7, show_default=True,
+              help="Keep files that snapshots younger than this still need.")
+@_home_option
+def compact(retention_hours: int) -> None:
+    """Merge the lake's small files, checkpoint, and delete files no recent snapshot needs."""
+    from warehouse.compact import compact as run_compact
+
+    stats = run_compact(_lake(_home(create=False)), retention_hours=retention_hours)
+    for table, (removed, added, deleted) in stats.tables.items():
+        click.echo(f"{table}: {removed} files compacted into {added}, {deleted} old files deleted")
+
+
+@main.command()
 @click.argument("query")
 @click.option("--as", "as_user", default=None, help="Run scoped as this user (default: root).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")

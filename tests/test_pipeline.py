@@ -202,3 +202,21 @@ def test_an_rcpt_reject_after_the_queue_id_does_not_end_the_message_but_a_cleanu
     assert messages.to_dicts() == [{"queue_id": "1A2B3C4D5E", "final_status": "delivered"},
                                    {"queue_id": "2B3C4D5E6F", "final_status": "rejected"}]
     assert query(lake, "SELECT count(*) AS n FROM rejects")["n"][0] == 2
+
+
+def test_compaction_keeps_every_row_and_an_older_snapshot_readable(lake: Lake, tmp_path: Path) -> None:
+    from warehouse.compact import compact
+
+    log = copy_log("gw1-day1.log", tmp_path)
+    ingest(lake, "gw1", log)
+    with log.open("ab") as handle:
+        handle.write(b"Nov 24 10:00:07 gw1 postfix/smtpd[106]: disconnect from unknown[203.0.113.9] commands=1\n")
+    ingest(lake, "gw1", log)
+    reader = Warehouse(lake, Root())
+    before = reader.query("SELECT count(*) AS n FROM _lake_lines")["n"][0]
+    stats = compact(lake)
+    assert stats.tables["lines"][:2] == (2, 1)
+    assert reader.con.sql("SELECT count(*) FROM _lake_lines").fetchall()[0][0] == before, "old snapshot intact"
+    assert query(lake, "SELECT count(*) AS n FROM _lake_lines")["n"][0] == before == 15
+    assert process(lake).lines == 0, "compaction adds no data to process"
+    assert ingest(lake, "gw1", log).lines == 0, "offsets survive compaction"
