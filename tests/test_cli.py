@@ -102,7 +102,8 @@ def test_sql_as_a_user_sees_only_its_own_rows_and_cannot_leave_its_scope(home: P
 
 def test_a_user_without_grants_gets_zero_rows(home: Path) -> None:
     run("--home", str(home), "user", "add", "nobody", "--role", "user", "--password", "correct horse 42")
-    result = run("--home", str(home), "sql", "--as", "nobody", "--format", "csv", "SELECT count(*) AS n FROM deliveries")
+    result = run("--home", str(home), "sql", "--as", "nobody", "--format", "csv",
+                 "SELECT count(*) AS n FROM deliveries")
     assert result.stdout.splitlines() == ["n", "0"]
 
 
