@@ -220,3 +220,20 @@ def test_compaction_keeps_every_row_and_an_older_snapshot_readable(lake: Lake, t
     assert query(lake, "SELECT count(*) AS n FROM _lake_lines")["n"][0] == before == 15
     assert process(lake).lines == 0, "compaction adds no data to process"
     assert ingest(lake, "gw1", log).lines == 0, "offsets survive compaction"
+
+
+def test_hold_filter_and_warning_actions_are_not_rejects(lake: Lake, tmp_path: Path) -> None:
+    log = tmp_path / "actions.log"
+    log.write_text(
+        "Nov 24 12:00:00 gw1 postfix/cleanup[6]: 3C4D5E6F7A: hold: header Subject: check me from "
+        "a.example[192.0.2.1]; from=<s@a.example> to=<x@b.example> proto=ESMTP helo=<a>: hold for review\n"
+        "Nov 24 12:00:01 gw1 postfix/smtpd[7]: NOQUEUE: reject_warning: RCPT from a.example[192.0.2.1]: 554 5.7.1 "
+        "<x@b.example>: Relay access denied; from=<s@a.example> to=<x@b.example> proto=ESMTP helo=<a>\n"
+        "Nov 24 12:00:02 gw1 postfix/smtpd[7]: NOQUEUE: reject: RCPT from a.example[192.0.2.1]: 450 4.1.8 "
+        "<s@a.example>: Sender address rejected: Domain not found; from=<s@a.example> to=<x@b.example> "
+        "proto=ESMTP helo=<a>\n"
+    )
+    os.utime(log, (REFERENCE, REFERENCE))
+    assert ingest(lake, "gw1", log).lines == 3
+    rejects = query(lake, "SELECT status, dsn, qualification FROM rejects")
+    assert rejects.to_dicts() == [{"status": "reject", "dsn": "4.1.8", "qualification": "soft"}]

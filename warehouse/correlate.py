@@ -46,10 +46,15 @@ STATE_SCHEMA = pl.Schema(
 )
 MESSAGE_EVENTS = ("client", "pickup", "message-id", "queued", "delivery", "removed", "expired", "ndr", "reject")
 STARTS = ("client", "pickup")
-DROPPED = (pl.col("event") == "reject") & (
+REFUSALS = ("reject", "milter-reject", "proxy-reject", "defer", "defer_if_permit", "defer_if_reject", "discard",
+            "milter-discard")
+"""Access-control actions that refuse or drop mail (rows of `rejects`); hold, filter, redirect and
+reject_warning lines stay in `lines` only: they refuse nothing."""
+REFUSED = (pl.col("event") == "reject") & pl.col("status").is_in(REFUSALS)
+DROPPED = REFUSED & ~pl.col("status").str.starts_with("defer") & (
     (pl.col("service") == "cleanup") | pl.col("line").str.contains("END-OF-MESSAGE", literal=True)
 )
-"""A reject that ends a queued message (header/body checks, milter at end of data); an RCPT reject after
+"""A refusal that ends a queued message (header/body checks, milter at end of data); an RCPT reject after
 the queue id was assigned only refuses that recipient."""
 ATTRIBUTES = ("sender", "sasl_method", "sasl_username", "client_host", "client_ip", "message_id", "size",
               "nrcpt", "ndr_queue_id", "ndr_key", "ndr_of")
@@ -243,8 +248,8 @@ def _deliveries(ev: pl.DataFrame, messages: pl.DataFrame, rules: RuleSet | None)
 
 
 def _rejects(lines: pl.DataFrame, ev: pl.DataFrame, messages: pl.DataFrame, rules: RuleSet | None) -> pl.DataFrame:
-    keyed = ev.filter(pl.col("event") == "reject").select("offset", "message_key")
-    refused = lines.filter(pl.col("event") == "reject").join(keyed, on="offset", how="left",
+    keyed = ev.filter(REFUSED).select("offset", "message_key")
+    refused = lines.filter(REFUSED).join(keyed, on="offset", how="left",
                                                              maintain_order="left")
     info = messages.select("message_key", sasl="sasl_username", msg_sender="sender")
     rows = refused.join(info, on="message_key", how="left", maintain_order="left").select(

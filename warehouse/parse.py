@@ -50,7 +50,6 @@ SCHEMA: dict[str, pl.DataType] = {
 }
 """Parser output columns, in order (CONTRACTS.md "Parser output")."""
 
-_ENGINE = "auto"
 _HEADER_FIELDS = ["ts", "host", "syslog_name", "service", "pid"]
 
 # Queue IDs: short ones are upper-case hex; long ones (enable_long_queue_ids) are base-52 time
@@ -74,11 +73,10 @@ _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 # "host program: " keeps its host and text inside the message cannot shift the header.
 _HOST = r"[^\s\[\]:]+"
 _HEADER = (
-    rf"^(?:(?P<ts>.*?)\s+)??(?:(?P<host>{_HOST})\s+)?(?P<tag>[A-Za-z][\w.\-/]*)"
+    rf"(?s)^(?:(?P<ts>.*?)\s+)??(?:(?P<host>{_HOST})\s+)?(?P<tag>[A-Za-z][\w.\-/]*)"
     r"(?:\[(?P<pid>\d+)\])?: (?P<msg>.*)$"
 )
-_PROGRAM = r"^[A-Za-z][\w.\-/]*$"
-_CLIENT = r"(?P<client_host>[^\[\s]*)\[(?P<client_ip>[^\]]*)\]"
+_CLIENT = r"(?P<client_host>[^\[ ]*)\[(?P<client_ip>[^\]]*)\]"
 
 # Regex-path rules: (event, pattern on the message body after "QID: "). The first pattern that
 # matches decides the event; its named groups fill the output columns of the same name.
@@ -88,7 +86,7 @@ _ACTIONS = (
 )
 _RULES: list[tuple[str, str]] = [
     ("delivery", (
-        r"^to=<(?P<to>.*?)>, (?:orig_to=<(?P<orig_to>.*?)>, )?relay=(?P<relay>[^,\s]*), "
+        r"^to=<(?P<to>.*?)>, (?:orig_to=<(?P<orig_to>.*?)>, )?relay=(?P<relay>[^, ]*), "
         r"(?:conn_use=\d+, )?delay=(?P<delay>[^,]*), (?:delays=(?P<delays>[^,]*), )?"
         r"(?:dsn=(?P<dsn>[^,]*), )?status=(?P<status>[A-Za-z-]+)"
         r"(?: \((?P<response>.*?)\)?|, .*)?\s*$"
@@ -119,9 +117,9 @@ _RULES: list[tuple[str, str]] = [
         r"(?:: (?P<response>.*?))?\s*$"
     )),
     ("reject", rf"^(?P<status>{_ACTIONS}): (?P<response>.*?)\s*$"),
-    ("warning", r"^(?:warning|error): (?P<response>.*?)\s*$"),
-    ("fatal", r"^fatal: (?P<response>.*?)\s*$"),
-    ("panic", r"^panic: (?P<response>.*?)\s*$"),
+    ("warning", r"^(?:/\S+: )?(?:warning|error): (?P<response>.*?)\s*$"),
+    ("fatal", r"^(?:/\S+: )?fatal: (?P<response>.*?)\s*$"),
+    ("panic", r"^(?:/\S+: )?panic: (?P<response>.*?)\s*$"),
     ("other", (
         r"^(?:(?:(?:Anonymous|Trusted|Verified|Untrusted) )?TLS connection established (?:from|to) "
         r"|setting up TLS connection (?:from|to) |SSL_accept error from |SSL_connect error to "
@@ -130,6 +128,8 @@ _RULES: list[tuple[str, str]] = [
         r"|lost connection (?:after|with) |timeout after |too many errors after "
         r"|improper command pipelining after |connect to |conversation with "
         r"|host \S+ (?:said|refused to talk to me)|enabling PIX |skipped, still being delivered"
+        r"|SASL authentication failed; |Cannot start TLS|breaking line > \d+ characters"
+        r"|proxy-accept: |Peer certificate could not be verified"
         r"|statistics: |addr \S+ listed by domain "
         r"|(?:CONNECT from|DISCONNECT|PASS NEW|PASS OLD|WHITELISTED|ALLOWLISTED|BLACKLISTED"
         r"|DENYLISTED|WHITELIST VETO|ALLOWLIST VETO|DNSBL rank|PREGREET|HANGUP|COMMAND PIPELINING"
@@ -148,7 +148,8 @@ _RULES: list[tuple[str, str]] = [
 # Where a recognised line names the remote client: "... from host[ip]", postscreen
 # "[ip]:port", anvil "(smtp:ip)"; a warning as "host[ip]" (e.g. a SASL failure).
 _OTHER_CLIENT = (
-    rf" from {_CLIENT}|^[A-Z][\w -]* \[(?P<ps_ip>[0-9A-Fa-f.:]+)\]:\d+"
+    rf" from {_CLIENT}|^(?:PASS NEW|PASS OLD|(?:WHITE|ALLOW|BLACK|DENY)LISTED|(?:WHITE|ALLOW)LIST VETO"
+    r"|DISCONNECT|DNSBL rank \d+ for) \[(?P<ps_ip>[0-9A-Fa-f.:]+)\]:\d+"
     r"|\(\w+:(?P<anvil_ip>[0-9A-Fa-f.:]+)\)"
 )
 _WARNING_CLIENT = r"(?P<client_host>[\w.\-]*)\[(?P<client_ip>[0-9A-Fa-f.:]+)\]"
@@ -202,6 +203,17 @@ def parse_counts(frame: pl.DataFrame) -> dict[str, int]:
     return dict(zip(counts["service"].to_list(), counts["len"].to_list(), strict=True))
 
 
+def _span(text: pl.Expr, start: pl.Expr | int, end: pl.Expr) -> pl.Expr:
+    """The bytes of `text` (ASCII) from offset `start` up to `end`; empty when `end` < `start`.
+
+    Offsets come from `find` on lines that may not have the expected layout: such rows are
+    thrown away by the layout checks, but their slices must not fail first.
+    """
+    start = pl.lit(start) if isinstance(start, int) else start
+    start = start.cast(pl.Int64)
+    return text.str.slice(start, (end.cast(pl.Int64) - start).clip(0))
+
+
 def _from(offset: str) -> pl.Expr:
     """The line from byte offset `offset` on (an ASCII line, where bytes are characters)."""
     return pl.col("line").str.slice(pl.col(offset))
@@ -222,7 +234,7 @@ def _locate(lines: pl.Series, reference: datetime, tz: str) -> pl.DataFrame:
     ts_end = pl.when(first_space == 3).then(15).otherwise(first_space)
     window, q, has_qid = pl.col("_window"), pl.col("_q"), pl.col("_has_qid")
     frame = (
-        pl.DataFrame({"line": lines.cast(pl.Utf8).fill_null("")})
+        pl.DataFrame({"line": lines.cast(pl.Utf8, strict=False).fill_null("")})
         .lazy()
         .with_row_index("_row")
         .with_columns(
@@ -232,7 +244,7 @@ def _locate(lines: pl.Series, reference: datetime, tz: str) -> pl.DataFrame:
         )
         .with_columns(
             _ts_text=line.str.slice(0, ts_end),
-            _rest=line.str.slice(ts_end + 1, colon - ts_end - 1),
+            _rest=_span(line, ts_end + 1, colon),
             _window=line.str.slice(colon + 2, 40),
             _m=colon + 2,
         )
@@ -250,7 +262,9 @@ def _locate(lines: pl.Series, reference: datetime, tz: str) -> pl.DataFrame:
     frame = frame.with_columns(
         _programs(frame["_rest"]), ts=_timestamps(frame["_ts_text"], reference, tz)
     )
-    fast = (pl.col("_ascii") & pl.col("ts").is_not_null() & pl.col("_named")).fill_null(False)
+    fast = (
+        pl.col("_ascii") & pl.col("_m").is_not_null() & pl.col("ts").is_not_null() & pl.col("_named")
+    ).fill_null(False)
     postfix = fast & pl.col("_postfix")
     return frame.select(
         "_row",
@@ -296,7 +310,7 @@ def _offset_kind() -> pl.Expr:
         "client": has_qid & key.str.starts_with("client="),
         "message-id": real_qid & key.str.starts_with("message-id="),
         "queued": real_qid & key.str.starts_with("from=<"),
-        "removed": real_qid & key.str.starts_with("removed"),
+        "removed": real_qid & (key == "removed"),
         "connect": ~has_qid & (key == "connect from"),
         "disconnect": ~has_qid & (key == "disconnect f"),
         "tls": ~has_qid & pl.any_horizontal(key.str.starts_with(word) for word in _TLS_WORDS),
@@ -327,17 +341,16 @@ def _regex_header(frame: pl.DataFrame, reference: datetime, tz: str) -> pl.DataF
 def _assemble(frame: pl.DataFrame, blocks: list[pl.DataFrame]) -> pl.DataFrame:
     """The output columns in input order: `frame`'s header columns, then each block's values
     written over them at the block's rows (`_row`)."""
-    columns = {}
+    columns = []
     for name, dtype in SCHEMA.items():
         if name in frame.columns:
             column = frame[name].cast(dtype)
         else:
             column = pl.repeat(None, frame.height, dtype=dtype, eager=True)
-        parts = [block.select("_row", pl.col(name).cast(dtype)) for block in blocks if name in block.columns]
-        if parts:
-            values = pl.concat(parts)
-            column = column.clone().scatter(values["_row"], values[name])
-        columns[name] = column.alias(name)
+        for block in blocks:
+            if name in block.columns and block.height:
+                column = column.scatter(block["_row"], block[name].cast(dtype))
+        columns.append(column.alias(name))
     return pl.DataFrame(columns)
 
 
@@ -363,7 +376,8 @@ def _delivery(frame: pl.LazyFrame) -> pl.LazyFrame:
     """
     body = pl.col("_body")
     te, pr, pd, pds, pn, ps = (pl.col(c) for c in ("_te", "_pr", "_pd", "_pds", "_pn", "_ps"))
-    relay_part, tail, sl, cu = pl.col("_relay"), pl.col("_tail"), pl.col("_sl"), pl.col("_cu")
+    relay_part, tail, sl, cu = pl.col("_relay_part"), pl.col("_tail"), pl.col("_sl"), pl.col("_cu")
+    relay, orig = pl.col("relay"), pl.col("_orig")
     frame = (
         frame.with_columns(
             _te=body.str.find(">, ", literal=True),
@@ -377,8 +391,9 @@ def _delivery(frame: pl.LazyFrame) -> pl.LazyFrame:
             _pds=pl.when(pds < ps).then(pds),
             _pn=pl.when(pn < ps).then(pn),
             _orig=body.str.slice(te + 3, 9) == "orig_to=<",
-            _relay=body.str.slice(pr + 8, pd - pr - 8),
+            _relay_part=_span(body, pr + 8, pd),
             _tail=body.str.slice(ps + 9),
+            _commas=_span(body, pd, ps).str.count_matches(",", literal=True),
         )
         .with_columns(
             _sl=pl.when(tail.str.starts_with("sent ("))
@@ -389,43 +404,45 @@ def _delivery(frame: pl.LazyFrame) -> pl.LazyFrame:
             .then(7),
             _cu=relay_part.str.find(",", literal=True),
         )
+        .with_columns(relay=relay_part.str.slice(0, cu))
     )
-    relay = relay_part.str.slice(0, cu)
     ok = (
-        ((pl.col("_orig") & (body.str.slice(pr - 1, 1) == ">")) | (te + 1 == pr))
+        ((orig & (_span(body, pr - 1, pr) == ">")) | (te + 1 == pr))
         & (pr < pd)
         & (pd < ps)
         & sl.is_not_null()
+        & tail.str.ends_with(")")
+        & (pl.col("_commas") == 1 + pds.is_not_null().cast(pl.UInt32) + pn.is_not_null().cast(pl.UInt32))
         & (cu.is_null() | relay_part.str.slice(cu).str.contains(r"^, conn_use=\d+$"))
-        & ~relay.str.contains(r"\s")
+        & ~relay.str.contains(" ", literal=True)
     )
     return _checked(
         frame,
         ok,
         "delivery",
-        to=body.str.slice(4, te - 4),
-        orig_to=pl.when(pl.col("_orig")).then(body.str.slice(te + 12, pr - te - 13)),
+        to=_span(body, 4, te),
+        orig_to=pl.when(orig).then(_span(body, te + 12, pr - 1)),
         relay=relay,
-        delay=body.str.slice(pd + 8, pl.coalesce(pds, pn, ps) - pd - 8).cast(pl.Float64, strict=False),
-        delays=body.str.slice(pds + 9, pl.coalesce(pn, ps) - pds - 9),
-        dsn=body.str.slice(pn + 6, ps - pn - 6),
+        delay=_span(body, pd + 8, pl.coalesce(pds, pn, ps)).cast(pl.Float64, strict=False),
+        delays=_span(body, pds + 9, pl.coalesce(pn, ps)),
+        dsn=_span(body, pn + 6, ps),
         status=tail.str.slice(0, sl),
-        response=tail.str.slice(sl + 2).str.strip_chars_end().str.strip_suffix(")"),
+        response=_span(tail, sl + 2, tail.str.len_bytes() - 1),
     )
 
 
 def _client_side(kind: str) -> Callable[[pl.LazyFrame], pl.LazyFrame]:
     """Reader for bodies naming the SMTP client as "host[ip]" right after a fixed text.
 
-    connect/disconnect/"client=" lines (the latter with optional SASL fields) and the
-    "... TLS connection established from host[ip]: ..." summaries (event "other"; the smtp
-    client's "... established to ..." names no client).
+    connect/disconnect/"client=" lines (the latter with the SASL fields Postfix writes after
+    it, in this order) and the "... TLS connection established from host[ip]: ..." summaries
+    (event "other"; the smtp client's "... established to ..." names no client).
     """
     starts = {"connect": "connect from ", "disconnect": "disconnect from ", "client": "client="}
 
     def read(frame: pl.LazyFrame) -> pl.LazyFrame:
-        body = pl.col("_body")
-        lb, rb, start = pl.col("_lb"), pl.col("_rb"), pl.col("_start")
+        body, start, lb, rb = pl.col("_body"), pl.col("_start"), pl.col("_lb"), pl.col("_rb")
+        host, ip = pl.col("_host"), pl.col("_ip")
         if kind == "tls":
             word = pl.coalesce(
                 pl.when(body.str.starts_with(w)).then(pl.lit(n)) for w, n in _TLS_WORDS.items()
@@ -443,32 +460,46 @@ def _client_side(kind: str) -> Callable[[pl.LazyFrame], pl.LazyFrame]:
                 _rb=body.str.find("]", literal=True),
             )
             .with_columns(
-                _host=body.str.slice(start, lb - start),
-                _ip=pl.when(start.is_not_null()).then(body.str.slice(lb + 1, rb - lb - 1)),
+                _host=_span(body, start, lb),
+                _ip=pl.when(start.is_not_null()).then(_span(body, lb + 1, rb)),
+                _after=body.str.slice(rb + 1) if kind == "client" else pl.lit(""),
             )
         )
-        host = pl.col("_host")
+        fields = {"client_host": pl.when(host != "").then(host), "client_ip": ip}
+        if kind == "client":
+            frame = _field(frame, "_after", "sasl_method")
+            frame = _field(frame, "_after", "sasl_username")
+            fields |= {"sasl_method": pl.col("sasl_method"), "sasl_username": pl.col("sasl_username")}
+        after = pl.col("_after")
         named = (
             (start <= lb)
             & (lb < rb)
-            & ~host.str.contains(r"\s")
-            & ~pl.col("_ip").str.contains("[", literal=True)
+            & ~host.str.contains(" ", literal=True)
+            & ~ip.str.contains("[", literal=True)
+            & ((after == "") | after.str.starts_with(", "))
         )
-        fields = {"client_host": pl.when(host != "").then(host), "client_ip": pl.col("_ip")}
-        if kind == "client":
-            after = body.str.slice(rb + 1)
-            named = named & after.str.contains(r"^(?::\d+)?(?:$|, )")
-            fields["sasl_method"] = _value(after, ", sasl_method=")
-            fields["sasl_username"] = _value(after, ", sasl_username=")
         return _checked(frame, pl.col("_to_server") | named, "other" if kind == "tls" else kind, **fields)
 
     return read
 
 
-def _value(text: pl.Expr, prefix: str) -> pl.Expr:
-    """The text after `prefix` up to the next comma (or the end), null when `prefix` is absent."""
-    tail = text.str.slice(text.str.find(prefix, literal=True) + len(prefix))
-    return tail.str.slice(0, tail.str.find(",", literal=True))
+def _field(frame: pl.LazyFrame, text: str, name: str) -> pl.LazyFrame:
+    """Take a ", name=value" field off the start of column `text`: `name` gets the value (up to
+    the next comma; null when the field is not there) and `text` keeps what follows it."""
+    prefix = f", {name}="
+    value, end = pl.col("_value"), pl.col("_end")
+    present = pl.col(text).str.starts_with(prefix)
+    return (
+        frame.with_columns(_value=pl.when(present).then(pl.col(text).str.slice(len(prefix))))
+        .with_columns(_end=value.str.find(",", literal=True))
+        .with_columns(
+            pl.when(value.is_null())
+            .then(pl.col(text))
+            .otherwise(pl.when(end.is_null()).then(pl.lit("")).otherwise(value.str.slice(end)))
+            .alias(text),
+            value.str.slice(0, end).alias(name),
+        )
+    )
 
 
 def _message_id(frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -482,14 +513,16 @@ def _queued(frame: pl.LazyFrame) -> pl.LazyFrame:
     """qmgr "from=<..>, size=N, nrcpt=N (queue active)"; "status=expired" goes to the regexes."""
     body = pl.col("_body")
     a, c, e = pl.col("_a"), pl.col("_c"), pl.col("_e")
+    size, nrcpt = pl.col("_size"), pl.col("_nrcpt")
     active = " (queue active)"
     frame = frame.with_columns(
         _a=body.str.find(">, size=", literal=True),
         _c=body.str.find(", nrcpt=", literal=True),
         _e=body.str.find(active, literal=True),
+    ).with_columns(
+        _size=_span(body, a + 8, c),
+        _nrcpt=_span(body, c + 8, e),
     )
-    size = body.str.slice(a + 8, c - a - 8)
-    nrcpt = body.str.slice(c + 8, e - c - 8)
     ok = (
         (a < c)
         & (c < e)
@@ -501,15 +534,15 @@ def _queued(frame: pl.LazyFrame) -> pl.LazyFrame:
         frame,
         ok,
         "queued",
-        **{"from": body.str.slice(6, a - 6)},
+        **{"from": _span(body, 6, a)},
         size=size.cast(pl.Int64, strict=False),
         nrcpt=nrcpt.cast(pl.Int64, strict=False),
     )
 
 
 def _removed(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """qmgr/postsuper "QID: removed"."""
-    return _checked(frame, pl.col("_body").str.strip_chars_end() == "removed", "removed")
+    """qmgr/postsuper "QID: removed": the kind test has already read the whole body."""
+    return _checked(frame, pl.lit(True), "removed")
 
 
 _OFFSET_KINDS: list[tuple[str, Callable[[pl.LazyFrame], pl.LazyFrame]]] = [
@@ -534,7 +567,7 @@ def _regex_path(frame: pl.DataFrame) -> list[pl.DataFrame]:
     qid = msg.str.extract(rf"^({_QID}): ", 1)
     rule = pl.lit(None, pl.Int32)
     for index, (_, pattern) in reversed(list(enumerate(_RULES))):
-        rule = pl.when(pl.col("_body").str.contains(pattern)).then(pl.lit(index)).otherwise(rule)
+        rule = pl.when(pl.col("_body").str.contains(f"(?s){pattern}")).then(pl.lit(index)).otherwise(rule)
     postfix = pl.col("syslog_name").str.starts_with("postfix") & msg.is_not_null()
     frame = (
         frame.lazy()
@@ -556,7 +589,7 @@ def _regex_path(frame: pl.DataFrame) -> list[pl.DataFrame]:
 
 def _apply_rule(frame: pl.DataFrame, event: str, pattern: str) -> pl.DataFrame:
     """Fill the columns named by `pattern`'s groups, plus what the event adds."""
-    groups = frame["_body"].str.extract_groups(pattern).struct.unnest()
+    groups = frame["_body"].str.extract_groups(f"(?s){pattern}").struct.unnest()
     fields = groups.select(name for name in groups.columns if name in SCHEMA)
     frame = pl.concat([frame.select("_row", "queue_id", "_body"), fields], how="horizontal")
     frame = frame.with_columns(
@@ -583,16 +616,50 @@ def _apply_rule(frame: pl.DataFrame, event: str, pattern: str) -> pl.DataFrame:
 
 
 def _timestamps(text: pl.Series, reference: datetime, tz: str) -> pl.Series:
-    """UTC timestamps of classic, RFC 3339 and short-iso texts, read once per run of equal texts.
+    """UTC timestamps of classic, RFC 3339 and short-iso texts; null where a text cannot be read.
 
-    Classic timestamps have no year: it is the reference's year unless that puts the date more
-    than a day after the reference (in `tz`), then the year before. Texts without an offset are
-    local time in `tz`; a text that cannot be read gives null.
+    Each run of equal texts is read once: a log has about one distinct timestamp per second.
+    Fractions of a second (rsyslog writes microseconds, making every text distinct) are taken
+    off first and added back line by line.
     """
     if text.len() == 0:
         return pl.Series("ts", [], pl.Datetime("us", "UTC"))
-    changed = text.ne_missing(text.shift(1)).scatter(0, True)
-    run = changed.cum_sum() - 1
+    if _runs(text).sum() * 4 < text.len():
+        return _read_runs(text, reference, tz)
+    tail = pl.col("text").str.slice(19)  # ".123456+01:00" after "2026-11-24T15:53:08"
+    digits, count = pl.col("_digits"), pl.col("_count")
+    fraction = pl.col("_fraction") & (count > 0)
+    split = (
+        pl.DataFrame({"text": text})
+        .lazy()
+        .with_columns(_fraction=tail.str.starts_with("."), _digits=tail.str.slice(1))
+        .with_columns(_count=pl.coalesce(digits.str.find(r"\D"), digits.str.len_bytes()))
+        .select(
+            seconds=pl.when(fraction)
+            .then(pl.col("text").str.slice(0, 19) + digits.str.slice(count))
+            .otherwise(pl.col("text")),
+            micros=pl.when(fraction)
+            .then(digits.str.slice(0, pl.min_horizontal(count, 6)).str.pad_end(6, "0").cast(pl.Int64, strict=False))
+            .otherwise(0),
+        )
+        .collect()
+    )
+    return (_read_runs(split["seconds"], reference, tz) + split["micros"].cast(pl.Duration("us"))).alias("ts")
+
+
+def _runs(text: pl.Series) -> pl.Series:
+    """True where a text differs from the one before it (a run of equal texts starts)."""
+    return text.ne_missing(text.shift(1)).scatter(0, True)
+
+
+def _read_runs(text: pl.Series, reference: datetime, tz: str) -> pl.Series:
+    """`_timestamps` of texts without fractions of a second, reading each run of equal texts once.
+
+    Classic timestamps have no year: it is the reference's year unless that puts the date more
+    than a day after the reference (in `tz`), then the year before. Texts without an offset are
+    local time in `tz`.
+    """
+    changed = _runs(text)
     ref = reference.replace(tzinfo=UTC) if reference.tzinfo is None else reference.astimezone(UTC)
     ref_local = ref.astimezone(ZoneInfo(tz))
     next_day = (ref_local + timedelta(days=1)).date()
@@ -619,4 +686,4 @@ def _timestamps(text: pl.Series, reference: datetime, tz: str) -> pl.Series:
     ts = parts.select(
         pl.when(offset.is_not_null()).then(shifted).otherwise(local.dt.convert_time_zone("UTC"))
     ).to_series()
-    return ts.gather(run).alias("ts")
+    return ts.gather(changed.cum_sum() - 1).alias("ts")
