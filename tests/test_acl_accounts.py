@@ -295,7 +295,8 @@ def test_login_time_does_not_tell_unknown_from_known_accounts(tmp_path, op):
                 timings[kind].append(time.perf_counter() - started)
     known_ms, unknown_ms = (statistics.median(timings[k]) * 1000 for k in ("known", "unknown"))
     print(f"login failure median: known {known_ms:.2f} ms, unknown {unknown_ms:.2f} ms")
-    assert abs(known_ms - unknown_ms) / max(known_ms, unknown_ms) < 0.3
+    # within noise: 30% of the slower median, or 3 ms on a loaded machine (far below network jitter)
+    assert abs(known_ms - unknown_ms) < max(0.3 * max(known_ms, unknown_ms), 3.0)
     store.close()
 
 
