@@ -105,6 +105,7 @@ _RULES: list[tuple[str, str]] = [
     ("pickup", r"^uid=-?\d+ from=<(?P<from>.*?)>"),
     ("ndr", r"^sender (?:non-delivery|delay|delivery status) notification: (?P<ndr_queue_id>\S+)"),
     ("other", r"^postmaster (?:non-delivery|delay|delivery status) notification: (?P<ndr_queue_id>\S+)"),
+    ("other", r"^undeliverable postmaster notification discarded\s*$"),
     ("reject", (
         rf"^(?P<status>{_ACTIONS}): [A-Z][A-Z-]* from {_CLIENT}(?::\d+)?:? (?P<response>.*?)"
         r"(?:; (?:from=<(?P<from>.*?)>,? ?)?(?:to=<(?P<to>.*?)>,? ?)?(?:proto=[^\s,]*,? ?)?"
