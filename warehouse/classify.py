@@ -18,7 +18,7 @@ import json
 import re
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,9 @@ REASONS = (
 SUPPRESSIBLE_REASONS = frozenset({"user_unknown", "domain_not_found", "mailbox_disabled", "complaint"})
 TIERS = ("local", "provider", "text", "dsn", "reply", "status")
 OUTPUT_COLUMNS = ("qualification", "reason", "suppressible", "rule")
+MEMO_KEY = ["dsn", "status", "norm"]
+MEMO_LIMIT = 500_000
+"""Distinct combinations remembered per RuleSet before the memo starts over (bounds memory)."""
 
 # Qualification of a bare text (no status, DSN or reply code to tell the class), by reason.
 _BARE_TEXT_QUALIFICATION = {
@@ -158,9 +161,23 @@ class Rule:
 
 @dataclass(frozen=True)
 class RuleSet:
-    """Rules in precedence order (local, provider, text, dsn, reply, status)."""
+    """Rules in precedence order (local, provider, text, dsn, reply, status).
+
+    `memo` keeps the verdict of every (dsn, status, normalised text) already classified with these
+    rules: a long ingest classifies each distinct reply once, not once per chunk."""
 
     rules: tuple[Rule, ...]
+    memo: dict[str, pl.DataFrame] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    def known(self, distinct: pl.DataFrame) -> pl.DataFrame:
+        """Verdicts of `distinct` (dsn, status, norm), classifying only combinations not seen before."""
+        memo = self.memo.get("verdicts")
+        fresh = distinct if memo is None else distinct.join(memo, on=MEMO_KEY, how="anti", nulls_equal=True)
+        if fresh.height or memo is None:
+            found = _match(fresh, self).select(*MEMO_KEY, *OUTPUT_COLUMNS)
+            memo = found if memo is None or memo.height > MEMO_LIMIT else pl.concat([memo, found])
+            self.memo["verdicts"] = memo
+        return distinct.join(memo, on=MEMO_KEY, how="left", nulls_equal=True)
 
     def text_blind_statuses(self) -> tuple[str, ...]:
         """Final statuses whose result no rule derives from the text or codes (sent, expired...).
@@ -322,9 +339,16 @@ def _local_rules(config_path: Path) -> tuple[Rule, ...]:
 
 
 def load_rules(config_path: Path | None = None) -> RuleSet:
-    """Built-in rules, preceded by the operator's [[classify.rules]] from relaywatch.toml when given."""
+    """Built-in rules, preceded by the operator's [[classify.rules]] from relaywatch.toml when given.
+
+    Without local rules the same RuleSet (and so its memo of verdicts) is returned every time."""
     local = _local_rules(Path(config_path)) if config_path is not None else ()
-    return RuleSet(local + _builtin_rules())
+    return RuleSet(local + _builtin_rules()) if local else _builtin_ruleset()
+
+
+@lru_cache(maxsize=1)
+def _builtin_ruleset() -> RuleSet:
+    return RuleSet(_builtin_rules())
 
 
 def _as_text(frame: pl.DataFrame, name: str) -> pl.Expr:
@@ -439,9 +463,9 @@ def classify_frame(frame: pl.DataFrame, *, rules: RuleSet | None = None) -> pl.D
     ruleset = rules if rules is not None else load_rules(None)
     keys = _keys(frame, ruleset)
     combos = keys.unique().with_columns(norm=_normalise("cheap"))
-    distinct = combos.select("dsn", "status", "norm").unique()
-    result = _match(distinct, ruleset).select("dsn", "status", "norm", *OUTPUT_COLUMNS)
-    mapping = combos.join(result, on=["dsn", "status", "norm"], how="left").drop("norm")
+    distinct = combos.select(MEMO_KEY).unique()
+    result = ruleset.known(distinct)
+    mapping = combos.join(result, on=MEMO_KEY, how="left", nulls_equal=True).drop("norm")
     out = keys.join(mapping, on=["dsn", "status", "cheap"], how="left", maintain_order="left")
     return frame.with_columns([out[c] for c in OUTPUT_COLUMNS])
 
