@@ -436,3 +436,20 @@ def test_builtin_rule_ids_name_their_tier():
             assert rule.name.startswith(rule.provider + "."), rule.name
         else:
             assert rule.name.startswith(prefixes[rule.tier]), rule.name
+
+
+def test_a_rule_set_remembers_verdicts_and_gives_the_same_answer_twice():
+    from warehouse.classify import RuleSet, _builtin_rules
+
+    rules = RuleSet(_builtin_rules())
+    frame = pl.DataFrame({
+        "dsn": ["5.1.1", "4.7.0", "2.0.0", None],
+        "status": ["bounced", "deferred", "sent", "deferred"],
+        "response": ["550 5.1.1 user unknown", "421 4.7.0 [TSS04] try later", "250 ok", "connect to x: timed out"],
+    })
+    first = classify_frame(frame, rules=rules)
+    remembered = rules.memo["verdicts"].height
+    second = classify_frame(frame, rules=rules)
+    assert first.equals(second)
+    assert rules.memo["verdicts"].height == remembered
+    assert first.equals(classify_frame(frame, rules=RuleSet(_builtin_rules())))
