@@ -163,10 +163,20 @@ def postfix_logrotate(gateway: PostfixGateway) -> None:
     subprocess.run([POSTFIX, "-c", str(gateway.config_dir), "logrotate"], check=True, capture_output=True)
 
 
-def copytruncate(log: Path) -> None:
-    shutil.copyfile(log, log.with_name(log.name + ".1"))
-    with log.open("r+b") as handle:
-        handle.truncate(0)
+def copytruncate(log: Path, gateway: PostfixGateway) -> None:
+    """logrotate's copytruncate. Lines written between the copy and the truncation are lost on disk
+    (logrotate documents it), which would make the file list a wrong oracle: Postfix's log writer
+    (postlogd) is paused for the rotation, as if it had been idle."""
+    writers = [p for p in gateway.processes() if p.name() == "postlogd"]
+    for writer in writers:
+        writer.suspend()
+    try:
+        shutil.copyfile(log, log.with_name(log.name + ".1"))
+        with log.open("r+b") as handle:
+            handle.truncate(0)
+    finally:
+        for writer in writers:
+            writer.resume()
 
 
 def test_real_postfix_log_growing_and_rotating_ends_in_the_warehouse_exactly_once(
@@ -189,7 +199,7 @@ def test_real_postfix_log_growing_and_rotating_ends_in_the_warehouse_exactly_onc
         postfix_logrotate(postfix_gateway)  # by rename, then compressed: mail.log.<stamp>.gz
         send(12, 12)
         time.sleep(0.5)  # postlogd writes asynchronously: let it finish before copying
-        copytruncate(postfix_gateway.log_path)
+        copytruncate(postfix_gateway.log_path, postfix_gateway)
         send(24, 12)
         time.sleep(0.5)
         expected = files_lines(postfix_gateway.root)
