@@ -237,3 +237,26 @@ def test_hold_filter_and_warning_actions_are_not_rejects(lake: Lake, tmp_path: P
     assert ingest(lake, "gw1", log).lines == 3
     rejects = query(lake, "SELECT status, dsn, qualification FROM rejects")
     assert rejects.to_dicts() == [{"status": "reject", "dsn": "4.1.8", "qualification": "soft"}]
+
+
+def test_results_do_not_depend_on_how_the_log_is_cut_into_chunks(tmp_path: Path) -> None:
+    from bench.generate import generate
+
+    log = tmp_path / "gw1.log"
+    generate(log, days=2, gateways=["gw1"], seed=11, start=datetime(2026, 11, 20, tzinfo=UTC),
+             messages_per_day=1500)
+    results = []
+    for chunk_bytes in (32 * 1024 * 1024, 64 * 1024):
+        lake = Lake(tmp_path / f"lake-{chunk_bytes}")
+        ingest(lake, "gw1", log, chunk_bytes=chunk_bytes)
+        results.append({
+            "deliveries": query(lake, "SELECT message_key, recipient, status, sender, sasl_username, reason "
+                                      "FROM deliveries ORDER BY ALL"),
+            "messages": query(lake, "SELECT message_key, final_status, delivered, bounced, deferred, ndr_key, "
+                                    "ndr_of, sender FROM messages ORDER BY ALL"),
+        })
+    whole, cut = results
+    assert lake.version("lines") > 5, "the small chunks really cut the log"
+    assert whole["messages"]["ndr_key"].is_not_null().sum() > 10
+    for view in ("deliveries", "messages"):
+        assert whole[view].equals(cut[view]), view

@@ -36,6 +36,7 @@ STATE_SCHEMA = pl.Schema(
         "size": pl.Int64,
         "nrcpt": pl.Int64,
         "ndr_queue_id": pl.String,
+        "ndr_ts": TS,
         "ndr_key": pl.String,
         "ndr_of": pl.String,
         "expired": pl.Boolean,
@@ -57,7 +58,7 @@ DROPPED = REFUSED & ~pl.col("status").str.starts_with("defer") & (
 """A refusal that ends a queued message (header/body checks, milter at end of data); an RCPT reject after
 the queue id was assigned only refuses that recipient."""
 ATTRIBUTES = ("sender", "sasl_method", "sasl_username", "client_host", "client_ip", "message_id", "size",
-              "nrcpt", "ndr_queue_id", "ndr_key", "ndr_of")
+              "nrcpt", "ndr_queue_id", "ndr_ts", "ndr_key", "ndr_of")
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ def _batch_messages(ev: pl.DataFrame, gateway: str) -> pl.DataFrame:
         size=from_event("size", "queued"),
         nrcpt=from_event("nrcpt", "queued"),
         ndr_queue_id=from_event("ndr_queue_id", "ndr"),
+        ndr_ts=pl.col("ts").filter(pl.col("event") == "ndr").first(),
         ndr_key=pl.lit(None, pl.String),
         ndr_of=pl.lit(None, pl.String),
         expired=(pl.col("event") == "expired").any(),
@@ -167,7 +169,9 @@ def _merge(state: pl.DataFrame, batch: pl.DataFrame) -> pl.DataFrame:
 
 
 def _link_ndrs(messages: pl.DataFrame) -> pl.DataFrame:
-    """Point each bounced message to the NDR it caused, and each NDR back to its message."""
+    """Point each bounced message to the (first) NDR it caused, and each NDR back to its message: the
+    NDR is the instance of the announced queue id that began nearest the announcement (queue ids
+    recycle)."""
     asking = messages.filter(pl.col("ndr_queue_id").is_not_null() & pl.col("ndr_key").is_null())
     if asking.is_empty():
         return messages
@@ -175,12 +179,13 @@ def _link_ndrs(messages: pl.DataFrame) -> pl.DataFrame:
         "gateway", ndr_queue=pl.col("queue_id"), found="message_key", found_ts="first_ts"
     )
     links = (
-        asking.select("gateway", "message_key", "ndr_queue_id", "last_ts")
+        asking.select("gateway", "message_key", "ndr_queue_id", asked_ts=pl.coalesce("ndr_ts", "last_ts"))
         .join(candidates, left_on=["gateway", "ndr_queue_id"], right_on=["gateway", "ndr_queue"])
-        .with_columns(gap=(pl.col("found_ts") - pl.col("last_ts")).abs())
+        .with_columns(gap=(pl.col("found_ts") - pl.col("asked_ts")).abs())
         .filter(pl.col("gap") <= timedelta(hours=1))
-        .sort("gap")
-        .unique("message_key", keep="first")
+        .sort("gap", "message_key")
+        .unique("message_key", keep="first", maintain_order=True)
+        .unique("found", keep="first", maintain_order=True)
     )
     forward = links.select("message_key", link_to="found")
     backward = links.select(message_key="found", link_from="message_key")

@@ -89,26 +89,33 @@ class Lake:
         """End offset of what the lake holds of this file of this gateway (0 when nothing)."""
         return self.app_version("lines", f"{gateway}|{file_id}") or 0
 
-    def commit(self, chunk: Chunk) -> LineBatch:
-        """Parse a chunk and commit its lines, recording the offsets in the same commit."""
+    def parse_chunk(self, chunk: Chunk) -> pl.DataFrame:
+        """A chunk's lines, parsed, with where each comes from (gateway, file, offset) and its day."""
         lines, offsets = split_lines(chunk.data)
         reference = datetime.fromtimestamp(chunk.mtime, UTC)
         parsed = parse_lines(lines, reference=reference, tz=self.timezone)
         day = pl.coalesce(parsed["ts"].dt.date(), pl.lit(reference.date())).cast(pl.String)
-        frame = parsed.with_columns(
+        return parsed.with_columns(
             gateway=pl.lit(chunk.gateway),
             file_id=pl.lit(chunk.file_id),
             offset=offsets + chunk.start,
             line=lines,
             day=day,
         )
+
+    def commit_lines(self, chunk: Chunk, frame: pl.DataFrame) -> int:
+        """Commit a parsed chunk's lines, recording its offsets in the same commit; the new version."""
         meta = {"gateway": chunk.gateway, "file_id": chunk.file_id, "path": chunk.path,
                 "start": chunk.start, "end": chunk.end, "lines": frame.height}
-        version = self.append(
+        return self.append(
             "lines", frame.select(LINE_COLUMNS), app_id=f"{chunk.gateway}|{chunk.file_id}",
             app_version=chunk.end, metadata={"relaywatch.chunk": json.dumps(meta)},
         )
-        return LineBatch(version, chunk.gateway, frame)
+
+    def commit(self, chunk: Chunk) -> LineBatch:
+        """Parse a chunk and commit its lines (the collectors' ChunkSink)."""
+        frame = self.parse_chunk(chunk)
+        return LineBatch(self.commit_lines(chunk, frame), chunk.gateway, frame)
 
     def read_batch(self, version: int) -> LineBatch | None:
         """A committed chunk read back from the lake and parsed again (None for a commit that added no

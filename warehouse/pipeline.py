@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import fcntl
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
-from ingest.chunks import Chunk, file_chunks
+from ingest.chunks import CHUNK_BYTES, Chunk, file_chunks
 from warehouse.classify import RuleSet
-from warehouse.correlate import correlate, empty_state, with_outcome
+from warehouse.correlate import Correlated, correlate, empty_state, with_outcome
 from warehouse.lake import PROCESS_APP, Lake, LineBatch
 from warehouse.parse import parse_counts
 
@@ -60,20 +61,25 @@ def load_state(lake: Lake) -> pl.DataFrame:
     return pl.from_arrow(table.to_pyarrow_table()).select(empty_state().columns)
 
 
+def write_derived(lake: Lake, version: int, result: Correlated, stats: IngestStats) -> None:
+    """Commit what the `lines` version `version` adds to the derived tables, then the new state."""
+    for name in DERIVED:
+        frame = getattr(result, name)
+        done = lake.app_version(name, PROCESS_APP)
+        if frame.height and (done is None or done < version):
+            lake.append(name, frame, app_id=PROCESS_APP, app_version=version)
+            stats.rows[name] += frame.height
+    lake.append("messages_open", with_outcome(result.state), app_id=PROCESS_APP, app_version=version,
+                mode="overwrite", partition_by=())
+    stats.open_messages = result.state.height
+
+
 def apply_batch(
     lake: Lake, batch: LineBatch, state: pl.DataFrame, stats: IngestStats, rules: RuleSet | None = None
 ) -> pl.DataFrame:
     """Correlate one committed batch and commit its derived rows; returns the new state."""
     result = correlate(batch.frame, batch.gateway, state, rules)
-    for name in DERIVED:
-        frame = getattr(result, name)
-        done = lake.app_version(name, PROCESS_APP)
-        if frame.height and (done is None or done < batch.version):
-            lake.append(name, frame, app_id=PROCESS_APP, app_version=batch.version)
-            stats.rows[name] += frame.height
-    lake.append("messages_open", with_outcome(result.state), app_id=PROCESS_APP, app_version=batch.version,
-                mode="overwrite", partition_by=())
-    stats.open_messages = result.state.height
+    write_derived(lake, batch.version, result, stats)
     return result.state
 
 
@@ -112,6 +118,7 @@ def ingest(
     *,
     rules: RuleSet | None = None,
     on_chunk: Callable[[Chunk], None] | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> IngestStats:
     """Add the part of a log file the lake does not hold yet, and process it.
 
@@ -119,13 +126,26 @@ def ingest(
     line without its newline is left for the next run (the writer may still be writing it).
     """
     stats = IngestStats()
-    with writer_lock(lake):
+    with writer_lock(lake), ThreadPoolExecutor(max_workers=1, thread_name_prefix="lake-writer") as writer:
         state = _catch_up(lake, stats, rules)
-        for chunk in file_chunks(path, gateway, lake):
-            batch = lake.commit(chunk)
-            stats.add_lines(batch.frame)
+        pending: Future[None] | None = None
+        for chunk in file_chunks(path, gateway, lake, chunk_bytes=chunk_bytes):
+            frame = lake.parse_chunk(chunk)
+            result = correlate(frame, gateway, state, rules)
+            state = result.state
+            if pending is not None:
+                pending.result()
+            pending = writer.submit(_commit_chunk, lake, chunk, frame, result, stats)
+            stats.add_lines(frame)
             stats.bytes += chunk.end - chunk.start
-            state = apply_batch(lake, batch, state, stats, rules)
             if on_chunk is not None:
                 on_chunk(chunk)
+        if pending is not None:
+            pending.result()
     return stats
+
+
+def _commit_chunk(lake: Lake, chunk: Chunk, frame: pl.DataFrame, result: Correlated, stats: IngestStats) -> None:
+    """The writer thread's part: the chunk's lines, then its derived rows, in that order. While it
+    writes (Rust, no GIL), the main thread parses and correlates the next chunk: both cores work."""
+    write_derived(lake, lake.commit_lines(chunk, frame), result, stats)
