@@ -30,7 +30,7 @@ lint: setup
 	$(BIN)/ruff check .
 
 bench: setup
-	$(BIN)/python -m bench.ingest --lines 2000000
+	$(BIN)/python -m bench.ingest --lines 2000000 --big
 
 clean:
 	rm -rf $(VENV) var build *.egg-info
