@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import secrets
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from acl import NotFound, get_user, local_operator, open_store, user_add, user_grant
 from bench.generate import generate
+from ingest.gateways import write_atomic
 from relaywatch import home as homes
 from relaywatch.output import ingest_summary
 from warehouse.lake import Lake
@@ -74,10 +74,7 @@ def _accounts(home: Path, logins: Path, lake: Lake) -> list[tuple[str, str, str]
         except NotFound:
             user_add(store, operator, name, role, password)
     user_grant(store, operator, "customer", "domain", domain)
-    tmp = logins.with_suffix(".tmp")
-    tmp.write_text("".join(f"{n}\t{p}\t{r}\n" for n, p, r in accounts))
-    os.chmod(tmp, 0o600)
-    tmp.replace(logins)
+    write_atomic(logins, "".join(f"{n}\t{p}\t{r}\n" for n, p, r in accounts))
     return accounts
 
 

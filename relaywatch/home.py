@@ -6,6 +6,8 @@ import os
 import tomllib
 from pathlib import Path
 
+from ingest.gateways import write_atomic
+
 CONFIG_NAME = "relaywatch.toml"
 DEFAULT_CONFIG = """\
 # relaywatch data home configuration.
@@ -51,10 +53,7 @@ def open_home(home: Path, *, create: bool) -> Path:
         )
     if home.exists() and any(home.iterdir()):
         raise HomeError(f"{home} is not empty and has no {CONFIG_NAME}: refusing to use it as a data home")
-    home.mkdir(parents=True, exist_ok=True)
-    tmp = config.with_suffix(".tmp")
-    tmp.write_text(DEFAULT_CONFIG, encoding="utf-8")
-    tmp.replace(config)
+    write_atomic(config, DEFAULT_CONFIG)
     return home
 
 
