@@ -2,7 +2,7 @@
 
 Each `Warehouse` owns an in-memory DuckDB connection. `_lake_<table>` reads the Delta snapshot's files
 natively (`read_parquet([...], hive_partitioning=true)`); the public views (`deliveries`, `messages`,
-`rejects`) add the Scope's row filter. Scope values reach DuckDB only as parameters, through
+`rejects`, `queue`, `queue_snapshots`) add the Scope's row filter. Scope values reach DuckDB only as parameters, through
 connection variables (`SET VARIABLE scope_x = $value`, read by `getvariable('scope_x')`), so the view
 text never contains a user's data. Views are rebuilt when a table's version changes.
 """
@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from ingest.queue import QUEUE_SCHEMA
 from warehouse.correlate import correlate, empty_state, with_outcome
-from warehouse.lake import Lake
+from warehouse.lake import LINE_COLUMNS, Lake
 from warehouse.parse import parse_lines
 
 SCOPED_VIEWS = {
@@ -57,7 +57,7 @@ def _empty_tables() -> dict[str, pl.DataFrame]:
         sender_domain=pl.lit(None, pl.String), sasl_username=pl.lit(None, pl.String), day=pl.lit(None, pl.String))
     return {
         "queue": queue,
-        "lines": lines,
+        "lines": lines.select(LINE_COLUMNS),
         "deliveries": result.deliveries,
         "rejects": result.rejects,
         "messages": result.messages,
