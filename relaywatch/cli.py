@@ -7,7 +7,6 @@ import json
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,26 +15,11 @@ import click
 from relaywatch import home as homes
 from relaywatch import output
 from relaywatch.collect_commands import register as register_collect_commands
+from relaywatch.options import home_option
 
 if TYPE_CHECKING:
     from acl import Store
     from warehouse.classify import RuleSet
-    from warehouse.lake import Lake
-
-
-def _home_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    """`--home DIR` on every command (it may also come before the command, or from RELAYWATCH_HOME)."""
-
-    @click.option("--home", "home_opt", type=click.Path(path_type=Path), default=None,
-                  help="Data home (config, lake, control database). Default: $RELAYWATCH_HOME or var/home.")
-    @click.pass_context
-    @wraps(func)
-    def wrapper(ctx: click.Context, home_opt: Path | None, **kwargs: Any) -> Any:
-        if home_opt is not None:
-            ctx.obj["home"] = homes.resolve(home_opt)
-        return ctx.invoke(func, **kwargs)
-
-    return wrapper
 
 
 def _home(*, create: bool) -> Path:
@@ -44,14 +28,6 @@ def _home(*, create: bool) -> Path:
         return homes.open_home(ctx.obj["home"], create=create)
     except homes.HomeError as exc:
         raise click.ClickException(str(exc)) from exc
-
-
-def _lake(home: Path) -> Lake:
-    """The home's lake (imports deferred so `relaywatch --help` stays fast)."""
-    from warehouse.lake import Lake
-
-    timezone = homes.load_config(home).get("parse", {}).get("timezone", "UTC")
-    return Lake(homes.lake_dir(home), timezone=timezone)
 
 
 def _rules(home: Path) -> RuleSet:
@@ -79,13 +55,13 @@ def main(ctx: click.Context, home: Path | None) -> None:
 @click.option("--file", "path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Postfix log file (plain or .gz).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-@_home_option
+@home_option
 def ingest(gateway_name: str, path: Path, quiet: bool) -> None:
     """Add a log file's new lines to the lake and process them (idempotent)."""
     from warehouse.pipeline import ingest as run_ingest
 
     home = _home(create=True)
-    lake = _lake(home)
+    lake = homes.open_lake(home)
     rules = _rules(home)
     with output.progress(path, lake, gateway_name, enabled=not quiet) as advance:
         stats = run_ingest(lake, gateway_name, path, rules=rules, on_chunk=advance)
@@ -93,19 +69,19 @@ def ingest(gateway_name: str, path: Path, quiet: bool) -> None:
 
 
 @main.command()
-@_home_option
+@home_option
 def process() -> None:
     """Correlate and classify lines committed by the collectors but not processed yet."""
     from warehouse.pipeline import process as run_process
 
     home = _home(create=False)
-    stats = run_process(_lake(home), rules=_rules(home))
+    stats = run_process(homes.open_lake(home), rules=_rules(home))
     click.echo(output.ingest_summary(None, None, stats))
 
 
 @main.command()
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@_home_option
+@home_option
 def parse(files: tuple[Path, ...]) -> None:
     """Print one JSON object per recognised Postfix log line of FILES (stdin when none)."""
     from warehouse.jsonlines import parse as run_parse
@@ -127,7 +103,7 @@ def parse(files: tuple[Path, ...]) -> None:
 @main.command()
 @click.option("--evaluate", "labelled", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Labelled JSON Lines: print accuracy, per-reason precision/recall and confusions.")
-@_home_option
+@home_option
 def classify(labelled: Path | None) -> None:
     """Qualify delivery replies: JSON Lines (dsn, status, text) on stdin -> qualification, reason, rule."""
     from warehouse.classify import ClassifyInputError, RuleError
@@ -150,26 +126,26 @@ def classify(labelled: Path | None) -> None:
 @main.command()
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="First day to reclassify (default: every stored day).")
-@_home_option
+@home_option
 def reclassify(since: datetime | None) -> None:
     """Re-apply the current rules to stored deliveries and rejects (no raw log needed)."""
     from warehouse.reclassify import format_stats
     from warehouse.reclassify import reclassify as run_reclassify
 
     home = _home(create=False)
-    stats = run_reclassify(_lake(home), since=since.date() if since else None, rules=_rules(home))
+    stats = run_reclassify(homes.open_lake(home), since=since.date() if since else None, rules=_rules(home))
     click.echo(format_stats(stats))
 
 
 @main.command()
 @click.option("--retention-hours", default=24 * 7, show_default=True,
               help="Keep files that snapshots younger than this still need.")
-@_home_option
+@home_option
 def compact(retention_hours: int) -> None:
     """Merge the lake's small files, checkpoint, and delete files no recent snapshot needs."""
     from warehouse.compact import compact as run_compact
 
-    stats = run_compact(_lake(_home(create=False)), retention_hours=retention_hours)
+    stats = run_compact(homes.open_lake(_home(create=False)), retention_hours=retention_hours)
     for table, (removed, added, deleted) in stats.tables.items():
         click.echo(f"{table}: {removed} files compacted into {added}, {deleted} old files deleted")
 
@@ -178,7 +154,7 @@ def compact(retention_hours: int) -> None:
 @click.argument("query")
 @click.option("--as", "as_user", default=None, help="Run scoped as this user (default: root).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
-@_home_option
+@home_option
 def sql(query: str, as_user: str | None, fmt: str) -> None:
     """Run a SELECT over the warehouse views (deliveries, messages, rejects)."""
     from relaywatch.query import QueryError
@@ -195,7 +171,7 @@ def sql(query: str, as_user: str | None, fmt: str) -> None:
 @main.command()
 @click.option("--port", default=8501, show_default=True)
 @click.option("--address", default="127.0.0.1", show_default=True)
-@_home_option
+@home_option
 def serve(port: int, address: str) -> None:
     """Start the dashboards (Streamlit) on http://ADDRESS:PORT."""
     from dashboards.server import serve as run_serve
@@ -230,7 +206,7 @@ def user() -> None:
 @click.option("--role", type=click.Choice(["root", "admin", "user", "mailgw"]), default="user", show_default=True)
 @click.option("--email", default=None, help="Where password-reset codes are mailed.")
 @click.password_option(help="Password (prompted when omitted; read from stdin when not a terminal).")
-@_home_option
+@home_option
 def user_add(name: str, role: str, email: str | None, password: str) -> None:
     """Create an account."""
     from acl import user_add as run
@@ -240,7 +216,7 @@ def user_add(name: str, role: str, email: str | None, password: str) -> None:
 
 
 @user.command("list")
-@_home_option
+@home_option
 def user_list() -> None:
     """Accounts with their role, state and grants."""
     from acl import user_list as run
@@ -257,7 +233,7 @@ def user_list() -> None:
 @click.argument("kind", type=click.Choice(["sender", "domain", "sasl", "gateway"]))
 @click.argument("value")
 @click.option("--subdomains", is_flag=True, help="With kind domain: its subdomains too.")
-@_home_option
+@home_option
 def user_grant(name: str, kind: str, value: str, subdomains: bool) -> None:
     """Let NAME see the rows of a sender, domain, SMTP-auth login or gateway."""
     from acl import user_grant as run
@@ -271,7 +247,7 @@ def user_grant(name: str, kind: str, value: str, subdomains: bool) -> None:
 @click.argument("kind", type=click.Choice(["sender", "domain", "sasl", "gateway"]))
 @click.argument("value")
 @click.option("--subdomains", is_flag=True)
-@_home_option
+@home_option
 def user_revoke(name: str, kind: str, value: str, subdomains: bool) -> None:
     """Take a grant back."""
     from acl import user_revoke as run
@@ -283,7 +259,7 @@ def user_revoke(name: str, kind: str, value: str, subdomains: bool) -> None:
 @user.command("passwd")
 @click.argument("name")
 @click.password_option()
-@_home_option
+@home_option
 def user_passwd(name: str, password: str) -> None:
     """Set an account's password (closes its sessions)."""
     from acl import user_passwd as run
@@ -295,7 +271,7 @@ def user_passwd(name: str, password: str) -> None:
 @user.command("disable")
 @click.argument("name")
 @click.option("--enable", is_flag=True, help="Re-enable instead.")
-@_home_option
+@home_option
 def user_disable(name: str, enable: bool) -> None:
     """Disable (or re-enable) an account: no login, no rows."""
     from acl import user_disable as run
@@ -307,7 +283,7 @@ def user_disable(name: str, enable: bool) -> None:
 @user.command("role")
 @click.argument("name")
 @click.argument("role", type=click.Choice(["root", "admin", "user", "mailgw"]))
-@_home_option
+@home_option
 def user_role(name: str, role: str) -> None:
     """Change an account's role."""
     from acl import user_role as run
@@ -318,7 +294,7 @@ def user_role(name: str, role: str) -> None:
 
 @main.command()
 @click.option("--limit", default=100, show_default=True)
-@_home_option
+@home_option
 def audit(limit: int) -> None:
     """The audit log of admin and root actions (newest last)."""
     from acl import audit_entries

@@ -21,6 +21,7 @@ from rich.text import Text
 from ingest.gateways import GatewayError
 from ingest.ssh import CollectError
 from relaywatch.home import HomeError
+from relaywatch.options import home_option
 
 
 def _home() -> Path:
@@ -56,6 +57,7 @@ def gateway() -> None:
 @click.option("--ip", "ips", multiple=True, metavar="ADDR", help="Outgoing IP address of the gateway.")
 @click.option("--queue-command", default=None, help="Queue listing command (default: postqueue -j).")
 @click.option("--accept-host-key", is_flag=True, help="First contact: pin the host key the gateway shows.")
+@home_option
 def add(name: str, ssh: str | None, key: str | None, log_path: str, ips: tuple[str, ...],
         queue_command: str | None, accept_host_key: bool) -> None:
     """Register gateway NAME after checking that it can be reached and its log folder read."""
@@ -71,6 +73,7 @@ def add(name: str, ssh: str | None, key: str | None, log_path: str, ips: tuple[s
 
 @gateway.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per gateway.")
+@home_option
 def list_(as_json: bool) -> None:
     """List the registered gateways."""
     from relaywatch.scheduler import gateway_list
@@ -88,6 +91,7 @@ def list_(as_json: bool) -> None:
 
 @gateway.command("remove")
 @click.argument("name")
+@home_option
 def remove(name: str) -> None:
     """Unregister gateway NAME and forget its host key (collected data stays in the lake)."""
     from relaywatch.scheduler import gateway_remove
@@ -100,6 +104,7 @@ def remove(name: str) -> None:
 @gateway.command("test")
 @click.argument("name")
 @click.option("--accept-host-key", is_flag=True, help="Pin the host key if none is pinned yet.")
+@home_option
 def test(name: str, accept_host_key: bool) -> None:
     """Check gateway NAME: host key, login, log files, queue command."""
     from relaywatch.scheduler import gateway_test
@@ -118,6 +123,7 @@ def test(name: str, accept_host_key: bool) -> None:
 
 @click.command()
 @click.option("--once", is_flag=True, help="One pass (cron, systemd timer) instead of running continuously.")
+@home_option
 def run(once: bool) -> None:
     """Collect logs, process them and snapshot queues of every gateway (JSON logs on stderr)."""
     from relaywatch.scheduler import run as run_scheduler
@@ -136,6 +142,7 @@ def run(once: bool) -> None:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per gateway.")
+@home_option
 def status(as_json: bool) -> None:
     """Per gateway: state, last line collected, lag, bytes behind, last error."""
     from relaywatch.scheduler import status as collector_status

@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingest.gateways import write_atomic
+
+if TYPE_CHECKING:
+    from warehouse.lake import Lake
 
 CONFIG_NAME = "relaywatch.toml"
 DEFAULT_CONFIG = """\
@@ -69,6 +73,15 @@ def load_config(home: Path) -> dict:
 def lake_dir(home: Path) -> Path:
     """Where the Delta tables live."""
     return home / "lake"
+
+
+def open_lake(home: Path) -> Lake:
+    """The home's lake, reading classic syslog timestamps in the configured time zone (imported late so
+    that `relaywatch --help` does not load Polars)."""
+    from warehouse.lake import Lake
+
+    timezone = load_config(home).get("parse", {}).get("timezone", "UTC")
+    return Lake(lake_dir(home), timezone=timezone)
 
 
 def control_db(home: Path) -> Path:

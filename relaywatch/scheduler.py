@@ -159,12 +159,6 @@ def event(level: int, name: str, **values: Any) -> None:
     log.log(level, name, extra={"fields": values})
 
 
-def open_lake(home: Path) -> Lake:
-    """The home's lake, with the configured time zone for classic syslog timestamps."""
-    timezone = homes.load_config(home).get("parse", {}).get("timezone", "UTC")
-    return Lake(homes.lake_dir(home), timezone=timezone)
-
-
 class SharedLake:
     """One lake shared by the gateway threads (a ChunkSink): commits are serialised, and log commits wake
     the processing thread."""
@@ -427,7 +421,7 @@ class Processor(threading.Thread):
         self.home, self.settings, self.committed, self.stop = home, settings, committed, stop
 
     def run(self) -> None:
-        lake = open_lake(self.home)
+        lake = homes.open_lake(self.home)
         while not self.stop.is_set():
             self.committed.wait(self.settings.process_seconds)
             if self.stop.is_set():
@@ -468,7 +462,7 @@ def run(home: Path, once: bool = False, *, stop: threading.Event | None = None) 
         raise GatewayError("no gateway registered: add one with `relaywatch gateway add`")
     backfill = Backfill(settings.progress_bytes, Console(stderr=True))
     committed = threading.Event()
-    lake = SharedLake(open_lake(home), committed)
+    lake = SharedLake(homes.open_lake(home), committed)
     event(logging.INFO, "run_started", gateways=sorted(gateways), once=once)
     try:
         if once:
@@ -486,7 +480,7 @@ def run_once(home: Path, gateways: dict[str, Gateway], lake: SharedLake, setting
         futures = {name: pool.submit(collect_with_retries, home, gw, lake, settings, backfill)
                    for name, gw in gateways.items()}
         outcomes = {name: future.result() for name, future in futures.items()}
-    processed = run_process(open_lake(home), home)
+    processed = run_process(homes.open_lake(home), home)
     if settings.queue_seconds:
         with ThreadPoolExecutor(max_workers=len(gateways), thread_name_prefix="queue") as pool:
             for name, gateway in gateways.items():
@@ -551,7 +545,7 @@ def run_forever(home: Path, gateways: dict[str, Gateway], lake: SharedLake, sett
             stop_worker(name)
         lake.committed_event.set()
         processor.join(timeout=settings.timeout_seconds + 5)
-        run_process(open_lake(home), home)
+        run_process(homes.open_lake(home), home)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
