@@ -44,7 +44,9 @@ def ingest_summary(gateway: str | None, path: Path | None, stats: IngestStats) -
     if stats.unparsed:
         detail = ", ".join(f"{service or '-'}: {n}" for service, n in sorted(stats.unparsed.items()))
         text += f"\nnot recognised (kept in the lake, table lines): {sum(stats.unparsed.values())} ({detail})"
-    if stats.lines == 0:
+    if stats.waiting_bytes:
+        text += f"\n{stats.waiting_bytes} byte(s) after the last newline wait for the next run (a line being written)"
+    elif stats.lines == 0:
         text += "\nnothing new: the lake already holds this file up to its last complete line"
     return text
 

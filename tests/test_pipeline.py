@@ -139,7 +139,8 @@ def test_a_partial_last_line_waits_for_its_newline(lake: Lake, tmp_path: Path) -
     log = copy_log("gw1-day1.log", tmp_path)
     with log.open("ab") as handle:
         handle.write(b"Nov 24 10:00:07 gw1 postfix/qmgr[102]: 4A1B2C3D4E: rem")
-    assert ingest(lake, "gw1", log).lines == 14
+    first = ingest(lake, "gw1", log)
+    assert (first.lines, first.waiting_bytes) == (14, 54)
     with log.open("ab") as handle:
         handle.write(b"oved\n")
     assert ingest(lake, "gw1", log).lines == 1

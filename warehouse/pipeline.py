@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ingest.chunks import CHUNK_BYTES, Chunk, file_chunks
+from ingest.chunks import CHUNK_BYTES, FINGERPRINT_BYTES, Chunk, file_chunks, fingerprint
 from warehouse.classify import RuleSet
 from warehouse.correlate import Correlated, correlate, empty_state, with_outcome
 from warehouse.lake import PROCESS_APP, Lake, LineBatch
@@ -34,6 +34,8 @@ class IngestStats:
     unparsed: dict[str, int] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DERIVED, 0))
     open_messages: int = 0
+    waiting_bytes: int = 0
+    """Bytes after the file's last newline: a line still being written, left for the next run."""
 
     def add_lines(self, frame: pl.DataFrame) -> None:
         self.lines += frame.height
@@ -142,6 +144,11 @@ def ingest(
                 on_chunk(chunk)
         if pending is not None:
             pending.result()
+    if path.suffix != ".gz":
+        with path.open("rb") as handle:
+            file_id = fingerprint(handle.read(FINGERPRINT_BYTES))
+        held = lake.committed(gateway, file_id) if file_id else 0
+        stats.waiting_bytes = path.stat().st_size - held
     return stats
 
 
