@@ -1,0 +1,187 @@
+"""Who is signed in, which pages each role gets, and the guard every page script starts with.
+
+A browser session holds only an acl session token (in Streamlit's session state, never in the URL).
+Every run re-reads the account from the control store (`session_user`), so a disabled account, a
+changed role or grant, or an expired session takes effect on the next click. Pages a role may not use
+are left out of the navigation and, if reached anyway (a page run on its own), `guard` refuses them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import streamlit as st
+
+from acl import ADMIN, ROOT, USER, Scope, SessionInvalid, Store, User, login, logout, scope_for, session_user
+from dashboards import backend
+from dashboards.i18n import translate
+from dashboards.settings import LANGUAGES, UserSettings, load_settings
+from warehouse.views import Warehouse
+
+T = TypeVar("T")
+TOKEN = "rw_token"
+LANGUAGE = "rw_language"
+NOTICE = "rw_notice"
+_WAREHOUSE = "rw_warehouse"
+PAGES_DIR = Path(__file__).with_name("pages")
+EVERYONE = (ROOT, ADMIN, USER)
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """One page of the app: its id (also its URL path), script, title, icon and the roles that get it."""
+
+    id: str
+    script: str
+    icon: str
+    roles: tuple[str, ...]
+
+    @property
+    def path(self) -> Path:
+        return PAGES_DIR / self.script
+
+
+PAGES = (
+    PageSpec("overview", "overview.py", ":material/monitoring:", EVERYONE),
+    PageSpec("logs", "logs.py", ":material/list_alt:", EVERYONE),
+    PageSpec("message", "message.py", ":material/mail:", EVERYONE),
+    PageSpec("queue", "mailqueue.py", ":material/hourglass_top:", (ROOT, ADMIN)),
+    PageSpec("bounces", "bounces.py", ":material/report:", EVERYONE),
+    PageSpec("reputation", "reputation.py", ":material/verified_user:", (ROOT, ADMIN)),
+    PageSpec("account", "account.py", ":material/person:", EVERYONE),
+    PageSpec("admin", "admin.py", ":material/admin_panel_settings:", (ROOT,)),
+)
+SIGNIN = PageSpec("signin", "signin.py", ":material/login:", ())
+BY_ID = {p.id: p for p in (*PAGES, SIGNIN)}
+
+
+def pages_for(role: str) -> list[PageSpec]:
+    """The pages of a role, in navigation order (none for mailgw or an unknown role)."""
+    return [p for p in PAGES if role in p.roles]
+
+
+def browser_language() -> str:
+    """The language picked before signing in, else the browser's (French or English)."""
+    chosen = st.session_state.get(LANGUAGE)
+    if chosen in LANGUAGES:
+        return str(chosen)
+    locale = (st.context.locale or "").lower()
+    return "fr" if locale.startswith("fr") else "en"
+
+
+def t(key: str, **values: object) -> str:
+    """Translate with the signed-in user's language, or the browser's before sign-in."""
+    return translate(key, _language(), **values)
+
+
+def _language() -> str:
+    current = st.session_state.get("rw_current_language")
+    return current if current in LANGUAGES else browser_language()
+
+
+@dataclass
+class Session:
+    """The signed-in person for this run: account, scope, settings and a scoped warehouse."""
+
+    home: Path
+    store: Store
+    token: str
+    user: User
+    scope: Scope
+    settings: UserSettings
+    language: str
+
+    def t(self, key: str, **values: object) -> str:
+        return translate(key, self.language, **values)
+
+    def cached(self, name: str, key: object, compute: Callable[[], T], *, seconds: float) -> T:
+        """A result kept in this browser session for `seconds`, while `key` and the scope stay the same
+        (so paging does not count the whole result again)."""
+        slot, now = f"rw_cache_{name}", time.monotonic()
+        held = st.session_state.get(slot)
+        if held is not None and held[0] == (self.scope, key) and held[1] > now:
+            return held[2]
+        value = compute()
+        st.session_state[slot] = ((self.scope, key), now + seconds, value)
+        return value
+
+    @property
+    def warehouse(self) -> Warehouse:
+        """This browser session's warehouse, rebuilt when the scope or the home changes."""
+        held = st.session_state.get(_WAREHOUSE)
+        if held is not None and held[0] == (self.home, self.scope):
+            return held[1]
+        if held is not None:
+            held[1].close()
+        fresh = backend.warehouse(self.home, self.scope)
+        st.session_state[_WAREHOUSE] = ((self.home, self.scope), fresh)
+        return fresh
+
+
+def client_ip() -> str | None:
+    """The browser's address (per-source throttling of sign-in, sign-up and reset)."""
+    try:
+        address = st.context.ip_address
+    except (AttributeError, RuntimeError):
+        return None
+    return address if isinstance(address, str) and address else None
+
+
+def current() -> Session | None:
+    """The signed-in session, re-validated against the store; None (and token dropped) otherwise."""
+    token = st.session_state.get(TOKEN)
+    if not isinstance(token, str):
+        return None
+    home = backend.home_dir()
+    store = backend.store(home)
+    try:
+        user = session_user(store, token)
+    except SessionInvalid:
+        forget()
+        return None
+    settings = load_settings(home, user.name)
+    language = settings.language or browser_language()
+    st.session_state["rw_current_language"] = language
+    return Session(home, store, token, user, scope_for(user), settings, language)
+
+
+def sign_in(name: str, password: str) -> User:
+    """Open an acl session (LoginFailed, Throttled or PermissionDenied propagate to the form)."""
+    store = backend.store(backend.home_dir())
+    token, user = login(store, name, password, source=client_ip())
+    forget()
+    st.session_state[TOKEN] = token
+    return user
+
+
+def forget() -> None:
+    """Drop everything this browser session holds about an account (keep the chosen language)."""
+    held = st.session_state.get(_WAREHOUSE)
+    if held is not None:
+        held[1].close()
+    for key in list(st.session_state.keys()):
+        if key not in (LANGUAGE, NOTICE):
+            del st.session_state[key]
+
+
+def sign_out() -> None:
+    token = st.session_state.get(TOKEN)
+    if isinstance(token, str):
+        logout(backend.store(backend.home_dir()), token)
+    forget()
+
+
+def guard(page_id: str) -> Session:
+    """Start of every page: the session if this role may use the page; otherwise stop with a refusal."""
+    session = current()
+    if session is None:
+        st.warning(t("auth.signin_required"))
+        st.stop()
+    if session.user.role not in BY_ID[page_id].roles:
+        st.error(session.t("auth.refused"))
+        st.stop()
+    return session

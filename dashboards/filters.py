@@ -1,0 +1,77 @@
+"""Widgets shared by the pages: the period picker (kept across pages) and safe text for notices."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
+
+import streamlit as st
+
+from dashboards.auth import Session
+from dashboards.queries import Period
+
+T = TypeVar("T")
+PRESETS = {"1h": 1, "24h": 24, "7d": 7 * 24, "30d": 30 * 24, "custom": None}
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$=])")
+
+
+def recall(name: str, default: T) -> T:
+    """A choice remembered for this browser session (widget state itself is dropped on page change,
+    so a widget starts from the remembered value when its page is opened again)."""
+    return st.session_state.get(f"rw_keep_{name}", default)
+
+
+def remember(name: str, value: T) -> T:
+    st.session_state[f"rw_keep_{name}"] = value
+    return value
+
+
+def plain(text: object) -> str:
+    """Escape Markdown so a value shown in a notice or caption (names, addresses) stays literal text."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
+
+
+@dataclass(frozen=True)
+class PeriodChoice:
+    """What the picker says: a sliding window of `hours` before now, or fixed days."""
+
+    hours: float | None
+    fixed: Period
+
+    def current(self) -> Period:
+        """The period as of now (a sliding window moves on each auto-refresh)."""
+        return self.fixed if self.hours is None else Period.last(self.hours)
+
+
+def period_choice(session: Session, *, default: str = "7d") -> PeriodChoice:
+    """Preset or custom UTC day range; the choice follows the person from page to page."""
+    left, right = st.columns([1, 2])
+    kept_preset = recall("period_preset", default)
+    preset = remember("period_preset", left.selectbox(
+        session.t("period.label"), list(PRESETS), index=list(PRESETS).index(kept_preset),
+        format_func=lambda p: session.t(f"period.{p}"), key="period_preset",
+    ))
+    hours = PRESETS.get(str(preset))
+    if hours is not None:
+        period = Period.last(hours)
+        right.caption(session.t("period.shown", start=_fmt(period.start), end=_fmt(period.end)))
+        return PeriodChoice(hours, period)
+    today = datetime.now(UTC).date()
+    kept_days = recall("period_days", (today - timedelta(days=6), today))
+    chosen = right.date_input(session.t("period.days"), value=kept_days, key="period_days")
+    days = [d for d in (chosen if isinstance(chosen, tuple | list) else (chosen,)) if isinstance(d, date)]
+    if len(days) == 2:  # a range being picked has one day only: keep the last complete one meanwhile
+        remember("period_days", (min(days), max(days)))
+    period = Period.days(min(days), max(days)) if days else Period.days(today, today)
+    return PeriodChoice(None, period)
+
+
+def period_picker(session: Session, *, default: str = "7d") -> Period:
+    """The chosen period as of now."""
+    return period_choice(session, default=default).current()
+
+
+def _fmt(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")

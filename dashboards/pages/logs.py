@@ -1,0 +1,130 @@
+"""Logs: every delivery attempt of the period, filtered, sorted and paged by the warehouse (LIMIT/OFFSET
+with parameters), a histogram of the whole filtered result, its streamed CSV export, and the way into a
+message's detail. Log text is shown only in table cells, never as Markdown."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from dashboards import charts, exports
+from dashboards.auth import BY_ID, guard
+from dashboards.filters import period_picker, plain, recall, remember
+from dashboards.queries import SORTS, STATUSES, LogFilter, gateways, log_histogram, log_rows, total_of
+from dashboards.settings import PAGE_SIZES
+from warehouse.classify import QUALIFICATIONS, REASONS
+
+session = guard("logs")
+t = session.t
+st.title(t("logs.title"))
+period = period_picker(session)
+
+
+def text_filter(cell: DeltaGenerator, field: str, label: str) -> str:
+    """A text filter of the LogFilter `field`, starting from its remembered value."""
+    value = cell.text_input(label, value=recall(f"lf_{field}", ""), key=f"lf_{field}")
+    return remember(f"lf_{field}", str(value or ""))
+
+
+def list_filter(cell: DeltaGenerator, field: str, label: str, options: Sequence[str],
+                label_of: Callable[[str], str] = str) -> tuple[str, ...]:
+    """A list filter of the LogFilter `field`, starting from its remembered value."""
+    kept = [v for v in recall(f"lf_{field}", ()) if v in options]
+    chosen = cell.multiselect(label, options, default=kept, format_func=label_of, key=f"lf_{field}")
+    return remember(f"lf_{field}", tuple(chosen))
+
+
+with st.form("logs_filters"):
+    row = st.columns(4)
+    values: dict[str, object] = {
+        "sender": text_filter(row[0], "sender", t("col.sender")),
+        "recipient": text_filter(row[1], "recipient", t("col.recipient")),
+        "recipient_domain": text_filter(row[2], "recipient_domain", t("col.recipient_domain")),
+        "sasl_username": text_filter(row[3], "sasl_username", t("col.sasl_username")),
+    }
+    row = st.columns(4)
+    values["statuses"] = list_filter(row[0], "statuses", t("col.status"), STATUSES, lambda s: t(f"status.{s}"))
+    values["qualifications"] = list_filter(row[1], "qualifications", t("col.qualification"), QUALIFICATIONS,
+                                           lambda q: t(f"qualification.{q}"))
+    values["reasons"] = list_filter(row[2], "reasons", t("col.reason"), REASONS)
+    known = session.cached("logs_gateways", (period.params()["day0"], period.params()["day1"]),
+                           lambda: gateways(session.warehouse, period), seconds=300)
+    values["gateways"] = list_filter(row[3], "gateways", t("col.gateway"), known)
+    row = st.columns(4)
+    values["queue_id"] = text_filter(row[0], "queue_id", t("col.queue_id"))
+    values["message_id"] = text_filter(row[1], "message_id", t("col.message_id"))
+    values["text"] = text_filter(row[2], "text", t("logs.reply_contains"))
+    row[3].form_submit_button(t("logs.apply"), type="primary", icon=":material/filter_alt:", key="logs_apply")
+filters = LogFilter(period, **values)  # type: ignore[arg-type]
+
+controls = st.columns([2, 2, 1, 2])
+sort = remember("logs_sort", controls[0].selectbox(
+    t("logs.sort_by"), list(SORTS), index=list(SORTS).index(recall("logs_sort", "ts")),
+    format_func=lambda c: t(f"col.{c}"), key="logs_sort"))
+descending = remember("logs_desc", controls[1].segmented_control(
+    t("logs.order"), (True, False), required=True, default=recall("logs_desc", True),
+    format_func=lambda d: t("logs.desc" if d else "logs.asc"), key="logs_desc"))
+page_size = remember("logs_size", controls[2].selectbox(
+    t("logs.page_size"), PAGE_SIZES, index=PAGE_SIZES.index(recall("logs_size", session.settings.page_size)),
+    key="logs_size"))
+
+signature = (filters, sort, descending, page_size)
+view = f"{abs(hash(signature)):x}"  # new filters or order: a new pager (back to page 1), a new selection
+page_key = f"logs_page_{view}"
+number = int(st.session_state.get(page_key, 1))
+histogram = session.cached("logs_histogram", filters, lambda: log_histogram(session.warehouse, filters), seconds=60)
+total = total_of(histogram)
+pages = max(1, math.ceil(total / int(page_size)))
+if number > pages:  # the result shrank under this pager (new data): start again from page 1
+    page_key, number = f"{page_key}_1", 1
+rows = log_rows(session.warehouse, filters, sort=str(sort), descending=bool(descending), limit=int(page_size),
+                offset=(number - 1) * int(page_size))
+
+first = (number - 1) * int(page_size) + 1 if total else 0
+st.caption(t("logs.count", total=f"{total:,}", first=f"{first:,}",
+             last=f"{first + rows.height - 1 if total else 0:,}"))
+if histogram.height:
+    st.altair_chart(charts.stacked_bars(histogram, x="bucket", y="attempts", colour="status",
+                                        x_title=t("col.time_utc"), y_title=t("col.attempts"),
+                                        colours=charts.STATUS_COLOURS, height=180), width="stretch")
+
+selection = st.dataframe(
+    rows, hide_index=True, on_select="rerun", selection_mode="single-row",
+    key=f"logs_table_{view}_{number}",
+    column_order=[c for c in rows.columns if c != "message_key"],
+    column_config={
+        "ts": st.column_config.DatetimeColumn(t("col.ts"), format="YYYY-MM-DD HH:mm:ss", timezone="UTC"),
+        "gateway": t("col.gateway"), "queue_id": t("col.queue_id"), "sender": t("col.sender"),
+        "recipient": t("col.recipient"), "status": t("col.status"), "qualification": t("col.qualification"),
+        "reason": t("col.reason"), "dsn": "DSN", "relay": t("col.relay"),
+        "delay": st.column_config.NumberColumn(t("col.delay"), format="%.2f s"),
+        "response": st.column_config.TextColumn(t("col.response"), width="large"),
+        "sasl_username": t("col.sasl_username"), "message_id": t("col.message_id"),
+        "provider": t("col.provider"), "rule": t("col.rule"),
+    },
+)
+st.pagination(pages, key=page_key)
+
+chosen = selection.selection.rows if selection is not None else []
+actions = st.columns([2, 2, 3])
+if chosen and chosen[0] < rows.height:
+    picked = rows.row(chosen[0], named=True)
+    if actions[0].button(t("logs.open_message", queue_id=plain(picked["queue_id"] or "?")), icon=":material/mail:",
+                         key="logs_open", type="primary"):
+        st.switch_page(BY_ID["message"].path, query_params={"key": picked["message_key"]})
+else:
+    actions[0].caption(t("logs.select_hint"))
+
+if actions[1].button(t("logs.export_prepare", total=f"{total:,}"), icon=":material/download:",
+                     key="logs_export", disabled=not total):
+    st.session_state["logs_ticket"] = (view, exports.issue(session.home, session.token, filters,
+                                                           sort=str(sort), descending=bool(descending)))
+held = st.session_state.get("logs_ticket")
+ticket = held[1] if isinstance(held, tuple) and held[0] == view else None
+if ticket is not None and exports.pending(ticket):
+    base = str(st.get_option("server.baseUrlPath") or "").strip("/")
+    url = "/" + "/".join(p for p in (base, exports.EXPORT_PATH.strip("/"), ticket) if p)
+    actions[2].link_button(t("logs.export_download"), url, icon=":material/csv:", type="primary")

@@ -1,0 +1,75 @@
+"""Overview: sent, deferred, bounced, expired and the error rate over the period; volume over time; by
+gateway; top senders and recipient domains with their error rates, tinted by the person's thresholds."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboards import charts
+from dashboards.auth import guard
+from dashboards.filters import period_choice
+from dashboards.queries import overview
+
+session = guard("overview")
+t = session.t
+prefs = session.settings
+st.title(t("overview.title"))
+choice = period_choice(session, default="24h")
+auto = prefs.refresh_seconds > 0 and st.toggle(t("overview.auto_refresh", seconds=prefs.refresh_seconds),
+                                               value=True, key="overview_auto")
+
+
+SHOWN = ["attempts", "sent", "deferred", "bounced", "error_rate"]
+
+
+def count_columns() -> dict[str, object]:
+    return {"attempts": st.column_config.NumberColumn(t("col.attempts")),
+            "sent": st.column_config.NumberColumn(t("status.sent")),
+            "deferred": st.column_config.NumberColumn(t("status.deferred")),
+            "bounced": st.column_config.NumberColumn(t("status.bounced")),
+            "errors": st.column_config.NumberColumn(t("col.errors")),
+            "error_rate": st.column_config.NumberColumn(t("col.error_rate"))}
+
+
+@st.fragment(run_every=prefs.refresh_seconds if auto else None)
+def body() -> None:
+    """Everything below the controls; re-run alone on auto-refresh."""
+    period = choice.current()
+    data = overview(session.warehouse, period, soft_is_error=prefs.soft_is_error)
+    totals = data.totals
+    rate = data.error_rate
+    level = charts.level(rate, prefs.warn_rate, prefs.critical_rate)
+    cells = st.columns(6)
+    cells[0].metric(t("col.attempts"), f"{totals['attempts']:,}")
+    for cell, status in zip(cells[1:5], ("sent", "deferred", "bounced", "expired"), strict=True):
+        cell.metric(t(f"status.{status}"), f"{totals[status]:,}")
+    cells[5].metric(t("col.error_rate"), "-" if rate is None else f"{rate:.2f} %")
+    cells[5].badge(t(f"level.{level}"), color={"ok": "green", "warn": "orange", "critical": "red"}[level])
+    st.caption(t("overview.rate_help_soft" if prefs.soft_is_error else "overview.rate_help_hard",
+                 warn=prefs.warn_rate, critical=prefs.critical_rate))
+    if not totals["attempts"]:
+        st.info(t("common.no_data"))
+        return
+    st.subheader(t("overview.volume"))
+    st.altair_chart(charts.stacked_bars(data.timeline, x="bucket", y="attempts", colour="status",
+                                        x_title=t("col.time_utc"), y_title=t("col.attempts"),
+                                        colours=charts.STATUS_COLOURS), width="stretch")
+    left, right = st.columns(2)
+    with left:
+        st.subheader(t("overview.by_gateway"))
+        st.dataframe(charts.coloured(data.by_gateway, "error_rate", prefs.warn_rate, prefs.critical_rate),
+                     hide_index=True, column_config={"gateway": t("col.gateway"), **count_columns()},
+                     column_order=["gateway", *SHOWN], key="overview_gateways")
+        st.subheader(t("overview.top_domains"))
+        st.dataframe(charts.coloured(data.top_domains, "error_rate", prefs.warn_rate, prefs.critical_rate),
+                     hide_index=True, column_config={"recipient_domain": t("col.recipient_domain"),
+                                                     **count_columns()},
+                     column_order=["recipient_domain", *SHOWN], key="overview_domains")
+    with right:
+        st.subheader(t("overview.top_senders"))
+        st.dataframe(charts.coloured(data.top_senders, "error_rate", prefs.warn_rate, prefs.critical_rate),
+                     hide_index=True, column_config={"sender": t("col.sender"), **count_columns()},
+                     column_order=["sender", *SHOWN], key="overview_senders")
+
+
+body()
