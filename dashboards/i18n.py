@@ -186,6 +186,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "queue.no_snapshots": ("No queue snapshots yet: the gateways' queues have not been collected.",
                            "Pas encore d'instantané de file : les files des passerelles n'ont pas été "
                            "collectées."),
+    "queue.empty": ("The newest snapshots show empty queues.", "Les derniers instantanés montrent des files vides."),
     "queue.snapshot": ("Snapshot", "Instantané"),
     "queue.oldest": ("Oldest", "Le plus ancien"),
     "queue.size_over_time": ("Queue size over time", "Taille de la file dans le temps"),

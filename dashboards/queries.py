@@ -476,9 +476,10 @@ class QueueView:
 
 
 def queue(wh: Queryable, period: Period) -> QueueView:
-    """Read the `queue` view (snapshots of `postqueue -j`), scoped like the others."""
-    latest = ("WITH latest AS (SELECT gateway, max(snapshot_ts) AS snapshot_ts FROM queue GROUP BY gateway), "
-              "q AS (SELECT queue.* FROM queue JOIN latest USING (gateway, snapshot_ts))")
+    """The newest snapshot of each gateway (an empty newest snapshot means an empty queue, not the
+    previous one) and the queue size over time, zeros included, from the scoped queue views."""
+    latest = ("WITH latest AS (SELECT gateway, max(snapshot_ts) AS snapshot_ts FROM queue_snapshots "
+              "GROUP BY gateway), q AS (SELECT queue.* FROM queue JOIN latest USING (gateway, snapshot_ts))")
     summary = _run(
         wh,
         f"{latest} SELECT gateway, snapshot_ts, count(*) AS messages, sum(len(recipients)) AS recipients, "  # noqa: S608
@@ -496,8 +497,8 @@ def queue(wh: Queryable, period: Period) -> QueueView:
         "WHERE reason IS NOT NULL GROUP BY ALL ORDER BY recipients DESC LIMIT 200")
     history = _run(
         wh,
-        "SELECT snapshot_ts, gateway, count(*) AS messages FROM queue "
-        "WHERE snapshot_ts >= $start AND snapshot_ts < $end GROUP BY ALL ORDER BY snapshot_ts",
+        "SELECT snapshot_ts, gateway, messages FROM queue_snapshots "
+        "WHERE snapshot_ts >= $start AND snapshot_ts < $end ORDER BY snapshot_ts, gateway",
         {"start": period.start, "end": period.end})
     return QueueView(summary, messages, reasons, history)
 

@@ -6,7 +6,6 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -15,6 +14,7 @@ from acl import Scope, get_user, open_store
 from dashboards import backend
 from dashboards.queries import Period, queue
 from dashboards.settings import load_settings, settings_path
+from ingest.queue import QUEUE_SCHEMA
 from tests.test_dashboards_data import (
     ALICE_SENDER,
     PASSWORD,
@@ -25,6 +25,8 @@ from tests.test_dashboards_data import (
     open_app,
     texts,
 )
+from warehouse.lake import Lake
+from warehouse.views import Warehouse
 
 
 def page_as(user: str, script: str, monkeypatch: pytest.MonkeyPatch, home: object = None) -> AppTest:
@@ -192,39 +194,37 @@ def test_queue_page_says_when_there_are_no_snapshots(monkeypatch: pytest.MonkeyP
     assert texts(at.info) == ["No queue snapshots yet: the gateways' queues have not been collected."]
 
 
-class FakeQueueWarehouse:
-    """A `queue` table with the collectors' schema, in a plain DuckDB connection."""
-
-    def __init__(self) -> None:
-        self.con = duckdb.connect()
-        snap1, snap2 = datetime(2026, 11, 24, 10, tzinfo=UTC), datetime(2026, 11, 24, 11, tzinfo=UTC)
-        rows = pl.DataFrame({
-            "snapshot_ts": [snap1, snap2, snap2, snap2],
-            "gateway": ["gw1"] * 4,
-            "queue_name": ["deferred"] * 4,
-            "queue_id": ["A1", "A1", "B2", "C3"],
-            "arrival_time": [datetime(2026, 11, 24, 8, tzinfo=UTC)] * 2 + [datetime(2026, 11, 24, 10, tzinfo=UTC)] * 2,
-            "message_size": [100, 100, 200, 300],
-            "sender": ["a@x.example"] * 4,
-            "recipients": [["r1@orange.fr"], ["r1@orange.fr"], ["r2@orange.fr", "r3@free.fr"], ["r4@free.fr"]],
-            "delay_reasons": [["421 busy"], ["connect to mx1.orange.fr[193.252.22.1]:25: Connection timed out"],
-                              ["connect to mx1.orange.fr[193.252.22.2]:25: Connection timed out", None],
-                              ["421 busy"]],
-        })
-        self.con.register("queue", rows.to_arrow())
-
-    def query(self, sql: str, params: dict[str, object] | None = None) -> pl.DataFrame:
-        return self.con.sql(sql, params=params).pl()
+def queue_rows(snapshot: datetime, rows: list[tuple]) -> pl.DataFrame:
+    """One `postqueue -j` snapshot in the collectors' schema: (queue_id, arrival, size, recipients, reasons)."""
+    return pl.DataFrame(
+        [(snapshot, "gw1", "deferred", qid, arrival, size, "a@x.example", rcpts, reasons)
+         for qid, arrival, size, rcpts, reasons in rows],
+        schema=QUEUE_SCHEMA, orient="row")
 
 
-def test_queue_view_newest_snapshot_grouped_reasons_and_history() -> None:
-    data = queue(FakeQueueWarehouse(), Period(datetime(2026, 11, 24, tzinfo=UTC), datetime(2026, 11, 25, tzinfo=UTC)))
+def test_queue_view_newest_snapshot_grouped_reasons_and_history(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    snap1, snap2, snap3 = (datetime(2026, 11, 24, h, tzinfo=UTC) for h in (10, 11, 12))
+    early, later = datetime(2026, 11, 24, 8, tzinfo=UTC), datetime(2026, 11, 24, 10, tzinfo=UTC)
+    lake.commit_queue("gw1", queue_rows(snap1, [("A1", early, 100, ["r1@orange.fr"], ["421 busy"])]))
+    lake.commit_queue("gw1", queue_rows(snap2, [
+        ("A1", early, 100, ["r1@orange.fr"], ["connect to mx1.orange.fr[193.252.22.1]:25: Connection timed out"]),
+        ("B2", later, 200, ["r2@orange.fr", "r3@free.fr"],
+         ["connect to mx1.orange.fr[193.252.22.2]:25: Connection timed out", None]),
+        ("C3", later, 300, ["r4@free.fr"], ["421 busy"]),
+    ]))
+    period = Period(datetime(2026, 11, 24, tzinfo=UTC), datetime(2026, 11, 25, tzinfo=UTC))
+    data = queue(Warehouse(lake, Scope.root()), period)
     summary = data.summary.row(0, named=True)
     assert (summary["messages"], summary["recipients"], summary["bytes"]) == (3, 4, 600)
     assert summary["oldest_hours"] == 3.0
     reasons = dict(zip(data.reasons["reason"], data.reasons["recipients"], strict=True))
     assert reasons == {"connect to mx1.orange.fr[...]:25: Connection timed out": 2, "421 busy": 1}
     assert data.history["messages"].to_list() == [1, 3]
+    lake.commit_queue("gw1", queue_rows(snap3, []), at=snap3)
+    emptied = queue(Warehouse(lake, Scope.root()), period)
+    assert emptied.summary.height == 0, "the newest snapshot is empty: nothing is queued now"
+    assert emptied.history["messages"].to_list() == [1, 3, 0]
 
 
 # ---------------------------------------------------------------- Account

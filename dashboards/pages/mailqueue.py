@@ -1,5 +1,5 @@
 """Queue: the newest `postqueue -j` snapshot of each gateway (messages, age, size, delay reasons
-grouped) and the queue size over time, read from the warehouse's `queue` view once it exists."""
+grouped) and the queue size over time, from the warehouse's `queue` and `queue_snapshots` views."""
 
 from __future__ import annotations
 
@@ -9,19 +9,17 @@ import streamlit as st
 from dashboards.auth import guard
 from dashboards.filters import period_picker
 from dashboards.queries import queue
-from warehouse.views import PUBLIC_VIEWS
 
 session = guard("queue")
 t = session.t
 st.title(t("queue.title"))
-if "queue" not in PUBLIC_VIEWS:
-    st.info(t("queue.no_snapshots"))
-    st.stop()
 period = period_picker(session, default="24h")
 data = queue(session.warehouse, period)
-if not data.summary.height:
+if not data.summary.height and not data.history.height:
     st.info(t("queue.no_snapshots"))
     st.stop()
+if not data.summary.height:
+    st.success(t("queue.empty"))
 
 HOURS = st.column_config.NumberColumn(format="%.1f h")
 st.dataframe(data.summary, hide_index=True, key="queue_summary",
