@@ -1,9 +1,10 @@
 """Scope: the one place that turns a user into a row filter.
 
-`scope_for(user).predicate()` gives a DuckDB boolean expression and its named parameters; the
-warehouse ANDs it into every view a user can reach. It uses only the columns gateway, sender,
-sender_domain and sasl_username (lower-cased in the lake), never inlines a grant value in SQL text,
-and is never NULL (COALESCE to FALSE), so it can be negated or combined safely.
+`scope_for(user).predicate()` gives a DuckDB boolean expression and its named parameters. It uses only
+the columns gateway, sender, sender_domain and sasl_username (lower-cased in the lake), never inlines a
+grant value in SQL text, and is never NULL (COALESCE to FALSE), so it can be negated or combined safely.
+`.where()` is the same filter for a WHERE clause (NULL rejects a row there anyway), without the
+COALESCE so that DuckDB can push it into the Parquet scan; the warehouse puts it into every view.
 
 Shape, with only the terms the grants need:
     COALESCE((list_contains($scope_domains::VARCHAR[], sender_domain)
@@ -81,6 +82,12 @@ class Scope:
 
     def predicate(self, alias: str | None = None) -> tuple[str, dict[str, object]]:
         """(SQL boolean expression, named parameters) for DuckDB; `alias` qualifies the columns."""
+        terms, params = self.where(alias)
+        return (terms if terms in ("TRUE", "FALSE") else f"COALESCE({terms}, FALSE)"), params
+
+    def where(self, alias: str | None = None) -> tuple[str, dict[str, object]]:
+        """The predicate for a WHERE clause, where NULL rejects a row as FALSE does: without COALESCE,
+        DuckDB can push the filter into the Parquet scan (half the time of a scoped free-text search)."""
         if self.everything:
             return "TRUE", {}
         if self.is_empty:
@@ -103,7 +110,7 @@ class Scope:
         listed("scope_senders", "sender", self.senders)
         listed("scope_sasl", "sasl_username", self.sasl)
         listed("scope_gateways", "gateway", self.gateways)
-        return f"COALESCE(({' OR '.join(terms)}), FALSE)", params
+        return f"({' OR '.join(terms)})", params
 
 
 def scope_for(user: User) -> Scope:

@@ -157,6 +157,8 @@ def test_predicate_returns_exactly_the_rows_the_reference_allows(con, user, rows
     assert got == expected
     if user.role in (USER, ADMIN) and not user.grants:
         assert got == set()
+    where = {i for (i,) in scoped(con, "SELECT id FROM r", scope_for(user).where())}
+    assert where == expected, "the WHERE form (no COALESCE) keeps exactly the same rows"
     negated = {i for (i,) in scoped(con, "SELECT id FROM r", (f"NOT ({sql})", params))}
     assert negated == set(range(len(rows))) - expected
     scoped(con, "CREATE OR REPLACE TABLE visible AS SELECT * FROM r", (sql, params))

@@ -62,7 +62,7 @@ class DemoHome:
 
 
 class _Root:
-    def predicate(self) -> tuple[str, dict[str, object]]:
+    def where(self) -> tuple[str, dict[str, object]]:
         return "TRUE", {}
 
 

@@ -19,7 +19,7 @@ REFERENCE = datetime(2026, 11, 26, tzinfo=UTC).timestamp()
 
 
 class Root:
-    def predicate(self) -> tuple[str, dict[str, object]]:
+    def where(self) -> tuple[str, dict[str, object]]:
         return "TRUE", {}
 
 

@@ -40,10 +40,10 @@ VARIABLE = re.compile(r"\$(scope_[a-z0-9_]+)\b")
 
 
 class RowFilter(Protocol):
-    """What `acl.Scope` offers the warehouse: a SQL predicate on gateway, sender, sender_domain and
+    """What `acl.Scope` offers the warehouse: a WHERE predicate on gateway, sender, sender_domain and
     sasl_username, with its values as named parameters ($scope_...)."""
 
-    def predicate(self) -> tuple[str, dict[str, Any]]: ...
+    def where(self) -> tuple[str, dict[str, Any]]: ...
 
 
 def _empty_tables() -> dict[str, pl.DataFrame]:
@@ -86,7 +86,7 @@ class Warehouse:
         self.con = duckdb.connect()
         self._versions: dict[str, int] = {}
         self._empty: dict[str, pl.DataFrame] | None = None
-        predicate, params = scope.predicate()
+        predicate, params = scope.where()
         for name, value in params.items():
             if not re.fullmatch(r"scope_[a-z0-9_]+", name):
                 raise ValueError(f"scope parameter {name!r} is not a valid variable name")
@@ -151,7 +151,7 @@ class Warehouse:
         yield from self.con.sql(sql, params=params).to_arrow_reader(rows)
 
     def message_lines(self, message_key: str) -> pl.DataFrame:
-        """The raw log lines of one message, in log order, if the message is inside this scope.
+        """The raw log lines of one message, in time order, if the message is inside this scope.
 
         The lines table has no sender column, so the scope is checked on `messages` first; the lines are
         then those of the message's gateway and queue id between its first and last timestamps."""
@@ -162,7 +162,7 @@ class Warehouse:
             FROM _lake_lines l JOIN m ON l.gateway = m.gateway AND l.queue_id = m.queue_id
             WHERE l.ts BETWEEN m.first_ts AND m.last_ts
               AND l.day BETWEEN CAST(m.first_ts AS DATE) AND CAST(m.last_ts AS DATE)
-            ORDER BY l.file_id, l."offset"
+            ORDER BY l.ts, l.file_id, l."offset"
             """,
             {"key": message_key},
         )
