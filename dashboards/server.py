@@ -16,6 +16,6 @@ def serve(home: Path, *, address: str = "127.0.0.1", port: int = 8501) -> None:
     env = {**os.environ, "RELAYWATCH_HOME": str(home)}
     command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", address,
                "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none"]
+               "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal"]
     with contextlib.suppress(KeyboardInterrupt):
         subprocess.run(command, env=env, check=True)
