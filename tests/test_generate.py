@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -302,14 +301,6 @@ def test_a_naive_start_is_utc_and_syslog_name_is_used(tmp_path: Path) -> None:
 def test_delays_are_printed_like_postfix() -> None:
     assert [fmt_delay(x) for x in (0, 0.004, 0.05, 0.1, 0.27, 0.999, 1.0, 1.24, 9.96, 12.4, 431.6)] == \
         ["0", "0", "0.05", "0.1", "0.27", "1", "1", "1.2", "10", "12", "432"]
-
-
-def test_two_million_lines_is_fast_enough(tmp_path: Path) -> None:
-    """200k lines stand in for 2M: well under a minute means well under 6 s here on a slow runner."""
-    started = time.perf_counter()
-    stats = _gen(tmp_path / "big.log", lines=200_000, days=5.0)
-    assert stats.lines == 200_000
-    assert time.perf_counter() - started < 6.0
 
 
 def test_pflogsumm_reads_the_log_and_agrees_with_the_stats(tmp_path: Path) -> None:

@@ -120,8 +120,9 @@ class Warehouse:
         for view, tables in self.BASE.items():
             if all(self._versions.get(t) == self.lake.version(t) for t in tables):
                 continue
-            body = " UNION ALL BY NAME ".join(self._source(t) for t in tables)
-            self.con.execute(f"CREATE OR REPLACE TEMP VIEW _lake_{view} AS {body}")
+            body = " UNION ALL BY NAME ".join(self._source(t) for t in tables)  # our file paths, quoted
+            statement = f"CREATE OR REPLACE TEMP VIEW _lake_{view} AS {body}"
+            self.con.execute(statement)
             changed.add(view)
         for view, (base, definition) in SCOPED_VIEWS.items():
             if base in changed:  # the predicate holds no value: values are connection variables
