@@ -207,7 +207,9 @@ def test_damaged_compressed_siblings_are_skipped_with_a_warning(tmp_path: Path) 
     assert again.warnings == [] and again.lines == 3  # not retried until the damaged files change
 
 
-def test_local_follower_commits_a_new_line_within_a_second(tmp_path: Path) -> None:
+def test_local_follower_is_woken_by_file_events_not_by_its_poll(tmp_path: Path) -> None:
+    """The follower's fallback poll is 5 s here: a line committed well before that was seen through the
+    file event. (How fast that is, ~0.6 s end to end, is bench/freshness.py's figure, not a test's.)"""
     log = tmp_path / "mail.log"
     append(log, postfix_lines(0, 10))
     gateway = make_gateway("local1", log=str(log))
@@ -232,7 +234,7 @@ def test_local_follower_commits_a_new_line_within_a_second(tmp_path: Path) -> No
             appended = time.monotonic()
             append(log, [line])
             while line not in sink.lines():
-                assert time.monotonic() - appended < 1.0, "line not committed within a second"
+                assert time.monotonic() - appended < 4.0, "line not committed before the fallback poll"
                 time.sleep(0.01)
             delays.append(time.monotonic() - appended)
     finally:
@@ -240,7 +242,7 @@ def test_local_follower_commits_a_new_line_within_a_second(tmp_path: Path) -> No
         wake.set()
         thread.join(5)
         collector.close()
-    assert max(delays) < 1.0
+    assert max(delays) < 4.0
 
 
 def test_postqueue_json_becomes_queue_rows() -> None:
