@@ -25,8 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from acl import Mailer, Scope, Store, open_store, smtp_mailer
-from relaywatch.home import control_db, lake_dir, load_config, resolve
-from warehouse.lake import Lake
+from relaywatch.home import control_db, load_config, open_lake, resolve
 from warehouse.views import Warehouse
 
 _stores: dict[Path, Store] = {}
@@ -49,7 +48,7 @@ def store(home: Path) -> Store:
 
 def warehouse(home: Path, scope: Scope) -> Warehouse:
     """A new warehouse over the home's lake, filtered by `scope` (the caller closes it)."""
-    return Warehouse(Lake(lake_dir(home)), scope)
+    return Warehouse(open_lake(home), scope)
 
 
 @dataclass(frozen=True)
