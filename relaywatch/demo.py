@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import io
 import secrets
+import signal
 import subprocess
 import sys
 import threading
@@ -113,11 +114,15 @@ def serve(directory: Path, port: int) -> None:
     for thread in threads:
         thread.start()
     command = [sys.executable, "-m", "relaywatch.cli", "--home", str(home), "serve", "--port", str(port)]
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # run the cleanup below on a plain kill too
+    server = subprocess.Popen(command)
     try:
-        subprocess.run(command, check=False)
+        server.wait()
     except KeyboardInterrupt:
         pass
     finally:
+        server.terminate()
+        server.wait(timeout=30)
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
