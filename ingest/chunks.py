@@ -92,25 +92,25 @@ def read_chunks(
         yield Chunk(gateway, file_id, path, offset, offset + len(pending), pending, mtime)
 
 
-def file_chunks(
-    path: Path, gateway: str, sink: ChunkSink, *, final: bool = False, chunk_bytes: int = CHUNK_BYTES
-) -> Iterator[Chunk]:
-    """Chunks of a local file that the sink does not hold yet (nothing when the file is already in)."""
+def identify(path: Path) -> str | None:
+    """The identity of a local file (plain or .gz); None while its first line is not complete."""
     with open_log(path) as stream:
-        file_id = fingerprint(stream.read(FINGERPRINT_BYTES))
-        if file_id is None:
-            if not final:
-                return
-            stream.seek(0)
-            file_id = "fp:" + hashlib.sha256(stream.read()).hexdigest()[:24]
-        start = sink.committed(gateway, file_id)
+        return fingerprint(stream.read(FINGERPRINT_BYTES))
+
+
+def file_chunks(path: Path, gateway: str, sink: ChunkSink, *, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
+    """Chunks of whole lines of a local file that the sink does not hold yet (nothing when the file is
+    already in, or while its first line is not complete)."""
+    file_id = identify(path)
+    if file_id is None:
+        return
+    with open_log(path) as stream:
         yield from read_chunks(
             stream,
             gateway=gateway,
             file_id=file_id,
             path=str(path),
-            start=start,
+            start=sink.committed(gateway, file_id),
             mtime=path.stat().st_mtime,
-            final=final,
             chunk_bytes=chunk_bytes,
         )

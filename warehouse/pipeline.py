@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ingest.chunks import CHUNK_BYTES, FINGERPRINT_BYTES, Chunk, file_chunks, fingerprint
+from ingest.chunks import CHUNK_BYTES, Chunk, file_chunks, identify
 from warehouse.classify import RuleSet
 from warehouse.correlate import Correlated, correlate, empty_state, with_outcome
 from warehouse.lake import PROCESS_APP, Lake, LineBatch
@@ -145,8 +145,7 @@ def ingest(
         if pending is not None:
             pending.result()
     if path.suffix != ".gz":
-        with path.open("rb") as handle:
-            file_id = fingerprint(handle.read(FINGERPRINT_BYTES))
+        file_id = identify(path)
         held = lake.committed(gateway, file_id) if file_id else 0
         stats.waiting_bytes = path.stat().st_size - held
     return stats
