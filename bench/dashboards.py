@@ -33,8 +33,8 @@ import polars as pl
 from deltalake import DeltaTable, WriterProperties
 
 from acl import Scope, make_grant
-from dashboards.queries import LogFilter, Period, gateways, log_histogram, log_rows, overview
-from relaywatch.home import open_home
+from relaywatch.core import open_home
+from warehouse import LogFilter, Period, gateways, log_histogram, log_rows, overview
 from warehouse.lake import Lake
 from warehouse.views import Warehouse
 

@@ -23,8 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from relaywatch import home as homes
-from relaywatch.scheduler import gateway_add
+from relaywatch import core as homes
+from relaywatch.registry import gateway_add
 from warehouse.lake import Lake
 from warehouse.views import Warehouse
 

@@ -20,7 +20,7 @@ from acl import ADMIN, ROOT, USER, Scope, SessionInvalid, Store, User, login, lo
 from dashboards import backend
 from dashboards.i18n import translate
 from dashboards.settings import LANGUAGES, UserSettings, load_settings
-from warehouse.views import Warehouse
+from warehouse import Warehouse
 
 T = TypeVar("T")
 TOKEN = "rw_token"

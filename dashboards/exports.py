@@ -23,8 +23,7 @@ from starlette.routing import Route
 
 from acl import AclError, scope_for, session_user
 from dashboards import backend
-from dashboards.queries import EXPORT_COLUMNS, LogFilter, log_export
-from warehouse.export import csv_chunks
+from warehouse import EXPORT_COLUMNS, LogFilter, csv_chunks, log_export
 
 EXPORT_PATH = "/api/export"
 TICKET_TTL = 300.0

@@ -10,7 +10,7 @@ from typing import TypeVar
 import streamlit as st
 
 from dashboards.auth import Session
-from dashboards.queries import Period
+from warehouse import Period
 
 T = TypeVar("T")
 PRESETS = {"1h": 1, "24h": 24, "7d": 7 * 24, "30d": 30 * 24, "custom": None}

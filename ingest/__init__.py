@@ -1,0 +1,105 @@
+"""ingest: getting bytes in. Log files by identity and offset (exactly once, across rotations), over SSH/SFTP
+or on this machine, queue snapshots, the gateway registry and the collectors' status.
+
+Imports only relaywatch.core. What other packages may use is named here.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from relaywatch.core import lazy_exports
+
+if TYPE_CHECKING:
+    from ingest.chunks import CHUNK_BYTES, Chunk, ChunkSink, file_chunks, identify, open_log, read_chunks
+    from ingest.collect import (
+        Backoff,
+        CollectError,
+        Collector,
+        CollectResult,
+        FileReplaced,
+        LogFiles,
+        PermanentError,
+        collect_log,
+        plan,
+        read_planned,
+        rotation_set,
+    )
+    from ingest.collectors import open_collector, probe
+    from ingest.follow import LocalCollector, LocalFiles
+    from ingest.gateways import (
+        Gateway,
+        GatewayError,
+        delete_gateway,
+        get_gateway,
+        known_hosts_path,
+        load_gateways,
+        make_gateway,
+        pin_host_key,
+        read_known_hosts,
+        save_gateway,
+    )
+    from ingest.queue import QUEUE_SCHEMA, local_runner, parse_postqueue, snapshot_queue
+    from ingest.ssh import HostKeyChanged, HostKeyUnknown, SSHCollector, SSHSession, connect
+    from ingest.status import (
+        forget_status,
+        lag_seconds,
+        read_status,
+        record_failure,
+        record_success,
+        update_status,
+    )
+
+_PUBLIC = {
+    "CHUNK_BYTES": "ingest.chunks",
+    "Chunk": "ingest.chunks",
+    "ChunkSink": "ingest.chunks",
+    "file_chunks": "ingest.chunks",
+    "identify": "ingest.chunks",
+    "open_log": "ingest.chunks",
+    "read_chunks": "ingest.chunks",
+    "Backoff": "ingest.collect",
+    "CollectError": "ingest.collect",
+    "CollectResult": "ingest.collect",
+    "Collector": "ingest.collect",
+    "FileReplaced": "ingest.collect",
+    "LogFiles": "ingest.collect",
+    "PermanentError": "ingest.collect",
+    "collect_log": "ingest.collect",
+    "plan": "ingest.collect",
+    "read_planned": "ingest.collect",
+    "rotation_set": "ingest.collect",
+    "open_collector": "ingest.collectors",
+    "probe": "ingest.collectors",
+    "LocalCollector": "ingest.follow",
+    "LocalFiles": "ingest.follow",
+    "Gateway": "ingest.gateways",
+    "GatewayError": "ingest.gateways",
+    "delete_gateway": "ingest.gateways",
+    "get_gateway": "ingest.gateways",
+    "known_hosts_path": "ingest.gateways",
+    "load_gateways": "ingest.gateways",
+    "make_gateway": "ingest.gateways",
+    "pin_host_key": "ingest.gateways",
+    "read_known_hosts": "ingest.gateways",
+    "save_gateway": "ingest.gateways",
+    "QUEUE_SCHEMA": "ingest.queue",
+    "local_runner": "ingest.queue",
+    "parse_postqueue": "ingest.queue",
+    "snapshot_queue": "ingest.queue",
+    "HostKeyChanged": "ingest.ssh",
+    "HostKeyUnknown": "ingest.ssh",
+    "SSHCollector": "ingest.ssh",
+    "SSHSession": "ingest.ssh",
+    "connect": "ingest.ssh",
+    "forget_status": "ingest.status",
+    "lag_seconds": "ingest.status",
+    "read_status": "ingest.status",
+    "record_failure": "ingest.status",
+    "record_success": "ingest.status",
+    "update_status": "ingest.status",
+}
+"""Public name -> the module defining it; imported on first use, so that a command which needs no SSH
+does not load paramiko or watchdog."""
+__all__ = sorted(_PUBLIC)
+__getattr__ = lazy_exports(__name__, _PUBLIC)

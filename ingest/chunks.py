@@ -15,7 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-CHUNK_BYTES = 32 * 1024 * 1024
+from relaywatch.core import CollectSection
+
+CHUNK_BYTES = CollectSection().chunk_bytes
+"""Largest chunk read and committed at once ([collect] chunk_bytes)."""
 FINGERPRINT_BYTES = 1024
 
 

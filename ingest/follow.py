@@ -1,6 +1,6 @@
 """Follow a Postfix log on this machine: watchdog wakes the collector as soon as the log changes.
 
-The reading itself is the SSH collector's algorithm (ingest.ssh.collect_log) over local files, so rotation,
+The reading itself is the collection algorithm (ingest.collect.collect_log) over local files, so rotation,
 copytruncate, `.gz` siblings and exactly-once resume behave identically. Events only shorten the wait: the
 collector also polls, so a missed event (or an NFS mount without inotify) delays a line, never loses it.
 """
@@ -17,9 +17,10 @@ from contextlib import contextmanager
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from ingest.chunks import Chunk, ChunkSink
+from ingest.chunks import CHUNK_BYTES, Chunk, ChunkSink
+from ingest.collect import CollectError, CollectResult, Fetch, collect_log
 from ingest.gateways import Gateway
-from ingest.ssh import READ_BYTES, CollectError, CollectResult, Fetch, collect_log
+from ingest.queue import local_runner
 
 
 class LocalFiles:
@@ -85,6 +86,8 @@ class LocalCollector:
         self.done: set[tuple] = set()
         self.watch: LogWatch | None = None
 
+    follows = True
+
     def start_watch(self, wake: threading.Event) -> None:
         """Set `wake` on every change in the log's folder from now on."""
         if self.watch is None:
@@ -95,7 +98,7 @@ class LocalCollector:
         self,
         sink: ChunkSink,
         *,
-        chunk_bytes: int = READ_BYTES,
+        chunk_bytes: int = CHUNK_BYTES,
         on_plan: Callable[[str, int], None] | None = None,
         on_chunk: Callable[[Chunk], None] | None = None,
         stop: threading.Event | None = None,
@@ -109,6 +112,10 @@ class LocalCollector:
         except OSError as exc:
             message = f"gateway {self.gateway.name}: reading {self.gateway.log} failed: {exc}"
             raise CollectError(message) from exc
+
+    def run(self, command: str, timeout: float = 60.0) -> bytes:
+        """Run a command on this machine (the local gateway's queue snapshots)."""
+        return local_runner(timeout)(command)
 
     def close(self) -> None:
         if self.watch is not None:

@@ -7,16 +7,15 @@ followed on this machine.
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import re
-import tempfile
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from relaywatch.core import RelaywatchError, file_lock, locks_dir, write_atomic
 
 REGISTRY_NAME = "gateways.toml"
 KNOWN_HOSTS_NAME = "known_hosts"
@@ -25,7 +24,7 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 SSH_TARGET = re.compile(r"^(?P<user>[^@\s]+)@(?P<host>\[[^\]]+\]|[^:@\s]+)(?::(?P<port>\d{1,5}))?$")
 
 
-class GatewayError(Exception):
+class GatewayError(RelaywatchError):
     """A gateway definition is invalid, unknown, or already registered."""
 
 
@@ -101,33 +100,8 @@ def make_gateway(
 @contextmanager
 def locked(home: Path, name: str) -> Iterator[None]:
     """Exclusive lock on DIR/.locks/NAME across processes, for read-modify-write of shared files."""
-    folder = home / ".locks"
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / name).open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def write_atomic(path: Path, text: str, *, durable: bool = True) -> None:
-    """Replace `path` by `text` in one rename: readers see the old or the new file, never a mix.
-
-    `durable` also flushes to disk first (a crash then keeps the new content); frequently rewritten
-    files whose loss is harmless skip it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with file_lock(locks_dir(home) / name):
+        yield
 
 
 def load_gateways(home: Path) -> dict[str, Gateway]:

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 
 import polars as pl
 
+from ingest.collect import CollectError
 from ingest.gateways import Gateway
-from ingest.ssh import CollectError
 
 QUEUE_SCHEMA = {
     "snapshot_ts": pl.Datetime("us", "UTC"),

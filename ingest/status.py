@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ingest.gateways import locked, write_atomic
+from ingest.gateways import locked
+from relaywatch.core import write_atomic
 
 STATUS_NAME = "collector-status.json"
 LINE_CHARS = 500

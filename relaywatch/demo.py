@@ -21,13 +21,11 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from acl import NotFound, get_user, local_operator, open_store, user_add, user_grant
-from bench.generate import generate
-from ingest.gateways import write_atomic
-from relaywatch import home as homes
+from acl import NotFound, Scope, get_user, local_operator, open_store, user_add, user_grant
+from relaywatch.core import CONFIG_NAME, control_db, open_home, write_atomic
+from relaywatch.loggen import generate
 from relaywatch.output import ingest_summary
-from warehouse.lake import Lake
-from warehouse.pipeline import ingest
+from warehouse import Lake, Warehouse, ingest, open_lake
 
 GATEWAYS = ["gw-paris", "gw-lyon", "gw-lille"]
 DAYS = 3
@@ -42,12 +40,12 @@ queue_seconds = 0
 def demo(directory: Path) -> list[tuple[str, str, str]]:
     """Build (or reuse) the demo home under `directory`; return the (login, password, role) accounts."""
     logs = directory / "logs"
-    home = homes.open_home(directory / "home", create=True)
+    home = open_home(directory / "home", create=True)
     if not all((logs / f"{g}.log").is_file() for g in GATEWAYS):
         start = (datetime.now(UTC) - timedelta(days=DAYS)).replace(minute=0, second=0, microsecond=0)
         generate(None, days=DAYS, gateways=GATEWAYS, seed=2026, start=start, per_gateway_dir=logs,
                  messages_per_day=3000)
-    lake = Lake(homes.lake_dir(home))
+    lake = open_lake(home)
     for gateway in GATEWAYS:
         print(ingest_summary(gateway, logs / f"{gateway}.log", ingest(lake, gateway, logs / f"{gateway}.log")))
     return _accounts(home, directory / "logins.txt", lake)
@@ -57,16 +55,13 @@ def _accounts(home: Path, logins: Path, lake: Lake) -> list[tuple[str, str, str]
     """A root operator and a customer granted one sender domain seen in the demo traffic."""
     if logins.is_file():
         return [tuple(line.split("\t")) for line in logins.read_text().splitlines()]  # type: ignore[misc]
-    from acl import Scope
-    from warehouse.views import Warehouse
-
     warehouse = Warehouse(lake, Scope.root())
     domain = warehouse.query(
         "SELECT sender_domain FROM deliveries WHERE sender_domain IS NOT NULL "
         "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1 OFFSET 3"
     )["sender_domain"][0]
     warehouse.close()
-    store = open_store(homes.control_db(home))
+    store = open_store(control_db(home))
     operator = local_operator()
     accounts = [("admin", secrets.token_urlsafe(12), "root"), ("customer", secrets.token_urlsafe(12), "user")]
     for name, password, role in accounts:
@@ -96,13 +91,13 @@ def live_gateway(log: Path, stop: threading.Event) -> None:
 
 def serve(directory: Path, port: int) -> None:
     """Run the live gateway, its collector and the dashboards until interrupted."""
-    from relaywatch.scheduler import gateway_add, gateway_list
+    from relaywatch.registry import gateway_add, gateway_list
     from relaywatch.scheduler import run as run_scheduler
 
     home = directory.absolute() / "home"
     log = directory.absolute() / "logs" / f"{LIVE}.log"
     log.touch()
-    config = home / homes.CONFIG_NAME
+    config = home / CONFIG_NAME
     if "[collect]" not in config.read_text():
         with config.open("a") as handle:
             handle.write(LIVE_CONFIG)

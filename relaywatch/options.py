@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from relaywatch import home as homes
+from relaywatch.core import open_home, resolve_home
 
 
 def home_option(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -20,8 +20,15 @@ def home_option(func: Callable[..., Any]) -> Callable[..., Any]:
     @click.pass_context
     @wraps(func)
     def wrapper(ctx: click.Context, home_opt: Path | None, **kwargs: Any) -> Any:
-        if home_opt is not None:
-            ctx.obj["home"] = homes.resolve(home_opt)
+        ctx.ensure_object(dict)
+        if home_opt is not None or "home" not in ctx.obj:
+            ctx.obj["home"] = resolve_home(home_opt)
         return ctx.invoke(func, **kwargs)
 
     return wrapper
+
+
+def current_home(*, create: bool = False, check: bool = True) -> Path:
+    """The data home of the running command, checked (or created with `create`) unless `check` is off."""
+    home = click.get_current_context().obj["home"]
+    return open_home(home, create=create) if check else home

@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import polars as pl
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
-from warehouse.export import to_csv, to_json_lines
+from warehouse import to_csv, to_json_lines
 
 if TYPE_CHECKING:
-    from ingest.chunks import Chunk
-    from warehouse.lake import Lake
-    from warehouse.pipeline import IngestStats
+    from ingest import Chunk
+    from warehouse import IngestStats, Lake
 
 
 @contextmanager
@@ -62,3 +69,46 @@ def write_frame(frame: pl.DataFrame, fmt: str, out: TextIO = sys.stdout) -> None
         for row in frame.iter_rows():
             table.add_row(*(Text("" if v is None else str(v)) for v in row))
         Console(file=out, width=max(80, min(250, 30 * frame.width))).print(table)
+
+
+class Backfill:
+    """A rich progress bar per gateway whose first pass has a lot to read (only on a terminal)."""
+
+    def __init__(self, threshold: int, console: Console) -> None:
+        self.threshold = threshold
+        self.console = console
+        self.progress: Progress | None = None
+        self.tasks: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def planned(self, gateway: str, total: int) -> None:
+        if not self.console.is_terminal or total < self.threshold:
+            return
+        with self._lock:
+            if self.progress is None:
+                self.progress = Progress(
+                    TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                    TimeRemainingColumn(), console=self.console,
+                )
+                self.progress.start()
+            self.tasks[gateway] = self.progress.add_task(f"backfill {gateway}", total=total)
+
+    def chunk(self, chunk: Chunk) -> None:
+        task = self.tasks.get(chunk.gateway)
+        if task is not None and self.progress is not None:
+            self.progress.advance(task, chunk.end - chunk.start)
+
+    def finished(self, gateway: str) -> None:
+        with self._lock:
+            task = self.tasks.pop(gateway, None)
+            if task is not None and self.progress is not None:
+                self.progress.update(task, completed=self.progress.tasks[task].total)
+                if not self.tasks:
+                    self.progress.stop()
+                    self.progress = None
+
+    def close(self) -> None:
+        with self._lock:
+            if self.progress is not None:
+                self.progress.stop()
+                self.progress = None

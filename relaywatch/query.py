@@ -8,32 +8,27 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from acl import AclError, Scope, check_user_sql, get_user, open_store, scope_for
-from acl.model import ROOT
-from relaywatch import home as homes
-from warehouse.lake import Lake
-from warehouse.views import PUBLIC_VIEWS, Warehouse
+from acl import ROOT, Scope, check_user_sql, get_user, open_store, scope_for
+from relaywatch.core import RelaywatchError, control_db
+from warehouse import PUBLIC_VIEWS, Warehouse, open_lake
 
 USER_QUERY_SECONDS = 60.0
 
 
-class QueryError(Exception):
+class QueryError(RelaywatchError):
     """The query was refused or failed; the message says why."""
 
 
 def sql(home: Path, query: str, *, as_user: str | None = None) -> pl.DataFrame:
     """Run `query` as the local operator (root), or as `as_user`: then it must be one SELECT over the
     scoped views only, runs with file access disabled and stops after USER_QUERY_SECONDS."""
-    lake = Lake(homes.lake_dir(home))
+    lake = open_lake(home)
     if as_user is None:
         warehouse = Warehouse(lake, Scope.root())
     else:
-        try:
-            user = get_user(open_store(homes.control_db(home)), as_user)
-            if user.role != ROOT:
-                check_user_sql(query, set(PUBLIC_VIEWS))
-        except AclError as exc:
-            raise QueryError(str(exc)) from exc
+        user = get_user(open_store(control_db(home)), as_user)
+        if user.role != ROOT:
+            check_user_sql(query, set(PUBLIC_VIEWS))
         warehouse = Warehouse(lake, scope_for(user))
         if user.role != ROOT:
             warehouse.confine()

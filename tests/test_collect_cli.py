@@ -8,42 +8,23 @@ import json
 import time
 from pathlib import Path
 
-import click
 import polars as pl
 from click.testing import CliRunner
 from rich.console import Console
 
 from ingest.gateways import load_gateways, make_gateway, save_gateway
-from relaywatch import home as homes
-from relaywatch.collect_commands import register
-from relaywatch.scheduler import (
-    REGISTRY_SECONDS,
-    Backfill,
-    Settings,
-    collect_with_retries,
-    gateway_add,
-    gateway_lock,
-    gateway_remove,
-    status,
-)
+from relaywatch import core as homes
+from relaywatch.cli import main
+from relaywatch.core import CollectSection
+from relaywatch.output import Backfill
+from relaywatch.registry import gateway_add, gateway_remove, status
+from relaywatch.scheduler import REGISTRY_SECONDS, collect_with_retries, gateway_lock
 from tests.test_collect_local import StrictSink, append, postfix_lines
 from tests.test_collect_ssh import Running, wait_for
 
 
-@click.group()
-@click.option("--home", type=click.Path(path_type=Path), required=True)
-@click.pass_context
-def cli(ctx: click.Context, home: Path) -> None:
-    """Stand-in for relaywatch's main group: it only puts the data home in ctx.obj."""
-    ctx.ensure_object(dict)
-    ctx.obj["home"] = home
-
-
-register(cli)
-
-
 def invoke(home: Path, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, ["--home", str(home), *args], catch_exceptions=False)
+    result = CliRunner().invoke(main, ["--home", str(home), *args], catch_exceptions=False)
     return result.exit_code, result.output
 
 
@@ -135,7 +116,7 @@ def test_a_long_first_backfill_shows_a_progress_bar_on_a_terminal(tmp_path: Path
     append(log, postfix_lines(0, 3000))
     screen = io.StringIO()
     backfill = Backfill(100_000, Console(file=screen, force_terminal=True, width=120))
-    settings = Settings(chunk_bytes=65536)
+    settings = CollectSection(chunk_bytes=65536)
     sink = StrictSink()
     result = collect_with_retries(tmp_path, make_gateway("big", log=str(log)), sink, settings, backfill)
     backfill.close()

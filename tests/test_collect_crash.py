@@ -19,8 +19,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from relaywatch import home as homes
-from relaywatch.scheduler import gateway_add, run
+from relaywatch import core as homes
+from relaywatch.registry import gateway_add
+from relaywatch.scheduler import run
 from tests.servers.sshd import SshServer
 from tests.test_collect_local import append, postfix_lines
 

@@ -21,10 +21,10 @@ import polars as pl
 import pytest
 
 from ingest.chunks import FINGERPRINT_BYTES, Chunk
+from ingest.collect import Backoff, FileReplaced, collect_log, plan, read_planned, rotation_set
 from ingest.follow import LocalCollector, LocalFiles
 from ingest.gateways import make_gateway
 from ingest.queue import parse_postqueue, snapshot_queue
-from ingest.ssh import Backoff, FileReplaced, collect_log, plan, read_planned, rotation_set
 from ingest.status import read_status, record_failure, record_success
 
 

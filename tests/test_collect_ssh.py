@@ -23,8 +23,9 @@ from ingest.gateways import load_gateways, pin_host_key, read_known_hosts
 from ingest.queue import snapshot_queue
 from ingest.ssh import SSHCollector, connect
 from ingest.status import read_status
-from relaywatch import home as homes
-from relaywatch.scheduler import gateway_add, gateway_test, run, status
+from relaywatch import core as homes
+from relaywatch.registry import gateway_add, gateway_test, status
+from relaywatch.scheduler import run
 from tests.servers.postfix import POSTFIX, PostfixGateway
 from tests.servers.sshd import SshServer
 from tests.test_collect_local import append, postfix_lines

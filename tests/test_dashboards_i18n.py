@@ -12,9 +12,9 @@ from acl import KINDS, ROLES
 from dashboards.auth import PAGES, SIGNIN
 from dashboards.filters import PRESETS, plain
 from dashboards.i18n import STRINGS, translate
-from dashboards.queries import HIGHLIGHTED_REASONS, SORTS, STATUSES
 from dashboards.settings import LANGUAGES, REPORT_FREQUENCIES
 from tests.test_dashboards_data import choose_days, demo_home, goto, open_app
+from warehouse import HIGHLIGHTED_REASONS, SORTS, STATUSES
 from warehouse.classify import QUALIFICATIONS
 
 SOURCES = sorted((Path(__file__).parents[1] / "dashboards").rglob("*.py"))

@@ -13,8 +13,8 @@ from streamlit.testing.v1 import AppTest
 from acl import Scope, logout
 from dashboards import backend, exports
 from dashboards.auth import TOKEN
-from dashboards.queries import EXPORT_COLUMNS, LogFilter, Period, log_rows
 from tests.test_dashboards_data import ALICE_SENDER, FIRST_DAY, LAST_DAY, choose_days, demo_home, goto, open_app
+from warehouse import EXPORT_COLUMNS, LogFilter, Period, log_rows
 
 
 def logs_as(user: str, monkeypatch: pytest.MonkeyPatch) -> AppTest:

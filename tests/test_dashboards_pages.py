@@ -12,7 +12,6 @@ from streamlit.testing.v1 import AppTest
 
 from acl import Scope, get_user, open_store
 from dashboards import backend
-from dashboards.queries import Period, queue
 from dashboards.settings import load_settings, settings_path
 from ingest.queue import QUEUE_SCHEMA
 from tests.test_dashboards_data import (
@@ -25,6 +24,7 @@ from tests.test_dashboards_data import (
     open_app,
     texts,
 )
+from warehouse import Period, queue
 from warehouse.lake import Lake
 from warehouse.views import Warehouse
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.generate import GenerateStats, fmt_delay, generate
+from relaywatch.loggen import GenerateStats, fmt_delay, generate
 
 START = datetime(2026, 11, 2, tzinfo=timezone(timedelta(hours=1)))
 GATEWAYS = ["gw1", "gw2", "relay3.example.org"]

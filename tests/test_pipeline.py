@@ -206,7 +206,7 @@ def test_an_rcpt_reject_after_the_queue_id_does_not_end_the_message_but_a_cleanu
 
 
 def test_compaction_keeps_every_row_and_an_older_snapshot_readable(lake: Lake, tmp_path: Path) -> None:
-    from warehouse.compact import compact
+    from warehouse.compaction import compact
 
     log = copy_log("gw1-day1.log", tmp_path)
     ingest(lake, "gw1", log)
@@ -241,7 +241,7 @@ def test_hold_filter_and_warning_actions_are_not_rejects(lake: Lake, tmp_path: P
 
 
 def test_results_do_not_depend_on_how_the_log_is_cut_into_chunks(tmp_path: Path) -> None:
-    from bench.generate import generate
+    from relaywatch.loggen import generate
 
     log = tmp_path / "gw1.log"
     generate(log, days=2, gateways=["gw1"], seed=11, start=datetime(2026, 11, 20, tzinfo=UTC),

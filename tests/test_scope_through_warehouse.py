@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from acl import USER, Scope, User, make_grant, scope_for
-from bench.generate import generate
+from relaywatch.loggen import generate
 from warehouse.lake import Lake
 from warehouse.pipeline import ingest
 from warehouse.views import PUBLIC_VIEWS, Warehouse

@@ -25,6 +25,7 @@ from typing import Any
 
 import polars as pl
 
+from relaywatch.core import RelaywatchError
 from warehouse.providers import provider_ids
 
 RULES_FILE = Path(__file__).with_name("rules") / "rules.toml"
@@ -116,11 +117,11 @@ _BUILTIN_KEYS = frozenset({"id", "provider", "pattern", "dsn", "code", "status",
 _LOCAL_KEYS = frozenset({"id", "pattern", "dsn", "code", "status", "reason", "qualification"})
 
 
-class RuleError(ValueError):
+class RuleError(RelaywatchError, ValueError):
     """A rule of the table or of relaywatch.toml is invalid; the message names the rule."""
 
 
-class ClassifyInputError(ValueError):
+class ClassifyInputError(RelaywatchError, ValueError):
     """A JSON Lines input line is unusable; the message names the line number."""
 
 

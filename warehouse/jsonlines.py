@@ -9,7 +9,7 @@ from typing import BinaryIO, TextIO
 
 import polars as pl
 
-from ingest.chunks import read_chunks
+from ingest import read_chunks
 from warehouse.lake import split_lines
 from warehouse.parse import parse_counts, parse_lines
 

@@ -17,7 +17,8 @@ import polars as pl
 from deltalake import CommitProperties, DeltaTable, Transaction
 from deltalake.exceptions import TableNotFoundError
 
-from ingest.chunks import Chunk
+from ingest import Chunk
+from relaywatch.core import lake_dir, load_config
 from warehouse.parse import parse_lines
 
 PROCESS_APP = "process"
@@ -186,3 +187,7 @@ class Lake:
             return -1, []
         return table.version(), table.file_uris()
 
+
+def open_lake(home: Path) -> Lake:
+    """The lake of a data home, reading classic syslog timestamps in the configured time zone."""
+    return Lake(lake_dir(home), timezone=load_config(home).parse.timezone)

@@ -7,7 +7,6 @@ state's version and skips the tables that already hold v, so nothing is counted 
 
 from __future__ import annotations
 
-import fcntl
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -16,7 +15,8 @@ from pathlib import Path
 
 import polars as pl
 
-from ingest.chunks import CHUNK_BYTES, Chunk, file_chunks, identify
+from ingest import CHUNK_BYTES, Chunk, file_chunks, identify
+from relaywatch.core import file_lock
 from warehouse.classify import RuleSet
 from warehouse.correlate import Correlated, correlate, empty_state, with_outcome
 from warehouse.lake import PROCESS_APP, Lake, LineBatch
@@ -46,13 +46,8 @@ class IngestStats:
 @contextmanager
 def writer_lock(lake: Lake) -> Iterator[None]:
     """One writer at a time per lake: the open-message state is shared by all gateways."""
-    lake.root.mkdir(parents=True, exist_ok=True)
-    with (lake.root / ".writer.lock").open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with file_lock(lake.root / ".writer.lock"):
+        yield
 
 
 def load_state(lake: Lake) -> pl.DataFrame:

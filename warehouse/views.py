@@ -18,7 +18,7 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
-from ingest.queue import QUEUE_SCHEMA
+from ingest import QUEUE_SCHEMA
 from warehouse.correlate import correlate, empty_state, with_outcome
 from warehouse.lake import LINE_COLUMNS, Lake
 from warehouse.parse import parse_lines

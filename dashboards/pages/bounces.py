@@ -9,7 +9,7 @@ import streamlit as st
 from dashboards import charts
 from dashboards.auth import guard
 from dashboards.filters import period_picker
-from dashboards.queries import bounces
+from warehouse import bounces
 
 session = guard("bounces")
 t = session.t

@@ -13,9 +13,8 @@ from streamlit.delta_generator import DeltaGenerator
 from dashboards import charts, exports
 from dashboards.auth import BY_ID, guard
 from dashboards.filters import period_picker, plain, recall, remember
-from dashboards.queries import SORTS, STATUSES, LogFilter, gateways, log_histogram, log_rows, total_of
 from dashboards.settings import PAGE_SIZES
-from warehouse.classify import QUALIFICATIONS, REASONS
+from warehouse import QUALIFICATIONS, REASONS, SORTS, STATUSES, LogFilter, gateways, log_histogram, log_rows, total_of
 
 session = guard("logs")
 t = session.t

@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboards.auth import guard
 from dashboards.filters import period_picker
-from dashboards.queries import queue
+from warehouse import queue
 
 session = guard("queue")
 t = session.t

@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboards.auth import guard
 from dashboards.filters import plain
-from dashboards.queries import find_messages, message_detail
+from warehouse import find_messages, message_detail
 
 session = guard("message")
 t = session.t

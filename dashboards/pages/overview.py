@@ -8,7 +8,7 @@ import streamlit as st
 from dashboards import charts
 from dashboards.auth import guard
 from dashboards.filters import period_choice
-from dashboards.queries import overview
+from warehouse import overview
 
 session = guard("overview")
 t = session.t

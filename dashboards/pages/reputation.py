@@ -10,7 +10,7 @@ import streamlit as st
 from dashboards import charts
 from dashboards.auth import guard
 from dashboards.filters import period_picker
-from dashboards.queries import HIGHLIGHTED_REASONS, reputation
+from warehouse import HIGHLIGHTED_REASONS, reputation
 
 session = guard("reputation")
 t = session.t

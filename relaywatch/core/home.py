@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from ingest.gateways import write_atomic
+from relaywatch.core.config import CONFIG_NAME, load_config
+from relaywatch.core.errors import RelaywatchError
+from relaywatch.core.files import write_atomic
 
-if TYPE_CHECKING:
-    from warehouse.lake import Lake
-
-CONFIG_NAME = "relaywatch.toml"
 DEFAULT_CONFIG = """\
-# relaywatch data home configuration.
+# relaywatch data home configuration (README: "Configuration").
 # Local classification rules take precedence over the built-in ones, e.g.:
 # [[classify.rules]]
 # id = "my-isp-block"
@@ -28,11 +24,11 @@ timezone = "UTC"
 """
 
 
-class HomeError(Exception):
+class HomeError(RelaywatchError):
     """The data home is missing, not a directory, or not a relaywatch home."""
 
 
-def resolve(path: str | os.PathLike[str] | None) -> Path:
+def resolve_home(path: str | os.PathLike[str] | None) -> Path:
     """The home from `--home`, else RELAYWATCH_HOME, else ./var/home."""
     chosen = path or os.environ.get("RELAYWATCH_HOME") or "var/home"
     return Path(chosen).expanduser().absolute()
@@ -42,7 +38,7 @@ def open_home(home: Path, *, create: bool) -> Path:
     """Check (or, with `create`, initialise) a data home; refuse any folder that is not one.
 
     A non-empty folder without relaywatch.toml is refused even with `create`, so a mistyped --home never
-    writes into someone else's data.
+    writes into someone else's data. The configuration is validated on the way.
     """
     if home.exists() and not home.is_dir():
         raise HomeError(f"--home {home} is not a directory")
@@ -61,29 +57,16 @@ def open_home(home: Path, *, create: bool) -> Path:
     return home
 
 
-def load_config(home: Path) -> dict:
-    """The home's parsed configuration, with a clear error when the TOML is broken."""
-    config = home / CONFIG_NAME
-    try:
-        return tomllib.loads(config.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise HomeError(f"{config}: invalid configuration: {exc}") from exc
-
-
 def lake_dir(home: Path) -> Path:
     """Where the Delta tables live."""
     return home / "lake"
 
 
-def open_lake(home: Path) -> Lake:
-    """The home's lake, reading classic syslog timestamps in the configured time zone (imported late so
-    that `relaywatch --help` does not load Polars)."""
-    from warehouse.lake import Lake
-
-    timezone = load_config(home).get("parse", {}).get("timezone", "UTC")
-    return Lake(lake_dir(home), timezone=timezone)
-
-
 def control_db(home: Path) -> Path:
-    """The control-plane SQLite database (users, grants, audit)."""
+    """The control-plane SQLite database (users, grants, policy, audit)."""
     return home / "control.db"
+
+
+def locks_dir(home: Path) -> Path:
+    """Lock files of the home's cross-process locks."""
+    return home / ".locks"

@@ -1,6 +1,6 @@
 """Realistic Postfix 3.7 (Debian 12) logs of outgoing gateways, for tests and benchmarks.
 
-    python -m bench.generate --lines 2000000 --days 7 --gateways gw1,gw2,gw3 --seed 1 --out mail.log \
+    python -m relaywatch.loggen --lines 2000000 --days 7 --gateways gw1,gw2,gw3 --seed 1 --out mail.log \
         [--format syslog|rfc3339|journal] [--per-gateway-dir DIR] [--start 2026-11-16T00:00:00+01:00]
 
 The generator simulates what a relay really logs: SMTP sessions from applications and SASL users
@@ -1842,7 +1842,7 @@ def default_start(days: float) -> datetime:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.generate", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m relaywatch.loggen", description=__doc__.splitlines()[0])
     p.add_argument("--lines", type=int, default=None, help="exact number of lines to write")
     p.add_argument("--days", type=float, default=7.0, help="time span of the log (default 7: mail expires after 5)")
     p.add_argument("--gateways", default="gw1", help="comma-separated gateway host names")

@@ -1,15 +1,12 @@
-"""Click commands of the collectors: `gateway add/list/remove/test`, `run`, `status`.
+"""Collector commands: `gateway add/list/remove/test`, `run`, `status`.
 
-Each command is a thin call of the relaywatch.scheduler function of the same name; `register(main)`
-attaches them to the top-level group, which puts the data home in `ctx.obj["home"]`.
+Each command is a thin call of the relaywatch.registry or relaywatch.scheduler function of its name.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,23 +15,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ingest.gateways import GatewayError
-from ingest.ssh import CollectError
-from relaywatch.home import HomeError
-from relaywatch.options import home_option
+from relaywatch.options import current_home, home_option
 
 
 def _home() -> Path:
-    return click.get_current_context().obj["home"]
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Expected failures (bad input, unreachable gateway, unknown host key) as clean CLI errors."""
-    try:
-        yield
-    except (GatewayError, CollectError, HomeError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    return current_home(check=False)
 
 
 def _table(columns: list[str], rows: list[list[Any]]) -> None:
@@ -61,11 +46,10 @@ def gateway() -> None:
 def add(name: str, ssh: str | None, key: str | None, log_path: str, ips: tuple[str, ...],
         queue_command: str | None, accept_host_key: bool) -> None:
     """Register gateway NAME after checking that it can be reached and its log folder read."""
-    from relaywatch.scheduler import gateway_add
+    from relaywatch.registry import gateway_add
 
-    with _errors():
-        report = gateway_add(_home(), name, log_path=log_path, ssh=ssh, key=key, ips=ips,
-                             accept_host_key=accept_host_key, queue_command=queue_command)
+    report = gateway_add(_home(), name, log_path=log_path, ssh=ssh, key=key, ips=ips,
+                     accept_host_key=accept_host_key, queue_command=queue_command)
     if "host_key" in report:
         click.echo(f"host key {report['host_key']} pinned for {report['target']}")
     click.echo(f"gateway {name} added: {len(report['files'])} log file(s) under {log_path}")
@@ -76,10 +60,9 @@ def add(name: str, ssh: str | None, key: str | None, log_path: str, ips: tuple[s
 @home_option
 def list_(as_json: bool) -> None:
     """List the registered gateways."""
-    from relaywatch.scheduler import gateway_list
+    from relaywatch.registry import gateway_list
 
-    with _errors():
-        gateways = gateway_list(_home())
+    gateways = gateway_list(_home())
     if as_json:
         for gw in gateways:
             click.echo(json.dumps({"name": gw.name, "target": gw.target, "log": gw.log, "ips": list(gw.ips),
@@ -94,10 +77,9 @@ def list_(as_json: bool) -> None:
 @home_option
 def remove(name: str) -> None:
     """Unregister gateway NAME and forget its host key (collected data stays in the lake)."""
-    from relaywatch.scheduler import gateway_remove
+    from relaywatch.registry import gateway_remove
 
-    with _errors():
-        gateway_remove(_home(), name)
+    gateway_remove(_home(), name)
     click.echo(f"gateway {name} removed")
 
 
@@ -107,10 +89,9 @@ def remove(name: str) -> None:
 @home_option
 def test(name: str, accept_host_key: bool) -> None:
     """Check gateway NAME: host key, login, log files, queue command."""
-    from relaywatch.scheduler import gateway_test
+    from relaywatch.registry import gateway_test
 
-    with _errors():
-        report = gateway_test(_home(), name, accept_host_key=accept_host_key)
+    report = gateway_test(_home(), name, accept_host_key=accept_host_key)
     click.echo(f"gateway {name} ({report['target']}): reachable")
     if "host_key" in report:
         click.echo(f"host key: {report['host_key']} (pinned)")
@@ -128,8 +109,7 @@ def run(once: bool) -> None:
     """Collect logs, process them and snapshot queues of every gateway (JSON logs on stderr)."""
     from relaywatch.scheduler import run as run_scheduler
 
-    with _errors():
-        summary = run_scheduler(_home(), once=once)
+    summary = run_scheduler(_home(), once=once)
     if not once:
         return
     for name, error in sorted(summary["failed"].items()):
@@ -145,10 +125,9 @@ def run(once: bool) -> None:
 @home_option
 def status(as_json: bool) -> None:
     """Per gateway: state, last line collected, lag, bytes behind, last error."""
-    from relaywatch.scheduler import status as collector_status
+    from relaywatch.registry import status as collector_status
 
-    with _errors():
-        rows = collector_status(_home())
+    rows = collector_status(_home())
     if as_json:
         for row in rows:
             click.echo(json.dumps(row))
@@ -166,7 +145,4 @@ def _short(text: str | None, size: int) -> str | None:
     return text if text is None or len(text) <= size else text[: size - 1] + "…"
 
 
-def register(cli_group: click.Group) -> None:
-    """Attach `gateway`, `run` and `status` to the relaywatch command group."""
-    for command in (gateway, run, status):
-        cli_group.add_command(command)
+COMMANDS = (gateway, run, status)

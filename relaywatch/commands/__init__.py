@@ -1,0 +1,1 @@
+"""The relaywatch subcommands, one module per area; each command calls one library function of its name."""

@@ -1,0 +1,213 @@
+"""The one configuration model: DIR/relaywatch.toml, parsed and validated once, handed to whoever needs it.
+
+Each `[section]` is a frozen dataclass; `load_config` refuses unknown sections and keys (naming them),
+wrong types (naming the key, the expected and the given type) and out-of-range values, so a typo never
+silently falls back to a default. Fields are plain values (str, int, float, bool, tuples of str) or
+tuples of a nested section dataclass for arrays of tables (`[[section.item]]`).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import types
+import typing
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from relaywatch.core.errors import RelaywatchError
+
+CONFIG_NAME = "relaywatch.toml"
+
+
+class ConfigError(RelaywatchError):
+    """relaywatch.toml is unreadable, or a section or key is unknown, mistyped or out of range."""
+
+
+def _minimum(value: float) -> dict[str, float]:
+    return {"minimum": value}
+
+
+def time_zone(name: str, where: str) -> ZoneInfo:
+    """The IANA time zone `name`, or ConfigError naming `where` it was configured."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"{where} = {name!r}: not a known time zone (e.g. 'UTC', 'Europe/Paris')") from exc
+
+
+@dataclass(frozen=True)
+class ParseSection:
+    """`[parse]`: how log lines are read."""
+
+    timezone: str = "UTC"
+    """Time zone of classic syslog timestamps (they carry no offset)."""
+
+    def check(self) -> None:
+        time_zone(self.timezone, "[parse] timezone")
+
+
+@dataclass(frozen=True)
+class CollectSection:
+    """`[collect]`: intervals and sizes of the collectors and the processing job."""
+
+    poll_seconds: float = field(default=10.0, metadata=_minimum(0))
+    """Pause between two passes over an SSH gateway once it is caught up."""
+    follow_seconds: float = field(default=1.0, metadata=_minimum(0))
+    """Longest pause between two passes over a local gateway (file events wake it sooner)."""
+    follow_min_seconds: float = field(default=0.5, metadata=_minimum(0))
+    """Shortest pause between two passes over a local gateway: a busy log makes fewer, larger commits."""
+    process_seconds: float = field(default=60.0, metadata=_minimum(0))
+    """Processing runs after new commits, and at least this often."""
+    process_delay: float = field(default=0.2, metadata=_minimum(0))
+    """Wait after a commit before processing, so commits arriving together are processed together."""
+    queue_seconds: float = field(default=300.0, metadata=_minimum(0))
+    """Pause between two queue snapshots of a gateway (0 disables snapshots)."""
+    backoff_seconds: float = field(default=1.0, metadata=_minimum(0))
+    """First retry delay after a failure; it doubles up to backoff_max_seconds."""
+    backoff_max_seconds: float = field(default=300.0, metadata=_minimum(0))
+    timeout_seconds: float = field(default=15.0, metadata=_minimum(0))
+    """SSH connect and request timeout."""
+    attempts: int = field(default=3, metadata=_minimum(1))
+    """Tries per gateway in `run --once` before giving up until the next run."""
+    chunk_bytes: int = field(default=32 * 1024 * 1024, metadata=_minimum(4096))
+    """Largest chunk read, parsed and committed at once (ingest and collectors alike)."""
+    progress_bytes: int = field(default=64 * 1024 * 1024, metadata=_minimum(0))
+    """A gateway with more than this to backfill gets a progress bar (on a terminal)."""
+
+
+@dataclass(frozen=True)
+class MailSection:
+    """`[mail]`: the SMTP relay relaywatch sends its own mail through (codes, notifications, reports)."""
+
+    host: str = ""
+    """No host: nothing is mailed (sign-up and password reset are not offered)."""
+    port: int = field(default=25, metadata=_minimum(1))
+    sender: str = "relaywatch@localhost"
+    starttls: bool = False
+    username: str = ""
+    """SMTP AUTH login (optional)."""
+    password_env: str = ""
+    """Name of the environment variable holding the SMTP AUTH password (never the password itself)."""
+
+    @property
+    def password(self) -> str | None:
+        return os.environ.get(self.password_env) if self.password_env else None
+
+    def check(self) -> None:
+        if self.port > 65535:
+            raise ConfigError(f"[mail] port = {self.port}: out of range (1-65535)")
+
+
+@dataclass(frozen=True)
+class DashboardsSection:
+    """`[dashboards]`: the web app."""
+
+    signup_days: int = field(default=30, metadata=_minimum(1))
+    """An address may sign up if it sent mail through a gateway in the last N days."""
+
+
+@dataclass(frozen=True)
+class ClassifySection:
+    """`[classify]`: local classification rules (`[[classify.rules]]`), checked by the classifier."""
+
+    rules: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole relaywatch.toml."""
+
+    parse: ParseSection = ParseSection()
+    collect: CollectSection = CollectSection()
+    mail: MailSection = MailSection()
+    dashboards: DashboardsSection = DashboardsSection()
+    classify: ClassifySection = ClassifySection()
+
+
+def load_config(home: Path) -> Config:
+    """The home's validated configuration (defaults when the file has no such section)."""
+    path = home / CONFIG_NAME
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: no configuration file") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: invalid configuration: {exc}") from exc
+    try:
+        return parse_config(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def parse_config(raw: dict[str, Any]) -> Config:
+    """A Config from parsed TOML (a dict), with every key checked."""
+    return _build(Config, raw, "")
+
+
+def _build(cls: type, table: object, where: str) -> Any:
+    """An instance of the dataclass `cls` from a TOML table, refusing what does not fit."""
+    label = f"[{where}]" if where else "the top level"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{label} must be a table, not {_kind(table)}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(table) - set(known))
+    if unknown:
+        what = "sections" if not where else "keys"
+        raise ConfigError(f"{label}: unknown {what} {', '.join(unknown)} (known: {', '.join(known)})")
+    values = {}
+    for name, value in table.items():
+        key = f"{where}.{name}" if where else name
+        values[name] = _value(hints[name], value, key, known[name].metadata.get("minimum"))
+    instance = cls(**values)
+    missing = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING
+               and f.name not in table]
+    if missing:
+        raise ConfigError(f"{label}: missing {', '.join(missing)}")
+    check = getattr(instance, "check", None)
+    if check is not None:
+        check()
+    return instance
+
+
+def _value(hint: Any, value: object, key: str, minimum: float | None) -> Any:
+    """One value converted to its annotated type, or ConfigError naming the key."""
+    if is_dataclass(hint):
+        return _build(hint, value, key)
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        item = typing.get_args(hint)[0]
+        if not isinstance(value, list):
+            raise ConfigError(f"{key} = {value!r}: expected a list, not {_kind(value)}")
+        return tuple(_value(item, v, f"{key}[{i}]", minimum) for i, v in enumerate(value))
+    if origin is dict or hint is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a table, not {_kind(value)}")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        raise TypeError(f"config field {key}: unions are not supported")  # a programming error
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key} = {value!r}: expected true or false, not {_kind(value)}")
+        return value
+    if hint in (int, float):
+        ok = isinstance(value, int) if hint is int else isinstance(value, int | float)
+        if isinstance(value, bool) or not ok:
+            expected = "an integer" if hint is int else "a number"
+            raise ConfigError(f"{key} = {value!r}: expected {expected}, not {_kind(value)}")
+        if minimum is not None and value < minimum:
+            raise ConfigError(f"{key} = {value!r}: must be at least {minimum:g}")
+        return hint(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key} = {value!r}: expected a string, not {_kind(value)}")
+        return value
+    raise TypeError(f"config field {key}: unsupported type {hint!r}")
+
+
+def _kind(value: object) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
+            dict: "a table"}.get(type(value), type(value).__name__)
