@@ -81,9 +81,7 @@ def test_real_world_line_gives_expected_fields(parsed_rows, index):
         wanted["ts"] = datetime.fromisoformat(wanted["ts"])
     else:
         assert row["ts"] is not None, line
-    wrong = {
-        name: (row[name], value) for name, value in wanted.items() if not _same(row[name], value)
-    }
+    wrong = {name: (row[name], value) for name, value in wanted.items() if not _same(row[name], value)}
     assert not wrong, f"{source}: {line}\n(actual, expected): {wrong}"
 
 
@@ -114,7 +112,7 @@ def test_rows_come_back_in_input_order_whatever_their_kind():
     lines = [line for _, line, _ in ROWS][::-1] * 3
     frame = _parse(lines)
     assert frame.height == len(lines)
-    again = _parse(lines[:len(ROWS)])
+    again = _parse(lines[: len(ROWS)])
     assert frame.head(len(ROWS)).equals(again)
     assert frame["pid"].to_list()[:3] == [_expected_header(line)["pid"] for line in lines[:3]]
 
@@ -327,18 +325,19 @@ def test_offset_path_agrees_with_regex_path_on_damaged_lines(lines):
 
 
 ATOM = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789.-_+=", min_size=1, max_size=12)
-RESPONSE = st.text(
-    alphabet=st.characters(codec="ascii", exclude_categories=["Cc"]), max_size=60
-).filter(lambda text: text == text.rstrip())
+RESPONSE = st.text(alphabet=st.characters(codec="ascii", exclude_categories=["Cc"]), max_size=60).filter(
+    lambda text: text == text.rstrip()
+)
 
 
 @st.composite
 def deliveries(draw) -> tuple[str, dict]:
     to = f"{draw(ATOM)}@{draw(ATOM)}"
     orig_to = draw(st.none() | st.builds(lambda a, b: f"{a}@{b}", ATOM, ATOM))
-    relay = draw(st.sampled_from(["none", "local", "dovecot"]) | st.builds(
-        lambda host, port: f"{host}[192.0.2.{port % 250}]:{port}", ATOM, st.integers(1, 65535)
-    ))
+    relay = draw(
+        st.sampled_from(["none", "local", "dovecot"])
+        | st.builds(lambda host, port: f"{host}[192.0.2.{port % 250}]:{port}", ATOM, st.integers(1, 65535))
+    )
     delay = draw(st.sampled_from(["0", "0.1", "1.2", "27077", "3146377"]))
     delays = draw(st.none() | st.sampled_from(["0.05/0.01/0.3/0.69", "0/0/0/0", "27077/0/0.57/0"]))
     dsn = draw(st.none() | st.sampled_from(["2.0.0", "4.4.1", "5.7.26", "5.1.1"]))
@@ -356,8 +355,16 @@ def deliveries(draw) -> tuple[str, dict]:
     parts += [f"status={status} ({response})"]
     line = f"Nov 24 15:53:08 gw postfix/smtp[4242]: {qid}: " + ", ".join(parts)
     fields = {
-        "queue_id": qid, "to": to, "orig_to": orig_to, "relay": relay, "delay": float(delay),
-        "delays": delays, "dsn": dsn, "status": status, "response": response, "event": "delivery",
+        "queue_id": qid,
+        "to": to,
+        "orig_to": orig_to,
+        "relay": relay,
+        "delay": float(delay),
+        "delays": delays,
+        "dsn": dsn,
+        "status": status,
+        "response": response,
+        "event": "delivery",
     }
     return line, fields
 

@@ -85,16 +85,22 @@ _ACTIONS = (
     r"|hold|filter|redirect|defer|defer_if_permit|defer_if_reject)"
 )
 _RULES: list[tuple[str, str]] = [
-    ("delivery", (
-        r"^to=<(?P<to>.*?)>, (?:orig_to=<(?P<orig_to>.*?)>, )?relay=(?P<relay>[^, ]*), "
-        r"(?:conn_use=\d+, )?delay=(?P<delay>[^,]*), (?:delays=(?P<delays>[^,]*), )?"
-        r"(?:dsn=(?P<dsn>[^,]*), )?status=(?P<status>[A-Za-z-]+)"
-        r"(?: \((?P<response>.*?)\)?|, .*)?\s*$"
-    )),
-    ("client", (
-        rf"^client={_CLIENT}(?::\d+)?(?:, sasl_method=(?P<sasl_method>[^,]*))?"
-        r"(?:, sasl_username=(?P<sasl_username>[^,]*))?(?:, .*)?$"
-    )),
+    (
+        "delivery",
+        (
+            r"^to=<(?P<to>.*?)>, (?:orig_to=<(?P<orig_to>.*?)>, )?relay=(?P<relay>[^, ]*), "
+            r"(?:conn_use=\d+, )?delay=(?P<delay>[^,]*), (?:delays=(?P<delays>[^,]*), )?"
+            r"(?:dsn=(?P<dsn>[^,]*), )?status=(?P<status>[A-Za-z-]+)"
+            r"(?: \((?P<response>.*?)\)?|, .*)?\s*$"
+        ),
+    ),
+    (
+        "client",
+        (
+            rf"^client={_CLIENT}(?::\d+)?(?:, sasl_method=(?P<sasl_method>[^,]*))?"
+            r"(?:, sasl_username=(?P<sasl_username>[^,]*))?(?:, .*)?$"
+        ),
+    ),
     ("connect", rf"^connect from {_CLIENT}"),
     ("disconnect", rf"^disconnect from {_CLIENT}"),
     ("message-id", r"^message-id=<?(?P<message_id>.*?)>?\s*$"),
@@ -106,44 +112,53 @@ _RULES: list[tuple[str, str]] = [
     ("ndr", r"^sender (?:non-delivery|delay|delivery status) notification: (?P<ndr_queue_id>\S+)"),
     ("other", r"^postmaster (?:non-delivery|delay|delivery status) notification: (?P<ndr_queue_id>\S+)"),
     ("other", r"^undeliverable postmaster notification discarded\s*$"),
-    ("reject", (
-        rf"^(?P<status>{_ACTIONS}): [A-Z][A-Z-]* from {_CLIENT}(?::\d+)?:? (?P<response>.*?)"
-        r"(?:; (?:from=<(?P<from>.*?)>,? ?)?(?:to=<(?P<to>.*?)>,? ?)?(?:proto=[^\s,]*,? ?)?"
-        r"(?:helo=<?[^>]*>?)?)?\s*$"
-    )),
-    ("reject", (
-        rf"^(?P<status>{_ACTIONS}): (?:header|body) .*? from "
-        r"(?P<client_host>[^\[\s;]*)(?:\[(?P<client_ip>[^\]]*)\])?(?::\d+)?; "
-        r"from=<(?P<from>.*?)>(?: to=<(?P<to>.*?)>)?(?: proto=\S+)?(?: helo=<[^>]*>)?"
-        r"(?:: (?P<response>.*?))?\s*$"
-    )),
+    (
+        "reject",
+        (
+            rf"^(?P<status>{_ACTIONS}): [A-Z][A-Z-]* from {_CLIENT}(?::\d+)?:? (?P<response>.*?)"
+            r"(?:; (?:from=<(?P<from>.*?)>,? ?)?(?:to=<(?P<to>.*?)>,? ?)?(?:proto=[^\s,]*,? ?)?"
+            r"(?:helo=<?[^>]*>?)?)?\s*$"
+        ),
+    ),
+    (
+        "reject",
+        (
+            rf"^(?P<status>{_ACTIONS}): (?:header|body) .*? from "
+            r"(?P<client_host>[^\[\s;]*)(?:\[(?P<client_ip>[^\]]*)\])?(?::\d+)?; "
+            r"from=<(?P<from>.*?)>(?: to=<(?P<to>.*?)>)?(?: proto=\S+)?(?: helo=<[^>]*>)?"
+            r"(?:: (?P<response>.*?))?\s*$"
+        ),
+    ),
     ("reject", rf"^(?P<status>{_ACTIONS}): (?P<response>.*?)\s*$"),
     ("warning", r"^(?:/\S+: )?(?:warning|error): (?P<response>.*?)\s*$"),
     ("fatal", r"^(?:/\S+: )?fatal: (?P<response>.*?)\s*$"),
     ("panic", r"^(?:/\S+: )?panic: (?P<response>.*?)\s*$"),
-    ("other", (
-        r"^(?:(?:(?:Anonymous|Trusted|Verified|Untrusted) )?TLS connection established (?:from|to) "
-        r"|setting up TLS connection (?:from|to) |SSL_accept error from |SSL_connect error to "
-        r"|(?:server )?certificate (?:peer name )?verification failed for |Host offered STARTTLS"
-        r"|TLS is required, but |(?:Unverified|Verified|Trusted): "
-        r"|lost connection (?:after|with) |timeout after |too many errors after "
-        r"|improper command pipelining after |connect to |conversation with "
-        r"|host \S+ (?:said|refused to talk to me)|enabling PIX |skipped, still being delivered"
-        r"|SASL authentication failed; |Cannot start TLS|breaking line > \d+ characters"
-        r"|proxy-accept: |Peer certificate could not be verified"
-        r"|statistics: |addr \S+ listed by domain "
-        r"|(?:CONNECT from|DISCONNECT|PASS NEW|PASS OLD|WHITELISTED|ALLOWLISTED|BLACKLISTED"
-        r"|DENYLISTED|WHITELIST VETO|ALLOWLIST VETO|DNSBL rank|PREGREET|HANGUP|COMMAND PIPELINING"
-        r"|COMMAND TIME LIMIT|COMMAND COUNT LIMIT|COMMAND LENGTH LIMIT|NON-SMTP COMMAND"
-        r"|BARE NEWLINE) |daemon started -- |terminating on signal |reload -- |master exit time"
-        r"|(?:starting|stopping|refreshing) the Postfix mail system|waiting for the Postfix mail"
-        r"|the Postfix mail system is |Postfix is (?:running|using) |See http://www\.postfix\.org/"
-        r"|To disable backwards compatibility|using backwards-compatible default setting"
-        r"|(?:Requeued|Deleted|Placed on hold|Released from hold|Expired): \d+ messages?"
-        r"|(?:requeued|placed on hold|released from hold|expired)\s*$"
-        r"|table \S+ has changed -- restarting|(?:replace|prepend|info|bcc): (?:header|body) "
-        r"|discarding EHLO keywords)"
-    )),
+    (
+        "other",
+        (
+            r"^(?:(?:(?:Anonymous|Trusted|Verified|Untrusted) )?TLS connection established (?:from|to) "
+            r"|setting up TLS connection (?:from|to) |SSL_accept error from |SSL_connect error to "
+            r"|(?:server )?certificate (?:peer name )?verification failed for |Host offered STARTTLS"
+            r"|TLS is required, but |(?:Unverified|Verified|Trusted): "
+            r"|lost connection (?:after|with) |timeout after |too many errors after "
+            r"|improper command pipelining after |connect to |conversation with "
+            r"|host \S+ (?:said|refused to talk to me)|enabling PIX |skipped, still being delivered"
+            r"|SASL authentication failed; |Cannot start TLS|breaking line > \d+ characters"
+            r"|proxy-accept: |Peer certificate could not be verified"
+            r"|statistics: |addr \S+ listed by domain "
+            r"|(?:CONNECT from|DISCONNECT|PASS NEW|PASS OLD|WHITELISTED|ALLOWLISTED|BLACKLISTED"
+            r"|DENYLISTED|WHITELIST VETO|ALLOWLIST VETO|DNSBL rank|PREGREET|HANGUP|COMMAND PIPELINING"
+            r"|COMMAND TIME LIMIT|COMMAND COUNT LIMIT|COMMAND LENGTH LIMIT|NON-SMTP COMMAND"
+            r"|BARE NEWLINE) |daemon started -- |terminating on signal |reload -- |master exit time"
+            r"|(?:starting|stopping|refreshing) the Postfix mail system|waiting for the Postfix mail"
+            r"|the Postfix mail system is |Postfix is (?:running|using) |See http://www\.postfix\.org/"
+            r"|To disable backwards compatibility|using backwards-compatible default setting"
+            r"|(?:Requeued|Deleted|Placed on hold|Released from hold|Expired): \d+ messages?"
+            r"|(?:requeued|placed on hold|released from hold|expired)\s*$"
+            r"|table \S+ has changed -- restarting|(?:replace|prepend|info|bcc): (?:header|body) "
+            r"|discarding EHLO keywords)"
+        ),
+    ),
 ]
 
 # Where a recognised line names the remote client: "... from host[ip]", postscreen
@@ -260,12 +275,10 @@ def _locate(lines: pl.Series, reference: datetime, tz: str) -> pl.DataFrame:
         .with_columns(_kind=_offset_kind())
         .collect()
     )
-    frame = frame.with_columns(
-        _programs(frame["_rest"]), ts=_timestamps(frame["_ts_text"], reference, tz)
+    frame = frame.with_columns(_programs(frame["_rest"]), ts=_timestamps(frame["_ts_text"], reference, tz))
+    fast = (pl.col("_ascii") & pl.col("_m").is_not_null() & pl.col("ts").is_not_null() & pl.col("_named")).fill_null(
+        False
     )
-    fast = (
-        pl.col("_ascii") & pl.col("_m").is_not_null() & pl.col("ts").is_not_null() & pl.col("_named")
-    ).fill_null(False)
     postfix = fast & pl.col("_postfix")
     return frame.select(
         "_row",
@@ -445,26 +458,21 @@ def _client_side(kind: str) -> Callable[[pl.LazyFrame], pl.LazyFrame]:
         body, start, lb, rb = pl.col("_body"), pl.col("_start"), pl.col("_lb"), pl.col("_rb")
         host, ip = pl.col("_host"), pl.col("_ip")
         if kind == "tls":
-            word = pl.coalesce(
-                pl.when(body.str.starts_with(w)).then(pl.lit(n)) for w, n in _TLS_WORDS.items()
-            )
+            word = pl.coalesce(pl.when(body.str.starts_with(w)).then(pl.lit(n)) for w, n in _TLS_WORDS.items())
             to_server = body.str.slice(word, len(_TLS_TO)) == _TLS_TO
             start_at = pl.when(body.str.slice(word, len(_TLS_FROM)) == _TLS_FROM).then(word + len(_TLS_FROM))
         else:
             to_server = pl.lit(False)
             start_at = pl.lit(len(starts[kind]))
-        frame = (
-            frame.with_columns(
-                _start=start_at,
-                _to_server=to_server,
-                _lb=body.str.find("[", literal=True),
-                _rb=body.str.find("]", literal=True),
-            )
-            .with_columns(
-                _host=_span(body, start, lb),
-                _ip=pl.when(start.is_not_null()).then(_span(body, lb + 1, rb)),
-                _after=body.str.slice(rb + 1) if kind == "client" else pl.lit(""),
-            )
+        frame = frame.with_columns(
+            _start=start_at,
+            _to_server=to_server,
+            _lb=body.str.find("[", literal=True),
+            _rb=body.str.find("]", literal=True),
+        ).with_columns(
+            _host=_span(body, start, lb),
+            _ip=pl.when(start.is_not_null()).then(_span(body, lb + 1, rb)),
+            _after=body.str.slice(rb + 1) if kind == "client" else pl.lit(""),
         )
         fields = {"client_host": pl.when(host != "").then(host), "client_ip": ip}
         if kind == "client":
@@ -673,13 +681,15 @@ def _read_runs(text: pl.Series, reference: datetime, tz: str) -> pl.Series:
     classic = pl.format(
         "{}-{}-{} {}", year, month.cast(pl.Utf8).str.zfill(2), pl.col("day").str.zfill(2), pl.col("hms")
     ).str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False, time_unit="us")
-    iso = pl.format(
-        "{} {}.{}", pl.col("date"), pl.col("time"), pl.col("frac").fill_null("0")
-    ).str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False, time_unit="us")
+    iso = pl.format("{} {}.{}", pl.col("date"), pl.col("time"), pl.col("frac").fill_null("0")).str.to_datetime(
+        "%Y-%m-%d %H:%M:%S%.f", strict=False, time_unit="us"
+    )
     offset = pl.col("offset").str.replace(":", "", literal=True)
     sign = pl.when(offset.str.starts_with("-")).then(-1).otherwise(1)
-    minutes = pl.when(offset == "Z").then(0).otherwise(
-        sign * (offset.str.slice(1, 2).cast(pl.Int32) * 60 + offset.str.slice(3, 2).cast(pl.Int32))
+    minutes = (
+        pl.when(offset == "Z")
+        .then(0)
+        .otherwise(sign * (offset.str.slice(1, 2).cast(pl.Int32) * 60 + offset.str.slice(3, 2).cast(pl.Int32)))
     )
     naive = pl.coalesce(classic, iso)
     local = naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
