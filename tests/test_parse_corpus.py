@@ -65,3 +65,13 @@ def test_tsv_cases_keep_only_scored_fields():
     cases = load_tsv(DATA / "postfix_lines.tsv")
     assert len(cases) >= 150
     assert all(set(case.expected) <= set(FIELDS) for case in cases)
+
+
+def test_heldout_lines_are_read_with_97_percent_field_accuracy_and_recognition():
+    result = score(HELDOUT)
+    assert result.field_accuracy >= 0.97, result
+    assert result.recognition >= 0.97, result
+
+
+def test_data_file_lines_keep_97_percent_field_accuracy():
+    assert score(load_tsv(DATA / "postfix_lines.tsv")).field_accuracy >= 0.97
