@@ -75,3 +75,12 @@ def test_heldout_lines_are_read_with_97_percent_field_accuracy_and_recognition()
 
 def test_data_file_lines_keep_97_percent_field_accuracy():
     assert score(load_tsv(DATA / "postfix_lines.tsv")).field_accuracy >= 0.97
+
+
+def test_command_line_reports_each_part_and_lists_only_dev_misses(capsys):
+    assert parse_eval.main([str(DATA / "parse_corpus"), "--split", "heldout", "--misses"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("heldout ") and not any(line.startswith("dev ") for line in out)
+    heldout = {case.line for case in HELDOUT}
+    listed = [line.strip() for line in out if line.startswith(("     ", "UNRECOGNISED "))]
+    assert not heldout & {line.removeprefix("UNRECOGNISED ") for line in listed}
