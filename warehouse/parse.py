@@ -48,7 +48,7 @@ SCHEMA: dict[str, pl.DataType] = {
     "nrcpt": pl.Int64(),
     "ndr_queue_id": pl.Utf8(),
 }
-"""Parser output columns, in order (CONTRACTS.md "Parser output")."""
+"""Parser output columns, in order (DESIGN.md "Interfaces that stay stable": `relaywatch parse` keys)."""
 
 _HEADER_FIELDS = ["ts", "host", "syslog_name", "service", "pid"]
 
@@ -73,28 +73,43 @@ _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 # "host program: " keeps its host and text inside the message cannot shift the header.
 _HOST = r"[^\s\[\]:]+"
 _HEADER = (
-    rf"(?s)^(?:(?P<ts>.*?)\s+)??(?:(?P<host>{_HOST})\s+)?(?P<tag>[A-Za-z][\w.\-/]*)"
+    rf"(?s)^(?:(?P<ts>.*?)\s+)??(?:(?P<host>{_HOST})\s+)?/?(?P<tag>[A-Za-z][\w.\-/]*)"
     r"(?:\[(?P<pid>\d+)\])?: (?P<msg>.*)$"
 )
 _CLIENT = r"(?P<client_host>[^\[ ]*)\[(?P<client_ip>[^\]]*)\]"
 
 # Regex-path rules: (event, pattern on the message body after "QID: "). The first pattern that
-# matches decides the event; its named groups fill the output columns of the same name.
+# matches decides the event; its named groups fill the output columns of the same name, groups
+# named "_..." are read by `_apply_rule`.
 _ACTIONS = (
-    r"(?:reject|reject_warning|milter-reject|milter-discard|milter-hold|proxy-reject|discard"
-    r"|hold|filter|redirect|defer|defer_if_permit|defer_if_reject)"
+    r"(?:reject|reject_warning|milter-reject|milter-discard|milter-hold|milter-header-[a-z]+|proxy-reject"
+    r"|discard|hold|filter|redirect|defer|defer_if_permit|defer_if_reject)"
+)
+# A delivery's items between the recipient and "status=": the known ones are read from `_items`
+# (Postfix adds items over releases, e.g. "tls=" in 3.11; unknown ones are skipped, never fatal).
+_DELIVERY_ITEMS = {name: rf"(?:^|, ){name}=([^,]*)" for name in ("delay", "delays", "dsn")}
+# Header/body checks (cleanup, smtp): "header Subject: .. from host[ip]; from=<..> to=<..> proto=..
+# helo=<..>[: text]"; a locally submitted message is "from local".
+_CHECKED = (
+    r"(?:header|body) .*?(?: from (?P<client_host>[^\[\s;]*)(?:\[(?P<client_ip>[^\]]*)\])?(?::\d+)?)?; "
+    r"from=<(?P<from>.*?)>(?: to=<(?P<to>.*?)>)?(?: proto=\S+)?(?: helo=<[^>]*>)?"
 )
 _RULES: list[tuple[str, str]] = [
-    ("delivery", (
-        r"^to=<(?P<to>.*?)>, (?:orig_to=<(?P<orig_to>.*?)>, )?relay=(?P<relay>[^, ]*), "
-        r"(?:conn_use=\d+, )?delay=(?P<delay>[^,]*), (?:delays=(?P<delays>[^,]*), )?"
-        r"(?:dsn=(?P<dsn>[^,]*), )?status=(?P<status>[A-Za-z-]+)"
-        r"(?: \((?P<response>.*?)\)?|, .*)?\s*$"
-    )),
-    ("client", (
-        rf"^client={_CLIENT}(?::\d+)?(?:, sasl_method=(?P<sasl_method>[^,]*))?"
-        r"(?:, sasl_username=(?P<sasl_username>[^,]*))?(?:, .*)?$"
-    )),
+    (
+        "delivery",
+        (
+            r"^to=(?:<(?P<to>.*?)>|(?P<_to>[^<>,\s]+)), (?:orig_to=(?:<(?P<orig_to>.*?)>|(?P<_orig_to>[^<>,\s]+)), )?"
+            r"relay=(?P<relay>[^, ]*), (?P<_items>(?:[a-z_]+=[^,]*, )*?)status=(?P<status>[A-Za-z-]+)"
+            r"(?: \((?P<response>.*?)\)?|, .*)?\s*$"
+        ),
+    ),
+    (
+        "client",
+        (
+            rf"^client={_CLIENT}(?::\d+)?(?:, sasl_method=(?P<sasl_method>[^,]*))?"
+            r"(?:, sasl_username=(?P<sasl_username>[^,]*))?(?:, .*)?$"
+        ),
+    ),
     ("connect", rf"^connect from {_CLIENT}"),
     ("disconnect", rf"^disconnect from {_CLIENT}"),
     ("message-id", r"^message-id=<?(?P<message_id>.*?)>?\s*$"),
@@ -106,44 +121,62 @@ _RULES: list[tuple[str, str]] = [
     ("ndr", r"^sender (?:non-delivery|delay|delivery status) notification: (?P<ndr_queue_id>\S+)"),
     ("other", r"^postmaster (?:non-delivery|delay|delivery status) notification: (?P<ndr_queue_id>\S+)"),
     ("other", r"^undeliverable postmaster notification discarded\s*$"),
-    ("reject", (
-        rf"^(?P<status>{_ACTIONS}): [A-Z][A-Z-]* from {_CLIENT}(?::\d+)?:? (?P<response>.*?)"
-        r"(?:; (?:from=<(?P<from>.*?)>,? ?)?(?:to=<(?P<to>.*?)>,? ?)?(?:proto=[^\s,]*,? ?)?"
-        r"(?:helo=<?[^>]*>?)?)?\s*$"
-    )),
-    ("reject", (
-        rf"^(?P<status>{_ACTIONS}): (?:header|body) .*? from "
-        r"(?P<client_host>[^\[\s;]*)(?:\[(?P<client_ip>[^\]]*)\])?(?::\d+)?; "
-        r"from=<(?P<from>.*?)>(?: to=<(?P<to>.*?)>)?(?: proto=\S+)?(?: helo=<[^>]*>)?"
-        r"(?:: (?P<response>.*?))?\s*$"
-    )),
+    (
+        "reject",
+        (
+            rf"^(?P<status>{_ACTIONS}): [A-Z][A-Z-]* from {_CLIENT}(?::\d+)?:? (?P<response>.*?)"
+            r"(?:; (?:from=<(?P<from>.*?)>,? ?)?(?:to=<(?P<to>.*?)>,? ?)?(?:proto=[^\s,]*,? ?)?"
+            r"(?:helo=<?[^>]*>?)?)?\s*$"
+        ),
+    ),
+    ("reject", rf"^(?P<status>{_ACTIONS}): {_CHECKED}(?:: (?P<response>.*?))?\s*$"),
+    (
+        "reject",
+        (
+            r"^(?P<status>proxy-reject): [A-Z][A-Z-]*: (?P<response>.*?)"
+            r"(?:; from=<(?P<from>.*?)>(?: to=<(?P<to>.*?)>)?(?: proto=\S+)?(?: helo=<[^>]*>)?)?\s*$"
+        ),
+    ),
     ("reject", rf"^(?P<status>{_ACTIONS}): (?P<response>.*?)\s*$"),
+    (
+        "other",
+        (
+            r"^(?P<status>proxy-accept): [A-Z][A-Z-]*: (?P<response>.*?)"
+            r"(?:; from=<(?P<from>.*?)>(?: to=<(?P<to>.*?)>)?(?: proto=\S+)?(?: helo=<[^>]*>)?)?\s*$"
+        ),
+    ),
+    ("warning", rf"^warning: (?P<response>{_CHECKED})(?:: .*?)?\s*$"),
+    ("other", rf"^(?:info|replace|prepend|bcc): (?P<response>{_CHECKED})(?:: .*?)?\s*$"),
     ("warning", r"^(?:/\S+: )?(?:warning|error): (?P<response>.*?)\s*$"),
     ("fatal", r"^(?:/\S+: )?fatal: (?P<response>.*?)\s*$"),
     ("panic", r"^(?:/\S+: )?panic: (?P<response>.*?)\s*$"),
-    ("other", (
-        r"^(?:(?:(?:Anonymous|Trusted|Verified|Untrusted) )?TLS connection established (?:from|to) "
-        r"|setting up TLS connection (?:from|to) |SSL_accept error from |SSL_connect error to "
-        r"|(?:server )?certificate (?:peer name )?verification failed for |Host offered STARTTLS"
-        r"|TLS is required, but |(?:Unverified|Verified|Trusted): "
-        r"|lost connection (?:after|with) |timeout after |too many errors after "
-        r"|improper command pipelining after |connect to |conversation with "
-        r"|host \S+ (?:said|refused to talk to me)|enabling PIX |skipped, still being delivered"
-        r"|SASL authentication failed; |Cannot start TLS|breaking line > \d+ characters"
-        r"|proxy-accept: |Peer certificate could not be verified"
-        r"|statistics: |addr \S+ listed by domain "
-        r"|(?:CONNECT from|DISCONNECT|PASS NEW|PASS OLD|WHITELISTED|ALLOWLISTED|BLACKLISTED"
-        r"|DENYLISTED|WHITELIST VETO|ALLOWLIST VETO|DNSBL rank|PREGREET|HANGUP|COMMAND PIPELINING"
-        r"|COMMAND TIME LIMIT|COMMAND COUNT LIMIT|COMMAND LENGTH LIMIT|NON-SMTP COMMAND"
-        r"|BARE NEWLINE) |daemon started -- |terminating on signal |reload -- |master exit time"
-        r"|(?:starting|stopping|refreshing) the Postfix mail system|waiting for the Postfix mail"
-        r"|the Postfix mail system is |Postfix is (?:running|using) |See http://www\.postfix\.org/"
-        r"|To disable backwards compatibility|using backwards-compatible default setting"
-        r"|(?:Requeued|Deleted|Placed on hold|Released from hold|Expired): \d+ messages?"
-        r"|(?:requeued|placed on hold|released from hold|expired)\s*$"
-        r"|table \S+ has changed -- restarting|(?:replace|prepend|info|bcc): (?:header|body) "
-        r"|discarding EHLO keywords)"
-    )),
+    (
+        "other",
+        (
+            r"^(?:(?:(?:Anonymous|Trusted|Verified|Untrusted) )?TLS connection established (?:from|to) "
+            r"|setting up TLS connection (?:from|to) |SSL_accept error from |SSL_connect error to "
+            r"|(?:server )?certificate (?:peer name )?verification failed for |Host offered STARTTLS"
+            r"|TLS is required, but |(?:Unverified|Verified|Trusted): "
+            r"|lost connection (?:after|with) |timeout after |too many errors after "
+            r"|improper command pipelining after |connect to |conversation with "
+            r"|host \S+ (?:said|refused to talk to me)|enabling PIX |skipped, still being delivered"
+            r"|SASL authentication failed; |Cannot start TLS|breaking line > \d+ characters"
+            r"|Peer certificate could not be verified|bare <LF> received after "
+            r"|initializing the (?:server|client)-side TLS engine|open \S+ TLS cache "
+            r"|statistics: |addr \S+ listed by domain "
+            r"|(?:CONNECT from|DISCONNECT|PASS NEW|PASS OLD|WHITELISTED|ALLOWLISTED|BLACKLISTED"
+            r"|DENYLISTED|WHITELIST VETO|ALLOWLIST VETO|DNSBL rank|PREGREET|HANGUP|COMMAND PIPELINING"
+            r"|COMMAND TIME LIMIT|COMMAND COUNT LIMIT|COMMAND LENGTH LIMIT|NON-SMTP COMMAND"
+            r"|BARE NEWLINE) |daemon started -- |terminating on signal |reload -- |master exit time"
+            r"|(?:starting|stopping|refreshing) the Postfix mail system|waiting for the Postfix mail"
+            r"|the Postfix mail system is |Postfix is (?:running|using) |See http://www\.postfix\.org/"
+            r"|To disable backwards compatibility|using backwards-compatible default setting"
+            r"|(?:Requeued|Deleted|Placed on hold|Released from hold|Expired): \d+ messages?"
+            r"|(?:requeued|placed on hold|released from hold|expired)\s*$"
+            r"|table \S+ has changed -- restarting|(?:replace|prepend|info|bcc): (?:header|body) "
+            r"|discarding EHLO keywords)"
+        ),
+    ),
 ]
 
 # Where a recognised line names the remote client: "... from host[ip]", postscreen
@@ -260,12 +293,10 @@ def _locate(lines: pl.Series, reference: datetime, tz: str) -> pl.DataFrame:
         .with_columns(_kind=_offset_kind())
         .collect()
     )
-    frame = frame.with_columns(
-        _programs(frame["_rest"]), ts=_timestamps(frame["_ts_text"], reference, tz)
+    frame = frame.with_columns(_programs(frame["_rest"]), ts=_timestamps(frame["_ts_text"], reference, tz))
+    fast = (pl.col("_ascii") & pl.col("_m").is_not_null() & pl.col("ts").is_not_null() & pl.col("_named")).fill_null(
+        False
     )
-    fast = (
-        pl.col("_ascii") & pl.col("_m").is_not_null() & pl.col("ts").is_not_null() & pl.col("_named")
-    ).fill_null(False)
     postfix = fast & pl.col("_postfix")
     return frame.select(
         "_row",
@@ -370,13 +401,14 @@ def _checked(frame: pl.LazyFrame, ok: pl.Expr, event: pl.Expr | str, **fields: p
 
 def _delivery(frame: pl.LazyFrame) -> pl.LazyFrame:
     """smtp/lmtp/local/virtual/pipe/error "to=<..>, [orig_to=<..>, ]relay=.., [conn_use=..,]
-    delay=.., delays=.., dsn=.., status=sent|deferred|bounced (response)".
+    delay=.., delays=.., [tls=..,] dsn=.., status=sent|deferred|bounced (response)".
 
     The first ", name=" of the body is the field itself, since the fixed part comes before the
-    free-text response. Other statuses, and bodies without this layout, go to the regexes.
+    free-text response. Postfix 3.11 adds "tls=" (smtp_log_tls_feature_status), read past here;
+    other statuses, other items and bodies without this layout go to the regexes.
     """
     body = pl.col("_body")
-    te, pr, pd, pds, pn, ps = (pl.col(c) for c in ("_te", "_pr", "_pd", "_pds", "_pn", "_ps"))
+    te, pr, pd, pds, pt, pn, ps = (pl.col(c) for c in ("_te", "_pr", "_pd", "_pds", "_pt", "_pn", "_ps"))
     relay_part, tail, sl, cu = pl.col("_relay_part"), pl.col("_tail"), pl.col("_sl"), pl.col("_cu")
     relay, orig = pl.col("relay"), pl.col("_orig")
     frame = (
@@ -385,11 +417,13 @@ def _delivery(frame: pl.LazyFrame) -> pl.LazyFrame:
             _pr=body.str.find(", relay=", literal=True),
             _pd=body.str.find(", delay=", literal=True),
             _pds=body.str.find(", delays=", literal=True),
+            _pt=body.str.find(", tls=", literal=True),
             _pn=body.str.find(", dsn=", literal=True),
             _ps=body.str.find(", status=", literal=True),
         )
         .with_columns(
             _pds=pl.when(pds < ps).then(pds),
+            _pt=pl.when(pt < ps).then(pt),
             _pn=pl.when(pn < ps).then(pn),
             _orig=body.str.slice(te + 3, 9) == "orig_to=<",
             _relay_part=_span(body, pr + 8, pd),
@@ -413,7 +447,10 @@ def _delivery(frame: pl.LazyFrame) -> pl.LazyFrame:
         & (pd < ps)
         & sl.is_not_null()
         & tail.str.ends_with(")")
-        & (pl.col("_commas") == 1 + pds.is_not_null().cast(pl.UInt32) + pn.is_not_null().cast(pl.UInt32))
+        & (pl.col("_commas") == 1 + sum(at.is_not_null().cast(pl.UInt32) for at in (pds, pt, pn)))
+        & (pds.is_null() | (pds < pl.coalesce(pt, pn, ps)))
+        & (pt.is_null() | ((pl.coalesce(pds, pd) < pt) & (pt < pl.coalesce(pn, ps))))
+        & (pn.is_null() | (pl.coalesce(pt, pds, pd) < pn))
         & (cu.is_null() | relay_part.str.slice(cu).str.contains(r"^, conn_use=\d+$"))
         & ~relay.str.contains(" ", literal=True)
     )
@@ -424,8 +461,8 @@ def _delivery(frame: pl.LazyFrame) -> pl.LazyFrame:
         to=_span(body, 4, te),
         orig_to=pl.when(orig).then(_span(body, te + 12, pr - 1)),
         relay=relay,
-        delay=_span(body, pd + 8, pl.coalesce(pds, pn, ps)).cast(pl.Float64, strict=False),
-        delays=_span(body, pds + 9, pl.coalesce(pn, ps)),
+        delay=_span(body, pd + 8, pl.coalesce(pds, pt, pn, ps)).cast(pl.Float64, strict=False),
+        delays=_span(body, pds + 9, pl.coalesce(pt, pn, ps)),
         dsn=_span(body, pn + 6, ps),
         status=tail.str.slice(0, sl),
         response=_span(tail, sl + 2, tail.str.len_bytes() - 1),
@@ -445,26 +482,21 @@ def _client_side(kind: str) -> Callable[[pl.LazyFrame], pl.LazyFrame]:
         body, start, lb, rb = pl.col("_body"), pl.col("_start"), pl.col("_lb"), pl.col("_rb")
         host, ip = pl.col("_host"), pl.col("_ip")
         if kind == "tls":
-            word = pl.coalesce(
-                pl.when(body.str.starts_with(w)).then(pl.lit(n)) for w, n in _TLS_WORDS.items()
-            )
+            word = pl.coalesce(pl.when(body.str.starts_with(w)).then(pl.lit(n)) for w, n in _TLS_WORDS.items())
             to_server = body.str.slice(word, len(_TLS_TO)) == _TLS_TO
             start_at = pl.when(body.str.slice(word, len(_TLS_FROM)) == _TLS_FROM).then(word + len(_TLS_FROM))
         else:
             to_server = pl.lit(False)
             start_at = pl.lit(len(starts[kind]))
-        frame = (
-            frame.with_columns(
-                _start=start_at,
-                _to_server=to_server,
-                _lb=body.str.find("[", literal=True),
-                _rb=body.str.find("]", literal=True),
-            )
-            .with_columns(
-                _host=_span(body, start, lb),
-                _ip=pl.when(start.is_not_null()).then(_span(body, lb + 1, rb)),
-                _after=body.str.slice(rb + 1) if kind == "client" else pl.lit(""),
-            )
+        frame = frame.with_columns(
+            _start=start_at,
+            _to_server=to_server,
+            _lb=body.str.find("[", literal=True),
+            _rb=body.str.find("]", literal=True),
+        ).with_columns(
+            _host=_span(body, start, lb),
+            _ip=pl.when(start.is_not_null()).then(_span(body, lb + 1, rb)),
+            _after=body.str.slice(rb + 1) if kind == "client" else pl.lit(""),
         )
         fields = {"client_host": pl.when(host != "").then(host), "client_ip": ip}
         if kind == "client":
@@ -565,7 +597,10 @@ def _regex_path(frame: pl.DataFrame) -> list[pl.DataFrame]:
     only on the rows it claims; every row gets an event, "unparsed" when no rule claims it.
     """
     msg = pl.col("_msg")
-    qid = msg.str.extract(rf"^({_QID}): ", 1)
+    # The queue ID starts the message, or follows the level of a message about a queued mail
+    # ("warning: QID: ..."); the body keeps the level.
+    head = msg.str.extract_groups(rf"^(?P<level>(?:warning|error|fatal|panic): )?(?P<qid>{_QID}): ")
+    level, qid = head.struct.field("level").fill_null(""), head.struct.field("qid")
     rule = pl.lit(None, pl.Int32)
     for index, (_, pattern) in reversed(list(enumerate(_RULES))):
         rule = pl.when(pl.col("_body").str.contains(f"(?s){pattern}")).then(pl.lit(index)).otherwise(rule)
@@ -575,7 +610,7 @@ def _regex_path(frame: pl.DataFrame) -> list[pl.DataFrame]:
         .with_columns(_qid=qid)
         .with_columns(
             _body=pl.when(pl.col("_qid").is_not_null())
-            .then(msg.str.slice(pl.col("_qid").str.len_chars() + 2))
+            .then(level + msg.str.slice(level.str.len_chars() + pl.col("_qid").str.len_chars() + 2))
             .otherwise(msg),
             queue_id=pl.when(postfix & (pl.col("_qid") != "NOQUEUE")).then(pl.col("_qid")),
         )
@@ -592,14 +627,20 @@ def _apply_rule(frame: pl.DataFrame, event: str, pattern: str) -> pl.DataFrame:
     """Fill the columns named by `pattern`'s groups, plus what the event adds."""
     groups = frame["_body"].str.extract_groups(f"(?s){pattern}").struct.unnest()
     fields = groups.select(name for name in groups.columns if name in SCHEMA)
+    if event == "delivery":  # bare addresses of some local/virtual emitters; items in any order
+        fields = fields.with_columns(
+            to=pl.coalesce("to", groups["_to"]),
+            orig_to=pl.coalesce("orig_to", groups["_orig_to"]),
+            **{name: groups["_items"].str.extract(item, 1) for name, item in _DELIVERY_ITEMS.items()},
+        )
     frame = pl.concat([frame.select("_row", "queue_id", "_body"), fields], how="horizontal")
     frame = frame.with_columns(
         pl.col(name).cast(SCHEMA[name], strict=False) for name in ("delay", "size", "nrcpt") if name in fields.columns
     ).with_columns(event=pl.lit(event))
     body = pl.col("_body")
-    if event == "reject":
+    if event != "delivery" and {"status", "response"} <= set(fields.columns):
         frame = frame.with_columns(dsn=pl.col("response").str.extract(_DSN_IN_TEXT, 1))
-    elif event in ("warning", "fatal", "panic"):
+    if event in ("warning", "fatal", "panic") and "from" not in fields.columns:
         frame = frame.with_columns(
             body.str.extract_groups(_WARNING_CLIENT).struct.unnest(),
             sasl_method=body.str.extract(_SASL_FAILURE, 1),
@@ -673,13 +714,15 @@ def _read_runs(text: pl.Series, reference: datetime, tz: str) -> pl.Series:
     classic = pl.format(
         "{}-{}-{} {}", year, month.cast(pl.Utf8).str.zfill(2), pl.col("day").str.zfill(2), pl.col("hms")
     ).str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False, time_unit="us")
-    iso = pl.format(
-        "{} {}.{}", pl.col("date"), pl.col("time"), pl.col("frac").fill_null("0")
-    ).str.to_datetime("%Y-%m-%d %H:%M:%S%.f", strict=False, time_unit="us")
+    iso = pl.format("{} {}.{}", pl.col("date"), pl.col("time"), pl.col("frac").fill_null("0")).str.to_datetime(
+        "%Y-%m-%d %H:%M:%S%.f", strict=False, time_unit="us"
+    )
     offset = pl.col("offset").str.replace(":", "", literal=True)
     sign = pl.when(offset.str.starts_with("-")).then(-1).otherwise(1)
-    minutes = pl.when(offset == "Z").then(0).otherwise(
-        sign * (offset.str.slice(1, 2).cast(pl.Int32) * 60 + offset.str.slice(3, 2).cast(pl.Int32))
+    minutes = (
+        pl.when(offset == "Z")
+        .then(0)
+        .otherwise(sign * (offset.str.slice(1, 2).cast(pl.Int32) * 60 + offset.str.slice(3, 2).cast(pl.Int32)))
     )
     naive = pl.coalesce(classic, iso)
     local = naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
