@@ -64,6 +64,17 @@ SISIMAI_TO_OURS: dict[str, str] = {
 """Sisimai's reasons (v4 and v5 names) and ours (DESIGN.md taxonomy)."""
 
 FINER_THAN_SISIMAI: dict[str, frozenset[str]] = {
+    # Sisimai/Reason/Filtered.pm: a "user unknown" text after DATA, or the bare 5.2.1 code
+    # (Sisimai/SMTP/Status.pm: 5.2.1 => filtered, "mailbox disabled"), is filtered there.
+    "filtered": frozenset({"user_unknown", "mailbox_disabled"}),
+    # Sisimai/SMTP/Status.pm names the bare 5.7.1 code ("delivery not authorized, message refused")
+    # securityerror; ours reads the text for what refused it.
+    "securityerror": frozenset({"policy", "spam_content", "reputation", "tls"}),
+    # Sisimai/SMTP/Status.pm: 4.2.1 => suspend; Gmail and others send 4.2.1 for per-recipient rate limits.
+    "suspend": frozenset({"rate_limited"}),
+    # Sisimai 4's blocked covers the reverse-DNS and authentication refusals Sisimai 5 calls requireptr
+    # and authfailure.
+    "blocked": frozenset({"auth_policy"}),
     # Sisimai files DNS lookup failures under networkerror; ours tells them apart.
     "networkerror": frozenset({"dns_temporary"}),
     # Sisimai calls a timed-out connection "expired" (the queue gave up); ours calls that attempt
