@@ -22,6 +22,7 @@ from warehouse.classify import (
     RuleError,
     RuleSet,
     classify,
+    classify_cause,
     classify_frame,
     explain,
     load_rules,
@@ -159,6 +160,21 @@ def test_expired_is_hard_expired_even_with_a_temporary_dsn():
         "suppressible": False,
         "rule": "status.expired",
     }
+
+
+def test_an_expired_delivery_keeps_its_verdict_and_gets_the_cause_of_its_last_deferral():
+    frame = pl.DataFrame(
+        {
+            "dsn": ["4.4.1", None],
+            "status": ["expired", "expired"],
+            "response": ["returned to sender", None],
+            "cause_dsn": ["4.4.1", None],
+            "cause_response": ["connect to mx.example.net[192.0.2.1]:25: Connection timed out", None],
+        }
+    )
+    result = classify_cause(classify_frame(frame))
+    assert result["reason"].to_list() == ["expired", "expired"]
+    assert result["cause_reason"].to_list() == ["network", None]
 
 
 def test_deferred_user_unknown_is_soft_and_not_suppressible():
