@@ -500,6 +500,10 @@ def test_sisimai_sets_cite_a_source_and_a_known_reason_for_every_line(path):
         assert record["reason"] == SISIMAI_TO_OURS[record["sisimai_reason"]]
 
 
+def test_classify_evaluate_scores_a_sisimai_set_by_agreement():
+    assert evaluate(SISIMAI_HELDOUT).accuracy == evaluate_reference(SISIMAI_HELDOUT).accuracy
+
+
 def test_every_mapped_reason_is_one_of_ours():
     assert set(SISIMAI_TO_OURS.values()) <= set(REASONS)
     assert all(finer <= set(REASONS) for finer in FINER_THAN_SISIMAI.values())

@@ -180,7 +180,12 @@ def _read_labelled(path: Path) -> pl.DataFrame:
 
 
 def evaluate(path: Path, *, config_path: Path | None = None) -> EvaluationReport:
-    """Classify every line of the labelled set and score the result."""
+    """Classify every line of the labelled set and score the result (a Sisimai reference set, whose
+    lines carry `sisimai_reason`, is scored by evaluate_reference)."""
+    with Path(path).open(encoding="utf-8") as fh:
+        first = next((line for line in fh if line.strip()), "{}")
+    if "sisimai_reason" in json.loads(first):
+        return evaluate_reference(path, config_path=config_path)
     labelled = _read_labelled(path)
     result = classify_frame(labelled, rules=load_rules(config_path))
     rows = result.to_dicts()
