@@ -74,7 +74,9 @@ def from_packages(root: Path) -> list[dict]:
             text = re.sub(r"\s+", " ", row["diagnosticcode"] or "").strip()
             if not text or row["reason"] in NOT_A_VERDICT:
                 continue
-            dsn = row["deliverystatus"] or None
+            # X.0.9nn are Sisimai's own pseudo-codes for the reason it found: not part of the mail.
+            dsn = None if re.fullmatch(r"[245]\.0\.9[0-9][0-9]", row["deliverystatus"] or "") else row["deliverystatus"]
+            dsn = dsn or None
             records.append(
                 {
                     "dsn": dsn,
