@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from deltalake import write_deltalake
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from warehouse.classify import (
@@ -18,12 +20,23 @@ from warehouse.classify import (
     TIERS,
     ClassifyInputError,
     RuleError,
+    RuleSet,
     classify,
+    classify_cause,
     classify_frame,
     explain,
     load_rules,
 )
-from warehouse.evaluation import evaluate, format_report
+from warehouse.evaluation import (
+    FINER_THAN_SISIMAI,
+    SISIMAI_TO_OURS,
+    agrees_with_sisimai,
+    evaluate,
+    evaluate_reference,
+    format_report,
+)
+from warehouse.lake import Lake
+from warehouse.reclassification import format_stats, reclassify
 
 LABELLED = Path(__file__).parent / "data" / "bounces.jsonl"
 GMAIL_NO_SUCH_USER = (
@@ -147,6 +160,21 @@ def test_expired_is_hard_expired_even_with_a_temporary_dsn():
         "suppressible": False,
         "rule": "status.expired",
     }
+
+
+def test_an_expired_delivery_keeps_its_verdict_and_gets_the_cause_of_its_last_deferral():
+    frame = pl.DataFrame(
+        {
+            "dsn": ["4.4.1", None],
+            "status": ["expired", "expired"],
+            "response": ["returned to sender", None],
+            "cause_dsn": ["4.4.1", None],
+            "cause_response": ["connect to mx.example.net[192.0.2.1]:25: Connection timed out", None],
+        }
+    )
+    result = classify_cause(classify_frame(frame))
+    assert result["reason"].to_list() == ["expired", "expired"]
+    assert result["cause_reason"].to_list() == ["network", None]
 
 
 def test_deferred_user_unknown_is_soft_and_not_suppressible():
@@ -442,14 +470,192 @@ def test_a_rule_set_remembers_verdicts_and_gives_the_same_answer_twice():
     from warehouse.classify import RuleSet
 
     rules = RuleSet(load_rules().rules)
-    frame = pl.DataFrame({
-        "dsn": ["5.1.1", "4.7.0", "2.0.0", None],
-        "status": ["bounced", "deferred", "sent", "deferred"],
-        "response": ["550 5.1.1 user unknown", "421 4.7.0 [TSS04] try later", "250 ok", "connect to x: timed out"],
-    })
+    frame = pl.DataFrame(
+        {
+            "dsn": ["5.1.1", "4.7.0", "2.0.0", None],
+            "status": ["bounced", "deferred", "sent", "deferred"],
+            "response": ["550 5.1.1 user unknown", "421 4.7.0 [TSS04] try later", "250 ok", "connect to x: timed out"],
+        }
+    )
     first = classify_frame(frame, rules=rules)
     remembered = rules.memo["verdicts"].height
     second = classify_frame(frame, rules=rules)
     assert first.equals(second)
     assert rules.memo["verdicts"].height == remembered
     assert first.equals(classify_frame(frame, rules=RuleSet(load_rules().rules)))
+
+
+# ------------------------------------------------------------------------------ Sisimai reference
+
+SISIMAI_DEV = LABELLED.with_name("bounces_sisimai_dev.jsonl")
+SISIMAI_HELDOUT = LABELLED.with_name("bounces_sisimai_heldout.jsonl")
+
+
+@pytest.mark.parametrize("path", [SISIMAI_DEV, SISIMAI_HELDOUT])
+def test_sisimai_sets_cite_a_source_and_a_known_reason_for_every_line(path):
+    for line in path.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        assert record["source"] and record["text"]
+        assert record["sisimai_reason"] in SISIMAI_TO_OURS
+        assert record["reason"] == SISIMAI_TO_OURS[record["sisimai_reason"]]
+
+
+def test_classify_evaluate_scores_a_sisimai_set_by_agreement():
+    assert evaluate(SISIMAI_HELDOUT).accuracy == evaluate_reference(SISIMAI_HELDOUT).accuracy
+
+
+def test_every_mapped_reason_is_one_of_ours():
+    assert set(SISIMAI_TO_OURS.values()) <= set(REASONS)
+    assert all(finer <= set(REASONS) for finer in FINER_THAN_SISIMAI.values())
+
+
+def test_heldout_agreement_with_sisimai_does_not_fall_below_its_measured_level():
+    report = evaluate_reference(SISIMAI_HELDOUT)
+    assert report.total >= 250
+    assert report.accuracy >= 0.75, format_report(report)
+    other = sum(s.predicted for s in report.reasons if s.reason == "other")
+    assert other / report.total < 0.05
+
+
+def test_filtered_user_unknown_counts_as_agreement_but_policy_words_do_not_make_it_hard_user_unknown():
+    assert agrees_with_sisimai("filtered", "user_unknown")
+    assert not agrees_with_sisimai("userunknown", "policy")
+
+
+# ------------------------------------------------------------------------------------ rule fixes
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "554 5.7.1 <a@example.com>: Recipient address rejected: blocked",
+        "554 5.7.1 <a@example.com>: Recipient address rejected: Rejected by policy",
+        "550 5.7.1 Mail from 192.0.2.1 blocked",
+    ],
+)
+def test_a_5_7_1_blocked_or_rejected_is_not_user_unknown(text):
+    assert one("5.7.1", "bounced", text)["reason"] == "policy"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Exchange Online directory-based edge blocking (bounces.jsonl line 70, and its AS(...) form)
+        "550 5.4.1 [email@example.com]: Recipient address rejected: Access denied [example.com]",
+        "550 5.7.1 <a@example.com>: Recipient address rejected: Access denied. AS(201806281) "
+        "[DB5EUR01FT003.eop-EUR01.prod.protection.outlook.com]",
+    ],
+)
+def test_microsoft_access_denied_forms_stay_user_unknown(text):
+    assert one(None, "bounced", text)["rule"] == "microsoft.user_unknown"
+
+
+@pytest.mark.parametrize(
+    ("dsn", "text"),
+    [
+        ("4.4.1", "connect to mx.example.net[192.0.2.1]:25: Connection timed out"),
+        ("5.4.1", "connect to mx.example.net[192.0.2.1]:25: Connection timed out"),
+        ("4.4.2", "lost connection with mx.example.net[192.0.2.1] while sending RCPT TO"),
+        ("4.4.2", "conversation with mx.example.net[192.0.2.1] timed out while receiving the initial server greeting"),
+    ],
+)
+def test_network_errors_are_network(dsn, text):
+    assert one(dsn, "bounced" if dsn.startswith("5") else "deferred", text)["reason"] == "network"
+
+
+def test_a_mailbox_full_text_beats_a_5_1_1_code():
+    assert one("5.1.1", "bounced", "550 5.1.1 <a@example.com>: mailbox is full")["reason"] == "mailbox_full"
+
+
+def test_mailer_program_errors_are_remote_error_unless_they_say_quota():
+    # flufl.bounce tests/data/postfix_01.txt (Sisimai: mailererror); bounces.jsonl line 127
+    assert (
+        one("4.0.0", "deferred", "temporary failure. Command output: /usr/bin/filter died")["reason"] == "remote_error"
+    )
+    quota = 'temporary failure. Command output: procmail: Quota exceeded while writing "/x/Maildir/tmp/1"'
+    assert one("4.0.0", "deferred", quota)["reason"] == "mailbox_full"
+
+
+def test_yahoo_style_no_account_text_is_user_unknown_whatever_the_domain():
+    # flufl.bounce tests/data/simple_30.txt
+    text = "This user doesn't have a sbcglobal.net account (userx@example.net) [-9]"
+    assert one("5.0.0", "bounced", text)["reason"] == "user_unknown"
+
+
+# ------------------------------------------------------------------------- properties on real texts
+
+REAL = [json.loads(line) for line in LABELLED.read_text(encoding="utf-8").splitlines()]
+REAL_TEXTS = [(r.get("dsn"), r.get("status"), r["text"], r["reason"]) for r in REAL if r.get("text")]
+
+
+def _mutate(text: str, data: st.DataObject) -> str:
+    """Change what a real reply varies by without changing its meaning: case, ids, addresses, IPs."""
+    ip = ".".join(str(data.draw(st.integers(1, 254))) for _ in range(4))
+    user = data.draw(st.from_regex(r"[a-z]{3,10}", fullmatch=True))
+    text = re.sub(r"\b\d{1,3}(?:\.\d{1,3}){3}\b", ip, text)
+    text = re.sub(r"[\w.+-]+@([\w-]+\.)+\w+", f"{user}@example.org", text)
+    text = re.sub(r"\b[0-9A-F]{10,12}\b", data.draw(st.from_regex(r"[0-9A-F]{10,12}", fullmatch=True)), text)
+    case = data.draw(st.sampled_from([str, str.lower, str.upper]))
+    prefix = data.draw(st.sampled_from(["", f"host mx.example.org[{ip}] said: "]))
+    suffix = data.draw(st.sampled_from(["", " (in reply to RCPT TO command)", " (in reply to end of DATA command)"]))
+    # enhanced codes and provider codes keep their spelling: upper-casing them changes nothing
+    return prefix + case(text) + suffix
+
+
+@PROPERTY_SETTINGS
+@given(st.data())
+def test_real_texts_mutated_keep_their_reason(data):
+    dsn, status, text, reason = data.draw(st.sampled_from(REAL_TEXTS))
+    before = one(dsn, status, text)["reason"]
+    assume(before == reason)
+    assert one(dsn, status, _mutate(text, data))["reason"] == reason
+
+
+@PROPERTY_SETTINGS
+@given(st.sampled_from(REAL_TEXTS), st.sampled_from([None, "bounced", "deferred"]))
+def test_a_4xx_real_text_is_never_hard(case, status):
+    _, _, text, _ = case
+    temporary = "450 4.0.0 " + re.sub(r"^[2-5][0-9][0-9][ -]([245]\.[0-9]+\.[0-9]+ )?", "", text)
+    assert one(None, status, temporary)["qualification"] != "hard"
+
+
+def test_provider_rule_beats_a_generic_text_rule_that_also_matches():
+    # bounces.jsonl: Gmail's 4.7.28; the generic text rule alone would call it rate_limited
+    text = (
+        "421 4.7.28 [x.xx.xx.xx] Our system has detected an unusual rate of unsolicited mail originating from "
+        "your IP address. To protect our users from spam, mail sent from your IP address has been temporarily "
+        "rate limited. - gsmtp"
+    )
+    generic = RuleSet(tuple(r for r in load_rules(None).rules if r.tier != "provider"))
+    assert one("4.7.28", "deferred", text, rules=generic)["rule"] == "text.rate_limited"
+    assert one("4.7.28", "deferred", text)["rule"] == "google.reputation"
+
+
+# ------------------------------------------------------------------------------------ reclassify
+
+
+def test_reclassify_reports_how_many_deliveries_changed_reason_from_what_to_what(tmp_path):
+    lake = Lake(tmp_path / "lake")
+    stale = pl.DataFrame(
+        {
+            "dsn": ["5.7.1", "5.1.1", "2.0.0"],
+            "status": ["bounced", "bounced", "sent"],
+            "response": [
+                "554 5.7.1 <a@example.com>: Recipient address rejected: blocked",
+                "550 5.1.1 User unknown",
+                "250 ok",
+            ],
+            "recipient_domain": ["example.com"] * 3,
+            "relay": ["mx.example.com[192.0.2.1]:25"] * 3,
+            "qualification": ["hard", "hard", "success"],
+            "reason": ["user_unknown", "user_unknown", "delivered"],
+            "suppressible": [True, True, False],
+            "rule": ["text.user_unknown", "dsn.5.1.1", "status.sent"],
+            "day": ["2026-11-24"] * 3,
+        }
+    )
+    write_deltalake(lake.path("deliveries"), stale.to_arrow(), partition_by=["day"])
+    stats = reclassify(lake)
+    assert stats.reason_changes == {("user_unknown", "policy"): 1}
+    assert "1 deliveries changed reason (user_unknown → policy: 1)" in format_stats(stats)
+    assert "0 deliveries changed reason" in format_stats(reclassify(lake))

@@ -471,6 +471,25 @@ def classify_frame(frame: pl.DataFrame, *, rules: RuleSet | None = None) -> pl.D
     return frame.with_columns([out[c] for c in OUTPUT_COLUMNS])
 
 
+def classify_cause(frame: pl.DataFrame, *, rules: RuleSet | None = None) -> pl.DataFrame:
+    """Append `cause_reason`: the reason of the last temporary failure behind a final verdict.
+
+    An expired delivery is hard/expired whatever the text (the queue gave up); why it kept failing is
+    the last deferral's reply, which correlation carries as `cause_dsn` and `cause_response`. That reply
+    is classified as the deferral it was; rows without one get null.
+    """
+    ruleset = rules if rules is not None else load_rules(None)
+    cause = frame.select(
+        dsn=_as_text(frame, "cause_dsn"),
+        status=pl.lit("deferred", dtype=pl.String),
+        response=_as_text(frame, "cause_response"),
+    )
+    verdict = classify_frame(cause, rules=ruleset)["reason"]
+    return frame.with_columns(
+        cause_reason=pl.when(cause["response"].str.strip_chars() != "").then(verdict).otherwise(None)
+    )
+
+
 def explain(dsn: str | None, status: str | None, text: str | None, *, rules: RuleSet | None = None) -> dict:
     """The classification of one line with the rule that decided it and what the rule looked at."""
     ruleset = rules if rules is not None else load_rules(None)

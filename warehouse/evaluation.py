@@ -1,7 +1,10 @@
-"""Accuracy of the bounce classifier on a labelled JSON Lines set (tests/data/bounces.jsonl).
+"""Accuracy of the bounce classifier on a labelled JSON Lines set (tests/data/bounces.jsonl), and its
+agreement with the reference classifier Sisimai on tests/data/bounces_sisimai_*.jsonl.
 
-Each line holds the input (any of dsn, status, text) and the expected qualification and reason; other
-keys (source, ref) are carried along. A prediction is correct when both qualification and reason match.
+Each line of a labelled set holds the input (any of dsn, status, text) and the expected qualification
+and reason; other keys (source, ref) are carried along. A prediction is correct when both qualification
+and reason match. A Sisimai set holds the input and `sisimai_reason`; a prediction agrees when its
+reason is the mapped one (SISIMAI_TO_OURS) or one of the finer reasons of FINER_THAN_SISIMAI.
 """
 
 from __future__ import annotations
@@ -20,6 +23,70 @@ from warehouse.classify import (
     classify_frame,
     load_rules,
 )
+
+SISIMAI_TO_OURS: dict[str, str] = {
+    "delivered": "delivered",
+    "userunknown": "user_unknown",
+    "hostunknown": "domain_not_found",
+    "notaccept": "domain_not_found",  # null MX / "does not accept mail": the domain takes no mail
+    "mailboxfull": "mailbox_full",
+    "suspend": "mailbox_disabled",
+    "hasmoved": "mailbox_disabled",  # 5.1.6 mailbox moved: the address no longer reaches anyone
+    "spamdetected": "spam_content",
+    "blocked": "reputation",
+    "badreputation": "reputation",
+    "requireptr": "auth_policy",
+    "authfailure": "auth_policy",
+    "securityerror": "auth_policy",  # authentication or security requirement of the receiver
+    "rejected": "policy",  # sender address rejected
+    "filtered": "policy",  # refused by the recipient's filter or policy after RCPT/DATA
+    "policyviolation": "policy",
+    "norelaying": "policy",  # DESIGN.md: relay denied is policy
+    "toomanyconn": "rate_limited",
+    "speeding": "rate_limited",
+    "mesgtoobig": "message_too_large",
+    "emailtoolarge": "message_too_large",
+    "exceedlimit": "message_too_large",  # 5.2.3: larger than the recipient accepts
+    "contenterror": "content",
+    "notcompliantrfc": "content",
+    "virusdetected": "content",
+    "networkerror": "network",
+    "systemerror": "remote_error",
+    "systemfull": "remote_error",
+    "mailererror": "remote_error",
+    "syntaxerror": "remote_error",  # SMTP dialogue trouble between the two servers
+    "expired": "expired",
+    "feedback": "complaint",
+    "vacation": "other",
+    "onhold": "other",
+    "undefined": "other",
+}
+"""Sisimai's reasons (v4 and v5 names) and ours (DESIGN.md taxonomy)."""
+
+FINER_THAN_SISIMAI: dict[str, frozenset[str]] = {
+    # Sisimai/Reason/Filtered.pm: a "user unknown" text after DATA, or the bare 5.2.1 code
+    # (Sisimai/SMTP/Status.pm: 5.2.1 => filtered, "mailbox disabled"), is filtered there.
+    "filtered": frozenset({"user_unknown", "mailbox_disabled"}),
+    # Sisimai/SMTP/Status.pm names the bare 5.7.1 code ("delivery not authorized, message refused")
+    # securityerror; ours reads the text for what refused it.
+    "securityerror": frozenset({"policy", "spam_content", "reputation", "tls"}),
+    # Sisimai/SMTP/Status.pm: 4.2.1 => suspend; Gmail and others send 4.2.1 for per-recipient rate limits.
+    "suspend": frozenset({"rate_limited"}),
+    # Sisimai 4's blocked covers the reverse-DNS and authentication refusals Sisimai 5 calls requireptr
+    # and authfailure.
+    "blocked": frozenset({"auth_policy"}),
+    # Sisimai files DNS lookup failures under networkerror; ours tells them apart.
+    "networkerror": frozenset({"dns_temporary"}),
+    # Sisimai calls a timed-out connection "expired" (the queue gave up); ours calls that attempt
+    # network and keeps expired for the queue's final verdict (status=expired).
+    "expired": frozenset({"network"}),
+}
+"""Reasons of ours that split one Sisimai reason more finely and so also agree with it."""
+
+
+def agrees_with_sisimai(sisimai_reason: str, ours: str) -> bool:
+    """True when our reason is Sisimai's, mapped, or one of its finer splits."""
+    return ours == SISIMAI_TO_OURS[sisimai_reason] or ours in FINER_THAN_SISIMAI.get(sisimai_reason, ())
 
 
 @dataclass(frozen=True)
@@ -113,7 +180,12 @@ def _read_labelled(path: Path) -> pl.DataFrame:
 
 
 def evaluate(path: Path, *, config_path: Path | None = None) -> EvaluationReport:
-    """Classify every line of the labelled set and score the result."""
+    """Classify every line of the labelled set and score the result (a Sisimai reference set, whose
+    lines carry `sisimai_reason`, is scored by evaluate_reference)."""
+    with Path(path).open(encoding="utf-8") as fh:
+        first = next((line for line in fh if line.strip()), "{}")
+    if "sisimai_reason" in json.loads(first):
+        return evaluate_reference(path, config_path=config_path)
     labelled = _read_labelled(path)
     result = classify_frame(labelled, rules=load_rules(config_path))
     rows = result.to_dicts()
@@ -164,3 +236,57 @@ def format_report(report: EvaluationReport) -> str:
         lines += ["", f"{'expected':<28} {'got':<28} {'count':>5}"]
         lines += [f"{expected:<28} {got:<28} {count:>5}" for expected, got, count in report.confusions]
     return "\n".join(lines)
+
+
+def _read_reference(path: Path) -> pl.DataFrame:
+    records = []
+    with Path(path).open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            record = json.loads(line)
+            if record.get("sisimai_reason") not in SISIMAI_TO_OURS:
+                raise ClassifyInputError(f"{path}: line {number}: missing or unknown sisimai_reason")
+            records.append(
+                {
+                    "line": number,
+                    "dsn": record.get("dsn"),
+                    "status": record.get("status"),
+                    "response": record.get("text"),
+                    "sisimai_reason": record["sisimai_reason"],
+                }
+            )
+    schema = {"line": pl.Int64, "dsn": pl.String, "status": pl.String, "response": pl.String}
+    return pl.DataFrame(records, schema={**schema, "sisimai_reason": pl.String})
+
+
+def evaluate_reference(path: Path, *, config_path: Path | None = None) -> EvaluationReport:
+    """Agreement with Sisimai on a reference set: `correct` counts agreeing reasons (qualification is
+    not judged: Sisimai has none). Per-reason scores are on the mapped reason."""
+    frame = _read_reference(path)
+    rows = classify_frame(frame, rules=load_rules(config_path)).to_dicts()
+    for row in rows:
+        row["agrees"] = agrees_with_sisimai(row["sisimai_reason"], row["reason"])
+        row["expected"] = row["reason"] if row["agrees"] else SISIMAI_TO_OURS[row["sisimai_reason"]]
+    expected = Counter(r["expected"] for r in rows)
+    predicted = Counter(r["reason"] for r in rows)
+    hits = Counter(r["reason"] for r in rows if r["agrees"])
+    mistakes = tuple(
+        Mistake(r["line"], r["response"], f"{r['sisimai_reason']}->{r['expected']}", r["reason"], r["rule"])
+        for r in rows
+        if not r["agrees"]
+    )
+    confusions = Counter((m.expected, m.got) for m in mistakes)
+    return EvaluationReport(
+        total=len(rows),
+        correct=sum(hits.values()),
+        qualification_correct=len(rows),
+        reason_correct=sum(hits.values()),
+        reasons=tuple(
+            ReasonScore(reason, expected[reason], predicted[reason], hits[reason])
+            for reason in REASONS
+            if expected[reason] or predicted[reason]
+        ),
+        confusions=tuple((e, g, n) for (e, g), n in confusions.most_common()),
+        mistakes=mistakes,
+    )

@@ -27,17 +27,24 @@ ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 @dataclass
 class ReclassifyStats:
-    """Rows per (qualification, reason) before and after, and how many rows and days changed."""
+    """Rows per (qualification, reason) before and after, how many rows and days changed, and the
+    deliveries whose reason changed, per (old reason, new reason)."""
 
     before: Counter[tuple[str, str]] = field(default_factory=Counter)
     after: Counter[tuple[str, str]] = field(default_factory=Counter)
     rows_changed: int = 0
     days_rewritten: int = 0
+    reason_changes: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
 def _counts(frame: pl.DataFrame) -> Counter[tuple[str, str]]:
     grouped = frame.group_by("qualification", "reason").len()
     return Counter({(q, r): n for q, r, n in grouped.iter_rows()})
+
+
+def _reason_changes(old: pl.DataFrame, new: pl.DataFrame) -> Counter[tuple[str, str]]:
+    pairs = pl.DataFrame({"old": old["reason"], "new": new["reason"]}).filter(pl.col("old").ne_missing(pl.col("new")))
+    return Counter({(o, n): c for o, n, c in pairs.group_by("old", "new").len().iter_rows()})
 
 
 def reclassify(lake: Lake, *, since: date | None = None, rules: RuleSet | None = None) -> ReclassifyStats:
@@ -61,11 +68,18 @@ def reclassify(lake: Lake, *, since: date | None = None, rules: RuleSet | None =
                     derived.append("provider")
                 stats.before += _counts(old)
                 stats.after += _counts(new)
+                if name == "deliveries":
+                    stats.reason_changes += _reason_changes(old, new)
                 changed = (~old.select(derived).to_struct().eq_missing(new.select(derived).to_struct())).sum()
                 if not changed:
                     continue
-                write_deltalake(table, new.with_columns(day=pl.lit(day)).to_arrow(), mode="overwrite",
-                                predicate=f"day = '{day}'", partition_by=["day"])
+                write_deltalake(
+                    table,
+                    new.with_columns(day=pl.lit(day)).to_arrow(),
+                    mode="overwrite",
+                    predicate=f"day = '{day}'",
+                    partition_by=["day"],
+                )
                 stats.rows_changed += int(changed)
                 stats.days_rewritten += 1
     return stats
@@ -77,4 +91,6 @@ def format_stats(stats: ReclassifyStats) -> str:
     lines = [f"{'qualification':<14}{'reason':<20}{'before':>10}{'after':>10}"]
     lines += [f"{q:<14}{r:<20}{stats.before[(q, r)]:>10}{stats.after[(q, r)]:>10}" for q, r in keys]
     lines.append(f"{stats.rows_changed} row(s) changed in {stats.days_rewritten} day partition(s)")
+    changes = ", ".join(f"{old} → {new}: {n}" for (old, new), n in sorted(stats.reason_changes.items()))
+    lines.append(f"{stats.reason_changes.total()} deliveries changed reason" + (f" ({changes})" if changes else ""))
     return "\n".join(lines)
