@@ -30,9 +30,7 @@ def sql(home: Path, query: str, *, as_user: str | None = None) -> pl.DataFrame:
         if user.role != ROOT:
             check_user_sql(query, set(PUBLIC_VIEWS))
         warehouse = Warehouse(lake, scope_for(user))
-        if user.role != ROOT:
-            warehouse.confine()
-    timer = threading.Timer(USER_QUERY_SECONDS, warehouse.con.interrupt)
+    timer = threading.Timer(USER_QUERY_SECONDS, warehouse.interrupt)
     if as_user is not None:
         timer.start()
     try:

@@ -130,7 +130,7 @@ def test_a_file_that_grew_adds_only_the_new_part(lake: Lake, tmp_path: Path) -> 
     os.utime(log, (REFERENCE, REFERENCE))
     grown = ingest(lake, "gw1", log)
     assert grown.lines == 6
-    counts = query(lake, "SELECT (SELECT count(*) FROM _lake_lines) AS lines, "
+    counts = query(lake, "SELECT (SELECT count(*) FROM lines) AS lines, "
                          "(SELECT count(*) FROM deliveries) AS deliveries")
     assert counts.to_dicts() == [{"lines": 20, "deliveries": 6}]
 
@@ -144,7 +144,7 @@ def test_a_partial_last_line_waits_for_its_newline(lake: Lake, tmp_path: Path) -
     with log.open("ab") as handle:
         handle.write(b"oved\n")
     assert ingest(lake, "gw1", log).lines == 1
-    lines = query(lake, "SELECT line FROM _lake_lines ORDER BY \"offset\" DESC LIMIT 1")
+    lines = query(lake, "SELECT line FROM lines ORDER BY \"offset\" DESC LIMIT 1")
     assert lines["line"][0].endswith("4A1B2C3D4E: removed")
 
 
@@ -161,7 +161,7 @@ def test_junk_binary_and_huge_lines_are_kept_and_counted_never_dropped(lake: Lak
     stats = ingest(lake, "gw1", log)
     assert stats.lines == len(junk)
     assert sum(stats.unparsed.values()) >= 3
-    kept = query(lake, "SELECT count(*) AS n, max(length(line)) AS longest FROM _lake_lines")
+    kept = query(lake, "SELECT count(*) AS n, max(length(line)) AS longest FROM lines")
     assert kept.to_dicts() == [{"n": 5, "longest": len(junk[1])}]
 
 
@@ -214,11 +214,11 @@ def test_compaction_keeps_every_row_and_an_older_snapshot_readable(lake: Lake, t
         handle.write(b"Nov 24 10:00:07 gw1 postfix/smtpd[106]: disconnect from unknown[203.0.113.9] commands=1\n")
     ingest(lake, "gw1", log)
     reader = Warehouse(lake, Root())
-    before = reader.query("SELECT count(*) AS n FROM _lake_lines")["n"][0]
+    before = reader.query("SELECT count(*) AS n FROM lines")["n"][0]
     stats = compact(lake)
     assert stats.tables["lines"][:2] == (2, 1)
-    assert reader.con.sql("SELECT count(*) FROM _lake_lines").fetchall()[0][0] == before, "old snapshot intact"
-    assert query(lake, "SELECT count(*) AS n FROM _lake_lines")["n"][0] == before == 15
+    assert reader.con.sql("SELECT count(*) FROM lines").fetchall()[0][0] == before, "old snapshot intact"
+    assert query(lake, "SELECT count(*) AS n FROM lines")["n"][0] == before == 15
     assert process(lake).lines == 0, "compaction adds no data to process"
     assert ingest(lake, "gw1", log).lines == 0, "offsets survive compaction"
 
