@@ -15,6 +15,7 @@ filtered by the Scope, and `enable_external_access`/`lock_configuration` where p
 from __future__ import annotations
 
 import json
+import string
 from collections.abc import Iterable
 from functools import cache
 
@@ -133,6 +134,15 @@ def _builtin_functions() -> frozenset[str]:
     return frozenset(name for (name,) in rows if not _denied(name)) | PARSER_FUNCTIONS
 
 
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def fold(identifier: str) -> str:
+    """An identifier as DuckDB compares it: ASCII letters case-insensitively, every other character as is
+    (Python's lower() would also fold e.g. the Kelvin sign to 'k', which DuckDB does not)."""
+    return identifier.translate(_ASCII_LOWER)
+
+
 def _denied(name: str) -> bool:
     return name in DENIED_FUNCTIONS or name.startswith(DENIED_PREFIXES)
 
@@ -168,7 +178,7 @@ def _parse(sql: str) -> list[dict]:
 
 class _Walker:
     def __init__(self, allowed_views: Iterable[str]) -> None:
-        self.allowed = frozenset(v.lower() for v in allowed_views)
+        self.allowed = frozenset(fold(v) for v in allowed_views)
         self.functions = _builtin_functions()
 
     def refuse(self, why: str) -> SqlRefused:
@@ -204,17 +214,20 @@ class _Walker:
                 self.any(child, visible)
 
     def query_node(self, node: dict, visible: frozenset[str]) -> None:
-        entries = node.get("cte_map", {}).get("map", [])
-        for entry in entries:
-            name = str(entry["key"]).lower()
-            definition = entry["value"]
-            inner = definition.get("query_node", {})
-            sees = visible | {name} if inner.get("type") == "RECURSIVE_CTE_NODE" else visible
-            self.any(definition, sees)
-            visible = visible | {name}
+        """Scopes as DuckDB binds them: each CTE sees the CTEs defined before it (and the outer ones),
+        never itself, except the recursive term of a recursive CTE; the anchor term of a recursive CTE
+        does not see its own name (DuckDB binds a self-reference there to whatever the name meant
+        outside, e.g. a real table). The query after the WITH sees all of them."""
+        for entry in node.get("cte_map", {}).get("map", []):
+            self.any(entry["value"], visible)
+            visible = visible | {fold(str(entry["key"]))}
         if node["type"] == "RECURSIVE_CTE_NODE":
-            visible = visible | {str(node.get("cte_name", "")).lower()}
-        self.children(node, visible, skip=("cte_map",))
+            own = fold(str(node.get("cte_name", "")))
+            self.any(node.get("left"), visible)
+            self.any(node.get("right"), visible | {own})
+            self.children(node, visible, skip=("cte_map", "left", "right"))
+        else:
+            self.children(node, visible, skip=("cte_map",))
 
     def table_ref(self, ref: dict, visible: frozenset[str]) -> None:
         kind = ref["type"]
@@ -225,7 +238,7 @@ class _Walker:
                 raise self.refuse(f"qualified name {qualifier}.{name}")
             if ref.get("at_clause"):
                 raise self.refuse(f"time travel (AT) on {name}")
-            if name.lower() not in visible and name.lower() not in self.allowed:
+            if fold(name) not in visible and fold(name) not in self.allowed:
                 raise self.refuse(f"{name!r} is not a view you may query")
             self.children(ref, visible, skip=("table_name", "qualified_name"))
         elif kind == "TABLE_FUNCTION":

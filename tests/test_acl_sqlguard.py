@@ -165,3 +165,131 @@ def test_accepted_queries_really_run_against_views():
     assert con.execute(sql).fetchall() == [("a@example.com", 1)]
     with pytest.raises(SqlRefused):
         check_user_sql("SELECT * FROM raw_lines", {"deliveries"})
+
+
+HIDDEN = ("_lake_deliveries", "_lake_lines", "_lake_messages", "_lake_rejects", "_secret")
+
+
+@pytest.mark.parametrize("hidden", HIDDEN)
+@pytest.mark.parametrize(
+    "shape",
+    [
+        # the reported bypass: a recursive CTE named after a hidden view, its anchor reading that name
+        "WITH RECURSIVE {h} AS (SELECT * FROM {h} UNION ALL SELECT * FROM {h} WHERE false) SELECT count(*) FROM {h}",
+        'WITH RECURSIVE "{h}" AS (SELECT * FROM "{h}" UNION ALL SELECT * FROM "{h}" WHERE false) SELECT * FROM "{h}"',
+        "WITH RECURSIVE {H} AS (SELECT * FROM {h} UNION SELECT * FROM {H} WHERE false) SELECT * FROM {H}",
+        "WITH RECURSIVE {h} AS (SELECT * FROM {h}) SELECT * FROM {h}",
+        "WITH RECURSIVE a AS (SELECT 1), {h} AS (SELECT * FROM {h} UNION ALL SELECT * FROM {h}) SELECT * FROM {h}",
+        "SELECT * FROM (WITH RECURSIVE {h} AS (SELECT * FROM {h} UNION ALL SELECT * FROM {h}) SELECT * FROM {h})",
+        "WITH x AS (WITH RECURSIVE {h} AS (FROM {h} UNION ALL FROM {h}) FROM {h}) SELECT * FROM x",
+    ],
+)
+def test_a_recursive_cte_cannot_lend_its_name_to_its_own_anchor(shape: str, hidden: str) -> None:
+    with pytest.raises(SqlRefused, match="not a view you may query"):
+        check_user_sql(shape.format(h=hidden, H=hidden.upper()), VIEWS)
+
+
+def test_a_quoted_lake_file_used_as_a_cte_name_is_refused(tmp_path) -> None:
+    path = tmp_path / "lake" / "deliveries" / "part-0.parquet"
+    sql = f"WITH RECURSIVE \"{path}\" AS (SELECT * FROM '{path}' UNION ALL SELECT * FROM \"{path}\") FROM \"{path}\""
+    with pytest.raises(SqlRefused, match="not a view you may query"):
+        check_user_sql(sql, VIEWS)
+
+
+def test_the_recursive_term_still_sees_its_own_cte_and_an_outer_cte_stays_visible() -> None:
+    check_user_sql("WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 3) FROM t", VIEWS)
+    check_user_sql(
+        "WITH RECURSIVE deliveries AS (SELECT * FROM deliveries UNION ALL SELECT * FROM deliveries WHERE false)"
+        " SELECT count(*) FROM deliveries",
+        VIEWS,
+    )
+    check_user_sql(  # the inner anchor reads the outer CTE `h`, which is a real, visible name there
+        "WITH RECURSIVE h AS (SELECT * FROM deliveries UNION ALL SELECT * FROM h WHERE false),"
+        " y AS (WITH RECURSIVE h AS (FROM h UNION ALL FROM h) FROM h) SELECT * FROM y",
+        VIEWS,
+    )
+
+
+def test_every_table_function_duckdb_ships_is_refused_except_the_harmless_ones() -> None:
+    with duckdb.connect() as con:
+        names = sorted({n for (n,) in con.execute(
+            "SELECT DISTINCT function_name FROM duckdb_functions() WHERE function_type = 'table'").fetchall()})
+    assert len(names) > 50
+    allowed = []
+    for name in names:
+        try:
+            check_user_sql(f"SELECT * FROM {name}()", VIEWS)
+        except SqlRefused:
+            continue
+        allowed.append(name)
+    assert set(allowed) <= {"unnest", "range", "generate_series"}, allowed
+
+
+# -------------------------------------------------------------------- name resolution, fuzzed
+
+SECRET = "SECRET"
+_NAMES = ("deliveries", "Deliveries", '"deliveries"', "c1", "c2", "C1", *HIDDEN, '"_lake_deliveries"',
+          "_LAKE_DELIVERIES", "main._secret", "memory.main._secret")
+_CTE_NAMES = ("c1", "c2", "deliveries", *HIDDEN, '"_lake_deliveries"', "_Lake_Deliveries")
+
+
+def _queries(names: tuple[str, ...]):
+    from hypothesis import strategies as st
+
+    name = st.sampled_from(names)
+
+    def extend(inner):
+        subquery = inner.map(lambda q: f"({q})")
+        source = st.one_of(name, subquery.map(lambda q: f"{q} AS s"))
+        plain = st.builds(lambda s: f"SELECT v FROM {s}", source)
+        filtered = st.builds(lambda s, q: f"SELECT v FROM {s} WHERE v IN {q}", source, subquery)
+        joined = st.builds(lambda a, b: f"SELECT a.v FROM {a} AS a JOIN {b} AS b ON true", name, name)
+        union = st.builds(lambda a, b: f"{a} UNION ALL {b}", inner, inner)
+        cte = st.builds(
+            lambda recursive, n, body, rest: f"WITH {'RECURSIVE ' if recursive else ''}{n} AS ({body}) {rest}",
+            st.booleans(), st.sampled_from(_CTE_NAMES), inner, inner)
+        recursive = st.builds(
+            lambda n, anchor, step, rest: f"WITH RECURSIVE {n} AS (SELECT v FROM {anchor} UNION ALL "
+            f"SELECT v FROM {step} WHERE false) {rest}",
+            st.sampled_from(_CTE_NAMES), name, name, inner)
+        two = st.builds(
+            lambda n1, b1, n2, b2, rest: f"WITH {n1} AS ({b1}), {n2} AS ({b2}) {rest}",
+            st.sampled_from(_CTE_NAMES), inner, st.sampled_from(_CTE_NAMES), inner, inner)
+        return st.one_of(plain, filtered, joined, union, cte, recursive, two)
+
+    return st.recursive(name.map(lambda n: f"SELECT v FROM {n}"), extend, max_leaves=6)
+
+
+def test_whatever_the_guard_accepts_never_reads_a_hidden_name() -> None:
+    """Generated CTE/subquery/alias shapes around hidden names: run every accepted query on a connection
+    where the hidden names exist and hold SECRET rows; none may come back."""
+    import threading
+
+    from hypothesis import HealthCheck, given, settings
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE deliveries AS SELECT 'public' AS v")
+    for hidden in HIDDEN:
+        con.execute(f"CREATE TABLE {hidden} AS SELECT '{SECRET}' AS v")
+    accepted = []
+
+    @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(_queries(_NAMES))
+    def check(sql: str) -> None:
+        try:
+            check_user_sql(sql, {"deliveries"})
+        except SqlRefused:
+            return
+        accepted.append(sql)
+        timer = threading.Timer(5, con.interrupt)
+        timer.start()
+        try:
+            rows = con.execute(sql).fetchall()
+        except duckdb.Error:
+            return
+        finally:
+            timer.cancel()
+        assert all(SECRET not in str(row) for row in rows), sql
+
+    check()
+    assert len(accepted) > 20, "the generator must also produce queries the guard accepts"

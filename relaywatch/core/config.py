@@ -9,6 +9,7 @@ tuples of a nested section dataclass for arrays of tables (`[[section.item]]`).
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 import types
 import typing
@@ -110,6 +111,26 @@ class DashboardsSection:
 
 
 @dataclass(frozen=True)
+class SqlSection:
+    """`[sql]`: the bounds of SQL a person writes (`sql --as`, the HTTP API), output included."""
+
+    seconds: float = field(default=60.0, metadata=_minimum(0.1))
+    """Wall-clock time from the start of the query to the end of its output."""
+    max_rows: int = field(default=1_000_000, metadata=_minimum(1))
+    """Rows returned at most; the result is then cut short and says so."""
+    max_bytes: int = field(default=256 * 1024 * 1024, metadata=_minimum(1024))
+    """Bytes of result (Arrow) returned at most."""
+    memory: str = "1GB"
+    """DuckDB's memory limit in the query's process."""
+    process_memory_bytes: int = field(default=2 * 1024**3, metadata=_minimum(64 * 1024**2))
+    """Resident memory of the query's process beyond which it is stopped."""
+
+    def check(self) -> None:
+        if not re.fullmatch(r"\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)", self.memory.strip(), re.IGNORECASE):
+            raise ConfigError(f"[sql] memory = {self.memory!r}: expected a size such as '1GB' or '512MiB'")
+
+
+@dataclass(frozen=True)
 class ClassifySection:
     """`[classify]`: local classification rules (`[[classify.rules]]`), checked by the classifier."""
 
@@ -125,6 +146,7 @@ class Config:
     mail: MailSection = MailSection()
     dashboards: DashboardsSection = DashboardsSection()
     classify: ClassifySection = ClassifySection()
+    sql: SqlSection = SqlSection()
 
 
 def load_config(home: Path) -> Config:
