@@ -81,13 +81,8 @@ def csv_stream(ticket: ExportTicket) -> Iterator[bytes] | None:
 
     def chunks() -> Iterator[bytes]:
         try:
-            written = False
-            for chunk in csv_chunks(log_export(warehouse, ticket.filters, sort=ticket.sort,
-                                               descending=ticket.descending)):
-                written = True
-                yield chunk
-            if not written:
-                yield (",".join(EXPORT_COLUMNS) + "\n").encode()
+            batches = log_export(warehouse, ticket.filters, sort=ticket.sort, descending=ticket.descending)
+            yield from csv_chunks(batches, EXPORT_COLUMNS)
         finally:
             warehouse.close()
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
+import io
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-import polars as pl
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -22,11 +21,14 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from warehouse import to_csv, to_json_lines
+from warehouse import csv_chunks, json_chunks, printable, text_rows
 
 if TYPE_CHECKING:
     from ingest import Chunk
-    from warehouse import IngestStats, Lake
+    from warehouse import IngestStats, Lake, UserQuery
+
+TABLE_ROWS = 1000
+"""A terminal table shows at most this many rows (it must measure them all before printing)."""
 
 
 @contextmanager
@@ -58,17 +60,32 @@ def ingest_summary(gateway: str | None, path: Path | None, stats: IngestStats) -
     return text
 
 
-def write_frame(frame: pl.DataFrame, fmt: str, out: TextIO = sys.stdout) -> None:
-    """A query result as a table (text only, never markup), CSV (formulas neutralised) or JSON Lines."""
-    if fmt == "csv":
-        out.write(to_csv(frame))
-    elif fmt == "json":
-        out.write(to_json_lines(frame))
-    else:
-        table = Table(*frame.columns)
-        for row in frame.iter_rows():
-            table.add_row(*(Text("" if v is None else str(v)) for v in row))
-        Console(file=out, width=max(80, min(250, 30 * frame.width))).print(table)
+def write_result(result: UserQuery, fmt: str, out: BinaryIO) -> str | None:
+    """Stream a query result as CSV (formulas neutralised) or JSON Lines, or print its first TABLE_ROWS
+    rows as a table (text only, never markup); control characters never reach the terminal raw.
+    Returns a notice for the person when the result is not complete (a limit, or the table's cut)."""
+    batches = iter(result)
+    try:
+        if fmt == "table":
+            rows, more = text_rows(batches, TABLE_ROWS)
+            names = [printable(name) for name in result.schema.names]
+            table = Table(*names)
+            for row in rows:
+                table.add_row(*(Text(cell) for cell in row))
+            text = io.TextIOWrapper(out, encoding="utf-8", errors="replace", write_through=True)
+            Console(file=text, width=max(80, min(250, 30 * len(names)))).print(table)
+            text.detach()
+            if more:
+                return f"only the first {TABLE_ROWS} rows are shown: use --format csv or json for all of them"
+        else:
+            for chunk in (csv_chunks(batches, result.schema.names) if fmt == "csv" else json_chunks(batches)):
+                out.write(chunk)
+        out.flush()
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
+    return "; ".join(result.truncated) or None
 
 
 class Backfill:

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,35 @@ def test_a_user_without_grants_gets_zero_rows(home: Path) -> None:
     result = run("--home", str(home), "sql", "--as", "nobody", "--format", "csv",
                  "SELECT count(*) AS n FROM deliveries")
     assert result.stdout.splitlines() == ["n", "0"]
+
+
+def test_a_big_table_as_a_user_shows_its_first_rows_at_once_and_says_so(home: Path) -> None:
+    run("--home", str(home), "user", "add", "carol", "--role", "root", "--password", "correct horse 42")
+    started = time.monotonic()
+    cross_join = "SELECT d.queue_id, r.range FROM deliveries d, range(100000) r"
+    result = run("--home", str(home), "sql", "--as", "carol", cross_join)
+    assert time.monotonic() - started < 30
+    assert result.exit_code == 1
+    assert "only the first 1000 rows are shown" in result.output
+    assert result.stdout.count("\n") > 1000
+
+
+def test_sql_as_a_user_stops_at_the_configured_time_limit(home: Path) -> None:
+    with (home / "relaywatch.toml").open("a") as config:
+        config.write("\n[sql]\nseconds = 2\n")
+    run("--home", str(home), "user", "add", "dave", "--role", "user", "--password", "correct horse 42")
+    started = time.monotonic()
+    result = run("--home", str(home), "sql", "--as", "dave", "SELECT count(*) FROM range(100000000000)")
+    assert result.exit_code == 1 and "took longer than 2 s" in result.output
+    assert time.monotonic() - started < 10
+
+
+def test_control_characters_in_log_text_never_reach_the_terminal_raw(home: Path) -> None:
+    query = "SELECT 'evil\x1b]0;title\x07\x1b[31m' AS reply"
+    for fmt in ("table", "csv", "json"):
+        result = run("--home", str(home), "sql", "--format", fmt, query)
+        assert result.exit_code == 0, result.output
+        assert "\x1b" not in result.stdout and "\x07" not in result.stdout
 
 
 def test_missing_file_gives_a_clear_message(tmp_path: Path) -> None:

@@ -24,7 +24,16 @@ if TYPE_CHECKING:
     from warehouse.classify import classify as classify_json_lines
     from warehouse.compaction import CompactStats, compact
     from warehouse.evaluation import evaluate, format_report
-    from warehouse.export import csv_chunks, neutralise_formulas, to_csv, to_json_lines
+    from warehouse.export import (
+        csv_chunks,
+        json_chunks,
+        neutralise,
+        neutralise_formulas,
+        printable,
+        text_rows,
+        to_csv,
+        to_json_lines,
+    )
     from warehouse.jsonlines import parse as parse_json_lines
     from warehouse.lake import LINE_COLUMNS, Lake, LineBatch, open_lake, split_lines
     from warehouse.parse import SCHEMA, parse_counts, parse_lines
@@ -49,6 +58,7 @@ if TYPE_CHECKING:
     from warehouse.queries.queue import QueueView, queue
     from warehouse.queries.reputation import Reputation, reputation
     from warehouse.reclassification import ReclassifyStats, format_stats, reclassify
+    from warehouse.usersql import QueryError, UserQuery, run_local_sql, run_user_sql
     from warehouse.views import PUBLIC_VIEWS, Warehouse
 
 _PUBLIC = {
@@ -67,6 +77,10 @@ _PUBLIC = {
     "classify_json_lines": "warehouse.classify:classify",
     "parse_json_lines": "warehouse.jsonlines:parse",
     "csv_chunks": "warehouse.export",
+    "json_chunks": "warehouse.export",
+    "neutralise": "warehouse.export",
+    "printable": "warehouse.export",
+    "text_rows": "warehouse.export",
     "neutralise_formulas": "warehouse.export",
     "to_csv": "warehouse.export",
     "to_json_lines": "warehouse.export",
@@ -111,6 +125,10 @@ _PUBLIC = {
     "ReclassifyStats": "warehouse.reclassification",
     "format_stats": "warehouse.reclassification",
     "reclassify": "warehouse.reclassification",
+    "QueryError": "warehouse.usersql",
+    "UserQuery": "warehouse.usersql",
+    "run_local_sql": "warehouse.usersql",
+    "run_user_sql": "warehouse.usersql",
     "PUBLIC_VIEWS": "warehouse.views",
     "Warehouse": "warehouse.views",
 }

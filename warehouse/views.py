@@ -192,10 +192,6 @@ class Warehouse:
         finally:
             cursor.close()
 
-    def interrupt(self) -> None:
-        """Stop the query running on the confined connection (a time limit)."""
-        self.con.interrupt()
-
     def message_lines(self, message_key: str) -> pl.DataFrame:
         """The raw log lines of one message, in time order, if the message is inside this scope.
 

@@ -119,8 +119,9 @@ def sql(query: str, as_user: str | None, fmt: str) -> None:
     from relaywatch import output
     from relaywatch.query import sql as run_sql
 
-    frame = run_sql(current_home(), query, as_user=as_user)
-    output.write_frame(frame, fmt, sys.stdout)
+    notice = output.write_result(run_sql(current_home(), query, as_user=as_user), fmt, sys.stdout.buffer)
+    if notice:
+        raise click.ClickException(f"result incomplete: {notice}")
 
 
 COMMANDS = (ingest, process, parse, classify, reclassify, compact, sql)
