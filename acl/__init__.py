@@ -16,7 +16,7 @@ from acl.errors import (
     Throttled,
     WeakPassword,
 )
-from acl.grants import ALL_GATEWAYS, KINDS, Grant, grant_within, make_grant
+from acl.grants import ALL_GATEWAYS, KINDS, Grant, grant_within, make_grant, normalise_address, normalise_domain
 from acl.mail import Mailer, flush_mail, smtp_mailer
 from acl.model import ADMIN, MAILGW, ROLES, ROOT, USER, User, local_operator
 from acl.passwords import Hasher
@@ -78,6 +78,8 @@ __all__ = [
     "flush_mail",
     "get_user",
     "grant_within",
+    "normalise_address",
+    "normalise_domain",
     "local_operator",
     "login",
     "logout",

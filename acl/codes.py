@@ -50,16 +50,20 @@ def redeem(
     """Check `code` and, if right, consume it and run `apply` in the same transaction.
 
     Each call counts one attempt on the code before checking it, and wrong codes count against the
-    source; any failure raises the same CodeInvalid (or Throttled for a locked source).
+    subject (all its codes together, escalating) and the source; any failure raises the same CodeInvalid
+    (or Throttled for a locked subject or source).
     """
+    subject_key = f"{purpose}:{subject}"
     with store.transaction() as tx:
+        throttle.check(tx, throttle.CODE_SUBJECT, subject_key, now)
         if source:
             throttle.check(tx, throttle.CODE_SOURCE, source, now)
         row = tx.take_code_attempt(purpose, subject, CODE_MAX_ATTEMPTS, now)
     matches = store.hasher.verify(row.code_hash if row else None, _clean_code(code))
     if row is None or not row.deliverable or not matches:
-        if source:
-            with store.transaction() as tx:
+        with store.transaction() as tx:
+            throttle.count(tx, throttle.CODE_SUBJECT, subject_key, now)
+            if source:
                 throttle.count(tx, throttle.CODE_SOURCE, source, now)
         raise CodeInvalid()
     with store.transaction() as tx:

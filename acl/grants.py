@@ -57,6 +57,8 @@ def make_grant(kind: str, value: str, include_subdomains: bool = False) -> Grant
         return Grant(kind, normalise_domain(value), bool(include_subdomains))
     if kind == "gateway" and isinstance(value, str) and value.strip() == ALL_GATEWAYS:
         return Grant(kind, ALL_GATEWAYS)
+    if kind == "gateway":
+        return Grant(kind, normalise_gateway(value))
     return Grant(kind, normalise_token(value, kind))
 
 
@@ -169,8 +171,21 @@ def normalise_address(value: object, what: str = "sender address") -> str:
 
 
 def normalise_token(value: object, what: str) -> str:
-    """An SMTP-auth login or a gateway name: lower-cased, no spaces, no invisible characters."""
+    """An SMTP-auth login or a user name: lower-cased, no spaces, no invisible characters."""
     return _clean(value, what)
+
+
+_GATEWAY_NAME = re.compile(r"[a-z0-9](?:[a-z0-9_-]|\.(?!\.)){0,62}")
+"""The rule ingest applies to gateway names at ingest and registration (acl imports no other package:
+tests/test_names.py holds the two to the same answers)."""
+
+
+def normalise_gateway(value: object) -> str:
+    """A gateway name as the lake stores it: lower case; letters, digits, '.', '_', '-', no '..'."""
+    text = _clean(value, "gateway")
+    if not _GATEWAY_NAME.fullmatch(text):
+        raise InvalidValue(f"gateway {value!r}: use letters, digits, '.', '_' or '-' (at most 63, no '..')")
+    return text
 
 
 def address_variants(address: str) -> tuple[str, ...]:

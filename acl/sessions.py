@@ -3,7 +3,10 @@
 Log-in does the same work whatever happens: the attempt is counted against the account name (known
 or not) before the password is checked, the password is verified against the stored hash or a dummy
 one, and every failure (unknown name, wrong password, disabled account, no password set) gives the same
-LoginFailed. Five failures lock the name, twenty the source, with exponentially growing locks.
+LoginFailed. Five failures for one name from one source lock that pair, twenty the source, a hundred
+the name from anywhere, with exponentially growing locks: a guesser elsewhere does not lock the owner
+out (the pair is the name plus the source; callers without a source, the CLI and the Python API, share
+one pseudo-source). Machine accounts (mailgw) get the same LoginFailed at dashboard sign-in.
 Sessions are random 256-bit tokens; only their SHA-256 is stored; they expire, and they are closed
 when the account's password, role or status changes.
 """
@@ -15,7 +18,7 @@ import secrets
 
 from acl import codes, throttle
 from acl.audit import record
-from acl.errors import CodeInvalid, LoginFailed, PermissionDenied, SessionInvalid
+from acl.errors import CodeInvalid, LoginFailed, SessionInvalid
 from acl.mail import Mailer, send_later
 from acl.model import MAILGW, User, clock, load_user
 from acl.passwords import MAX_PASSWORD_LENGTH, check_password_policy
@@ -40,8 +43,10 @@ def authenticate(
     now = clock(now)
     login = _login_name(name)
     secret = password if isinstance(password, str) and len(password) <= MAX_PASSWORD_LENGTH else ""
+    pair = f"{login}|{source or '-'}"
     with store.transaction() as tx:
-        throttle.hit(tx, throttle.LOGIN_ACCOUNT, login, now)
+        throttle.hit(tx, throttle.LOGIN_PAIR, pair, now)
+        throttle.check(tx, throttle.LOGIN_ACCOUNT, login, now)
         if source:
             throttle.check(tx, throttle.LOGIN_SOURCE, source, now)
         row = tx.user_by_name(login)
@@ -52,11 +57,12 @@ def authenticate(
     with store.transaction() as tx:
         current = tx.user_by_id(row.id) if ok and row is not None else None
         if current is None or current.disabled or current.password_hash != row.password_hash:
+            throttle.count(tx, throttle.LOGIN_ACCOUNT, login, now)
             if source:
                 throttle.count(tx, throttle.LOGIN_SOURCE, source, now)
             user = None
         else:
-            throttle.clear(tx, throttle.LOGIN_ACCOUNT, login)
+            throttle.clear(tx, throttle.LOGIN_PAIR, pair)
             if rehash:
                 tx.set_password_hash(current.id, rehash, current.password_changed_at or now)
             user = load_user(tx, current)
@@ -74,11 +80,12 @@ def login(
     now: float | None = None,
     ttl: float = SESSION_TTL,
 ) -> tuple[str, User]:
-    """Authenticate and open a dashboard session: (token, user). Machine accounts (mailgw) are refused."""
+    """Authenticate and open a dashboard session: (token, user). Machine accounts (mailgw) get the
+    LoginFailed of a wrong password: sign-in does not tell which names are machine accounts."""
     now = clock(now)
     user = authenticate(store, name, password, source=source, now=now)
     if user.role == MAILGW or user.id is None:
-        raise PermissionDenied("machine accounts cannot open dashboard sessions")
+        raise LoginFailed()
     token = secrets.token_urlsafe(32)
     with store.transaction() as tx:
         tx.delete_expired_sessions(now)

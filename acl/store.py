@@ -264,10 +264,9 @@ class Tx:
             (row.key, row.failures, row.first_at, row.locked_until),
         )
 
-    def delete_stale_throttles(self, started_before: float, now: float) -> None:
-        self._c.execute(
-            "DELETE FROM throttle WHERE first_at < ? AND locked_until <= ?", (started_before, now)
-        )
+    def delete_stale_throttles(self, before: float) -> None:
+        """Forget keys whose window started and whose last lock ended before `before`."""
+        self._c.execute("DELETE FROM throttle WHERE first_at < ? AND locked_until < ?", (before, before))
 
     def delete_throttle(self, key: str) -> None:
         self._c.execute("DELETE FROM throttle WHERE key = ?", (key,))

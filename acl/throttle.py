@@ -1,7 +1,9 @@
 """Attempt counters with exponential temporary lockout, per account, address or source.
 
 Each Limit counts attempts in a window; reaching `max_attempts` locks the key for `base_lock` seconds,
-and every further counted attempt in the same window doubles the lock (capped at `max_lock`). Keys
+and every further counted attempt doubles the lock (capped at `max_lock`). A key that was locked does
+not start afresh when its window ends: for a day after its last lock, each new attempt locks it again,
+for twice as long (waiting for the window to pass and trying again would otherwise never escalate). Keys
 are hashed, so unknown names, addresses and IP addresses are throttled exactly like known ones
 (the throttle never reveals whether an account exists) and never stored in clear.
 """
@@ -28,12 +30,19 @@ class Limit:
     max_lock: float
 
 
-LOGIN_ACCOUNT = Limit("login:account", 5, DAY, 30.0, 3600.0)
+LOGIN_PAIR = Limit("login:pair", 5, DAY, 30.0, 3600.0)
+"""Wrong passwords for one account from one source: the guesser is slowed, the owner elsewhere is not."""
 LOGIN_SOURCE = Limit("login:source", 20, DAY, 30.0, 3600.0)
+LOGIN_ACCOUNT = Limit("login:account", 100, DAY, 60.0, 3600.0)
+"""Wrong passwords for one account from anywhere: a high cap against guessing spread over many sources."""
 SIGNUP_ADDRESS = Limit("signup:address", 5, 3600.0, 3600.0, DAY)
 SIGNUP_SOURCE = Limit("signup:source", 20, 3600.0, 3600.0, DAY)
 RESET_ACCOUNT = Limit("reset:account", 5, 3600.0, 3600.0, DAY)
 CODE_SOURCE = Limit("code:source", 10, DAY, 60.0, 3600.0)
+CODE_SUBJECT = Limit("code:subject", 10, DAY, 3600.0, DAY)
+"""Wrong codes for one address or account per day, whatever the source and however many codes it asked
+for (each new code has its own 5 attempts): with SIGNUP_ADDRESS / RESET_ACCOUNT this caps guesses at a
+few dozen a day instead of hundreds."""
 
 
 def _key(limit: Limit, ident: str) -> str:
@@ -52,14 +61,14 @@ def count(tx: Tx, limit: Limit, ident: str, now: float) -> None:
     """Count one attempt (a failure, or a request for rate limits) and lock the key when due."""
     key = _key(limit, ident)
     row = tx.throttle(key)
-    if row is None or now - row.first_at > limit.window:
+    if row is None or (now - row.first_at > limit.window and now - row.locked_until > DAY):
         row = ThrottleRow(key, 0, now, 0.0)
     attempts = row.failures + 1
     locked_until = row.locked_until
     if attempts >= limit.max_attempts:
         locked_until = now + min(limit.max_lock, limit.base_lock * 2.0 ** (attempts - limit.max_attempts))
     tx.put_throttle(ThrottleRow(key, attempts, row.first_at, locked_until))
-    tx.delete_stale_throttles(now - DAY, now)
+    tx.delete_stale_throttles(now - DAY)
 
 
 def hit(tx: Tx, limit: Limit, ident: str, now: float) -> None:

@@ -122,13 +122,29 @@ class Session:
         return fresh
 
 
+def forwarded_client(peer: str | None, forwarded_for: str | None, trusted: tuple[str, ...]) -> str | None:
+    """The client's address: the peer's, unless the peer is a trusted proxy; then the right-most address
+    of X-Forwarded-For that is not itself a trusted proxy (the left part is whatever the client wrote)."""
+    if not peer or peer not in trusted or not forwarded_for:
+        return peer or None
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if hop not in trusted:
+            return hop
+    return peer
+
+
 def client_ip() -> str | None:
-    """The browser's address (per-source throttling of sign-in, sign-up and reset)."""
+    """The browser's address (per-source throttling of sign-in, sign-up and reset); X-Forwarded-For is
+    believed only from the `[dashboards] trusted_proxies`."""
     try:
-        address = st.context.ip_address
+        # Streamlit reports a loopback peer as None: a proxy on this host is 127.0.0.1 here.
+        peer = st.context.ip_address or "127.0.0.1"
+        forwarded_for = st.context.headers.get("X-Forwarded-For")
     except (AttributeError, RuntimeError):
         return None
-    return address if isinstance(address, str) and address else None
+    trusted = backend.trusted_proxies(backend.home_dir())
+    return forwarded_client(peer if isinstance(peer, str) else None, forwarded_for, trusted)
 
 
 def current() -> Session | None:

@@ -51,6 +51,11 @@ def signup_days(home: Path) -> int:
     return load_config(home).dashboards.signup_days
 
 
+def trusted_proxies(home: Path) -> tuple[str, ...]:
+    """The reverse proxies whose X-Forwarded-For is believed ([dashboards] trusted_proxies)."""
+    return load_config(home).dashboards.trusted_proxies
+
+
 def has_sent(home: Path) -> Callable[[str], bool]:
     """The sign-up proof: did this address send through a gateway recently (unscoped lookup)?"""
     days = signup_days(home)

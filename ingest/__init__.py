@@ -11,7 +11,16 @@ from typing import TYPE_CHECKING
 from relaywatch.core import lazy_exports
 
 if TYPE_CHECKING:
-    from ingest.chunks import CHUNK_BYTES, Chunk, ChunkSink, file_chunks, identify, open_log, read_chunks
+    from ingest.chunks import (
+        CHUNK_BYTES,
+        Chunk,
+        ChunkSink,
+        LogFileError,
+        file_chunks,
+        identify,
+        open_log,
+        read_chunks,
+    )
     from ingest.collect import (
         Backoff,
         CollectError,
@@ -31,6 +40,7 @@ if TYPE_CHECKING:
         Gateway,
         GatewayError,
         delete_gateway,
+        gateway_name,
         get_gateway,
         known_hosts_path,
         load_gateways,
@@ -54,6 +64,7 @@ _PUBLIC = {
     "CHUNK_BYTES": "ingest.chunks",
     "Chunk": "ingest.chunks",
     "ChunkSink": "ingest.chunks",
+    "LogFileError": "ingest.chunks",
     "file_chunks": "ingest.chunks",
     "identify": "ingest.chunks",
     "open_log": "ingest.chunks",
@@ -76,6 +87,7 @@ _PUBLIC = {
     "Gateway": "ingest.gateways",
     "GatewayError": "ingest.gateways",
     "delete_gateway": "ingest.gateways",
+    "gateway_name": "ingest.gateways",
     "get_gateway": "ingest.gateways",
     "known_hosts_path": "ingest.gateways",
     "load_gateways": "ingest.gateways",

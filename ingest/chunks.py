@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import stat
+import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from relaywatch.core import CollectSection
+from relaywatch.core import CollectSection, RelaywatchError
 
 CHUNK_BYTES = CollectSection().chunk_bytes
 """Largest chunk read and committed at once ([collect] chunk_bytes)."""
@@ -53,11 +56,39 @@ def fingerprint(head: bytes) -> str | None:
     return "fp:" + hashlib.sha256(head[:newline]).hexdigest()[:24]
 
 
+class LogFileError(RelaywatchError):
+    """A log file that cannot be read as one: not a regular file, not gzip although named .gz, damaged."""
+
+
 def open_log(path: Path) -> BinaryIO:
-    """Open a log file for reading bytes, decompressing `.gz` transparently."""
+    """Open a log file for reading bytes, decompressing `.gz` transparently. Only regular files: a FIFO
+    or a device would block or never end."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise LogFileError(f"{path}: cannot read it ({exc.strerror})") from exc
+    if not stat.S_ISREG(mode):
+        raise LogFileError(f"{path}: not a regular file (a FIFO, device or directory cannot be ingested)")
     if path.suffix == ".gz":
+        with path.open("rb") as raw:
+            magic = raw.read(2)
+        if magic != b"\x1f\x8b":
+            raise LogFileError(f"{path}: named .gz but not gzip data (it starts with {magic!r}): rename it")
         return gzip.open(path, "rb")  # type: ignore[return-value]
     return path.open("rb")
+
+
+@contextmanager
+def _damage_reported(path: Path) -> Iterator[None]:
+    """Damaged gzip data as a LogFileError (an EOFError would reach click as a bare 'Aborted!')."""
+    try:
+        yield
+    except (gzip.BadGzipFile, zlib.error, EOFError) as exc:
+        reason = str(exc) or type(exc).__name__
+        raise LogFileError(
+            f"{path}: corrupt or truncated gzip data ({reason}); the complete lines before the damage are kept,"
+            " nothing after it was read"
+        ) from exc
 
 
 def read_chunks(
@@ -97,7 +128,7 @@ def read_chunks(
 
 def identify(path: Path) -> str | None:
     """The identity of a local file (plain or .gz); None while its first line is not complete."""
-    with open_log(path) as stream:
+    with open_log(path) as stream, _damage_reported(path):
         return fingerprint(stream.read(FINGERPRINT_BYTES))
 
 
@@ -107,7 +138,7 @@ def file_chunks(path: Path, gateway: str, sink: ChunkSink, *, chunk_bytes: int =
     file_id = identify(path)
     if file_id is None:
         return
-    with open_log(path) as stream:
+    with open_log(path) as stream, _damage_reported(path):
         yield from read_chunks(
             stream,
             gateway=gateway,

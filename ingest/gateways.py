@@ -20,7 +20,9 @@ from relaywatch.core import RelaywatchError, file_lock, locks_dir, write_atomic
 REGISTRY_NAME = "gateways.toml"
 KNOWN_HOSTS_NAME = "known_hosts"
 DEFAULT_QUEUE_COMMAND = "postqueue -j"
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]|\.(?!\.)){0,62}")
+"""A gateway name as typed (stored lower-cased): ASCII letters, digits, '.', '_', '-', at most 63, no
+'..' (acl's grants check gateway names with the same rule; tests/test_names.py holds them to it)."""
 SSH_TARGET = re.compile(r"^(?P<user>[^@\s]+)@(?P<host>\[[^\]]+\]|[^:@\s]+)(?::(?P<port>\d{1,5}))?$")
 
 
@@ -80,8 +82,7 @@ def make_gateway(
     queue_command: str = DEFAULT_QUEUE_COMMAND,
 ) -> Gateway:
     """A validated gateway; remote ones need an absolute log path and a readable private key."""
-    if not NAME_PATTERN.match(name):
-        raise GatewayError(f"gateway name {name!r}: use letters, digits, '.', '_' or '-' (at most 63)")
+    name = gateway_name(name)
     if not log.startswith("/"):
         raise GatewayError(f"--log {log!r}: give the absolute path of the Postfix log")
     if ssh is None:
@@ -95,6 +96,17 @@ def make_gateway(
     if not key_path.is_file():
         raise GatewayError(f"--key {key}: no such file")
     return Gateway(name, log, user, host, port, str(key_path), tuple(ips), queue_command)
+
+
+def gateway_name(name: object) -> str:
+    """The stored form of a gateway name (lower case), the same at ingest, registration and grant time;
+    refuses what could not be a name: empty, spaces, '/', '|', '..', more than 63 characters."""
+    text = name if isinstance(name, str) else ""
+    if not NAME_PATTERN.fullmatch(text):
+        raise GatewayError(
+            f"gateway name {name!r}: use letters, digits, '.', '_' or '-' (at most 63, no '..', no space or '/')"
+        )
+    return text.lower()
 
 
 @contextmanager
@@ -114,7 +126,8 @@ def load_gateways(home: Path) -> dict[str, Gateway]:
     except tomllib.TOMLDecodeError as exc:
         raise GatewayError(f"{path}: invalid TOML: {exc}") from exc
     gateways = {}
-    for name, entry in data.get("gateways", {}).items():
+    for written, entry in data.get("gateways", {}).items():
+        name = gateway_name(written)
         values = dict(entry)
         values["ips"] = tuple(values.get("ips", ()))
         try:
@@ -154,6 +167,7 @@ def save_gateway(home: Path, gateway: Gateway, *, replace: bool = False) -> None
 
 def delete_gateway(home: Path, name: str) -> Gateway:
     """Unregister a gateway and forget its pinned host key; its collected data stays in the lake."""
+    name = name.lower()
     with locked(home, "gateways"):
         gateways = load_gateways(home)
         if name not in gateways:
@@ -170,6 +184,7 @@ def delete_gateway(home: Path, name: str) -> Gateway:
 def get_gateway(home: Path, name: str) -> Gateway:
     """One registered gateway, with a clear error when the name is unknown."""
     gateways = load_gateways(home)
+    name = name.lower()
     if name not in gateways:
         known = ", ".join(sorted(gateways)) or "none registered"
         raise GatewayError(f"no gateway named {name} ({known})")

@@ -237,11 +237,11 @@ def test_role_change_closes_sessions_and_a_demoted_actor_loses_powers(store, op)
 def test_machine_accounts_authenticate_but_get_no_dashboard_session(store, op):
     user_add(store, op, "gw1", MAILGW, PASSWORD)
     assert authenticate(store, "gw1", PASSWORD).role == MAILGW
-    with pytest.raises(PermissionDenied, match="machine accounts"):
+    with pytest.raises(LoginFailed):
         login(store, "gw1", PASSWORD)
 
 
-def test_five_failures_lock_the_account_with_growing_locks(store, op):
+def test_five_failures_from_one_source_lock_the_account_there_with_growing_locks(store, op):
     user_add(store, op, "alice", USER, PASSWORD)
     for i in range(5):
         with pytest.raises(LoginFailed):
@@ -398,3 +398,31 @@ def test_hashes_made_with_old_parameters_are_upgraded_at_login(tmp_path, op):
         assert "m=8192,t=2,p=1" in tx.user_by_name("alice").password_hash
     assert authenticate(strong, "alice", PASSWORD).name == "alice"
     strong.close()
+
+
+def test_a_guesser_elsewhere_does_not_lock_the_owner_out(store, op):
+    user_add(store, op, "alice", USER, PASSWORD)
+    for i in range(12):
+        with pytest.raises((LoginFailed, Throttled)):
+            authenticate(store, "alice", f"guess {i}", source="203.0.113.66", now=T0 + i)
+    with pytest.raises(Throttled):
+        authenticate(store, "alice", PASSWORD, source="203.0.113.66", now=T0 + 13)
+    assert authenticate(store, "alice", PASSWORD, source="198.51.100.20", now=T0 + 14).name == "alice"
+
+
+def test_guessing_spread_over_many_sources_meets_the_account_cap(store, op):
+    user_add(store, op, "alice", USER, PASSWORD)
+    for i in range(100):
+        with pytest.raises(LoginFailed):
+            authenticate(store, "alice", "guess", source=f"10.0.{i // 250}.{i % 250}", now=T0 + i)
+    with pytest.raises(Throttled):
+        authenticate(store, "alice", PASSWORD, source="198.51.100.20", now=T0 + 101)
+
+
+def test_a_machine_account_at_sign_in_gets_the_answer_of_a_wrong_password(store, op):
+    user_add(store, op, "gw2", MAILGW, PASSWORD)
+    with pytest.raises(LoginFailed) as machine:
+        login(store, "gw2", PASSWORD)
+    with pytest.raises(LoginFailed) as wrong:
+        login(store, "alice-or-anyone", "wrong password 1")
+    assert str(machine.value) == str(wrong.value)

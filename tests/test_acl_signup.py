@@ -272,3 +272,38 @@ def test_signup_end_to_end_through_a_real_smtp_server(store, smtp_server):
     assert token and logged_in.name == "alice@example.com"
     with pytest.raises(CodeInvalid):
         finish_signup(store, "alice@example.com", code, PASSWORD, source="192.0.2.1")
+
+
+def test_re_requesting_codes_all_day_allows_only_a_few_dozen_guesses(store, outbox):
+    """Before: 5 requests an hour x 5 attempts per code = 600 guesses a day on one address."""
+    accepted = 0
+    now = T0
+    while now < T0 + 86400:
+        try:
+            start_signup(store, "carol@example.com", has_sent=has_sent, send_mail=outbox, now=now)
+        except Throttled:
+            now += 60
+            continue
+        for _ in range(5):
+            try:
+                finish_signup(store, "carol@example.com", "00000000", PASSWORD, now=now)
+            except CodeInvalid:
+                accepted += 1
+            except Throttled:
+                break
+        now += 60
+    assert accepted <= 20, f"{accepted} guesses in a day"
+
+
+def test_a_locked_address_is_locked_again_for_longer_after_its_window(store, outbox):
+    def ask(now: float) -> None:
+        start_signup(store, "alice@example.com", has_sent=has_sent, send_mail=outbox, now=now)
+
+    for i in range(5):
+        ask(T0 + i)
+    with pytest.raises(Throttled) as first:
+        ask(T0 + 10)
+    ask(T0 + 10 + first.value.retry_after + 1)  # the window and the lock are over: one more request...
+    with pytest.raises(Throttled) as second:
+        ask(T0 + 20 + first.value.retry_after)  # ...locks it again, for longer
+    assert second.value.retry_after > first.value.retry_after

@@ -205,3 +205,23 @@ def test_password_reset_by_mailed_code(mail_home: tuple[DemoHome, Inbox], monkey
 def test_without_mail_settings_only_sign_in_is_offered(monkeypatch: pytest.MonkeyPatch) -> None:
     at = open_app(demo_home(), None, monkeypatch)
     assert [tab.label for tab in at.tabs] == ["Sign in"]
+
+
+def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy() -> None:
+    from dashboards.auth import forwarded_client
+
+    proxy = ("10.0.0.1",)
+    assert forwarded_client("203.0.113.7", "198.51.100.1", proxy) == "203.0.113.7", "a client cannot claim a source"
+    assert forwarded_client("10.0.0.1", "198.51.100.1", proxy) == "198.51.100.1"
+    assert forwarded_client("10.0.0.1", "6.6.6.6, 198.51.100.1", proxy) == "198.51.100.1", "left part is the client's"
+    assert forwarded_client("10.0.0.1", "198.51.100.1, 10.0.0.1", proxy) == "198.51.100.1"
+    assert forwarded_client("10.0.0.1", None, proxy) == "10.0.0.1"
+    assert forwarded_client("127.0.0.1", "198.51.100.1", ()) == "127.0.0.1", "no proxy configured: header ignored"
+
+
+def test_trusted_proxies_must_be_ip_addresses() -> None:
+    from relaywatch.core import ConfigError, parse_config
+
+    assert parse_config({"dashboards": {"trusted_proxies": ["127.0.0.1", "::1"]}}).dashboards.trusted_proxies
+    with pytest.raises(ConfigError, match="trusted_proxies: 'proxy.local' is not an IP address"):
+        parse_config({"dashboards": {"trusted_proxies": ["proxy.local"]}})

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import polars as pl
 
+from warehouse.addresses import normal_addresses
 from warehouse.classify import RuleSet, classify_frame
 from warehouse.providers import provider_of
 
@@ -120,14 +121,14 @@ def _batch_messages(ev: pl.DataFrame, gateway: str) -> pl.DataFrame:
         return pl.col(column).filter(pl.col("event").is_in(events)).drop_nulls().first()
 
     recipients = pl.struct(
-        recipient=pl.col("to").str.to_lowercase(), status="status", dsn="dsn", ts="ts"
+        recipient=pl.col("to"), status="status", dsn="dsn", ts="ts"
     ).filter(pl.col("event") == "delivery")
     return ev.group_by("message_key", maintain_order=True).agg(
         gateway=pl.lit(gateway),
         queue_id=pl.col("queue_id").first(),
         first_ts=pl.col("ts").min(),
         last_ts=pl.col("ts").max(),
-        sender=pl.coalesce(from_event("from", "queued"), from_event("from", "pickup", "expired")).str.to_lowercase(),
+        sender=pl.coalesce(from_event("from", "queued"), from_event("from", "pickup", "expired")),
         sasl_method=from_event("sasl_method", "client"),
         sasl_username=from_event("sasl_username", "client").str.to_lowercase(),
         client_host=from_event("client_host", "client"),
@@ -236,8 +237,8 @@ def _classified(rows: pl.DataFrame, rules: RuleSet | None) -> pl.DataFrame:
 def _deliveries(ev: pl.DataFrame, messages: pl.DataFrame, rules: RuleSet | None) -> pl.DataFrame:
     attempts = ev.filter(pl.col("event") == "delivery").select(
         "gateway", "message_key", "queue_id", "ts",
-        recipient=pl.col("to").str.to_lowercase(),
-        orig_to=pl.col("orig_to").str.to_lowercase(),
+        recipient="to",
+        orig_to="orig_to",
         relay="relay", delay="delay", delays="delays", dsn="dsn", status="status", response="response",
         file_id="file_id", offset="offset", line_day="day",
     )
@@ -259,9 +260,9 @@ def _rejects(lines: pl.DataFrame, ev: pl.DataFrame, messages: pl.DataFrame, rule
     info = messages.select("message_key", sasl="sasl_username", msg_sender="sender")
     rows = refused.join(info, on="message_key", how="left", maintain_order="left").select(
         "gateway", "ts", "queue_id", "message_key", "service",
-        sender=pl.coalesce(pl.col("from").str.to_lowercase(), "msg_sender"),
+        sender=pl.coalesce("from", "msg_sender"),
         sasl_username="sasl",
-        recipient=pl.col("to").str.to_lowercase(),
+        recipient="to",
         client_host="client_host", client_ip="client_ip", dsn="dsn", status="status", response="response",
         file_id="file_id", offset="offset", line_day="day",
     ).with_columns(sender_domain=_domain("sender"), recipient_domain=_domain("recipient"))
@@ -272,6 +273,7 @@ def correlate(
     lines: pl.DataFrame, gateway: str, state: pl.DataFrame, rules: RuleSet | None = None
 ) -> Correlated:
     """Turn one batch of parsed lines of `gateway` (in log order) into lake rows and the next state."""
+    lines = normal_addresses(lines, "from", "to", "orig_to")
     ev = _message_events(lines, gateway, state)
     batch = _batch_messages(ev, gateway)
     touched = _merge(state, batch)

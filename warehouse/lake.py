@@ -19,6 +19,7 @@ from deltalake.exceptions import TableNotFoundError
 
 from ingest import Chunk
 from relaywatch.core import lake_dir, load_config
+from warehouse.addresses import normal_addresses
 from warehouse.parse import parse_lines
 
 PROCESS_APP = "process"
@@ -137,9 +138,8 @@ class Lake:
         taken = at or (rows["snapshot_ts"][0] if rows.height else datetime.now(UTC))
         marker = pl.DataFrame({"snapshot_ts": [taken], "gateway": [gateway]}, schema_overrides={
             "snapshot_ts": pl.Datetime("us", "UTC")})
-        frame = pl.concat([rows, marker], how="diagonal_relaxed").with_columns(
-            sender=pl.col("sender").str.to_lowercase(),
-            sender_domain=pl.col("sender").str.to_lowercase().str.extract(r"@([^@]+)$"),
+        frame = normal_addresses(pl.concat([rows, marker], how="diagonal_relaxed"), "sender").with_columns(
+            sender_domain=pl.col("sender").str.extract(r"@([^@]+)$"),
             sasl_username=pl.lit(None, pl.String),
             day=pl.col("snapshot_ts").dt.date().cast(pl.String),
         )

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ingest import CHUNK_BYTES, Chunk, file_chunks, identify
+from ingest import CHUNK_BYTES, Chunk, file_chunks, gateway_name, identify
 from relaywatch.core import file_lock
 from warehouse.classify import RuleSet
 from warehouse.correlate import Correlated, correlate, empty_state, with_outcome
@@ -123,6 +123,7 @@ def ingest(
     line without its newline is left for the next run (the writer may still be writing it).
     """
     stats = IngestStats()
+    gateway = gateway_name(gateway)
     with writer_lock(lake), ThreadPoolExecutor(max_workers=1, thread_name_prefix="lake-writer") as writer:
         state = _catch_up(lake, stats, rules)
         pending: Future[None] | None = None

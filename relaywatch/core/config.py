@@ -8,6 +8,7 @@ tuples of a nested section dataclass for arrays of tables (`[[section.item]]`).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -108,6 +109,16 @@ class DashboardsSection:
 
     signup_days: int = field(default=30, metadata=_minimum(1))
     """An address may sign up if it sent mail through a gateway in the last N days."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses of reverse proxies in front of the dashboards: only a request from one of them has its
+    X-Forwarded-For read (for per-source throttling); from anyone else the header is ignored."""
+
+    def check(self) -> None:
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_address(proxy)
+            except ValueError:
+                raise ConfigError(f"[dashboards] trusted_proxies: {proxy!r} is not an IP address") from None
 
 
 @dataclass(frozen=True)
