@@ -77,10 +77,12 @@ def test_sql_formats_table_csv_json(home: Path) -> None:
     assert as_csv.stdout.splitlines()[0] == "recipient,status"
     as_table = run("--home", str(home), "sql", query)
     assert "bob@gmail.com" in as_table.stdout
+    assert as_json.exit_code == as_csv.exit_code == as_table.exit_code == 0
 
 
 def test_csv_neutralises_spreadsheet_formulas(home: Path) -> None:
     result = run("--home", str(home), "sql", "--format", "csv", "SELECT '=HYPERLINK(\"x\")' AS evil, '-1' AS neg")
+    assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[1].startswith("\"'=HYPERLINK")
     assert result.stdout.splitlines()[1].endswith("'-1")
 
@@ -105,6 +107,7 @@ def test_a_user_without_grants_gets_zero_rows(home: Path) -> None:
     run("--home", str(home), "user", "add", "nobody", "--role", "user", "--password", "correct horse 42")
     result = run("--home", str(home), "sql", "--as", "nobody", "--format", "csv",
                  "SELECT count(*) AS n FROM deliveries")
+    assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == ["n", "0"]
 
 

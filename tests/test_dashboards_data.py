@@ -20,7 +20,7 @@ os.environ.setdefault("RELAYWATCH_ARGON2", "fast")
 import pytest  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from acl import local_operator, login, open_store, user_add, user_grant  # noqa: E402
+from acl import local_operator, login, open_store, user_add, user_grant, user_list  # noqa: E402
 from dashboards import backend  # noqa: E402
 from dashboards.auth import TOKEN  # noqa: E402
 from dashboards.settings import UserSettings, load_settings, save_settings, settings_path  # noqa: E402
@@ -179,3 +179,17 @@ def test_demo_home_has_both_gateways_and_the_accounts() -> None:
         warehouse.close()
     assert counts["gw1"] == 7 and counts["gw2"] > 500
     assert not home.bob_sender.endswith("@customer.example")
+    store = open_store(home.path / "control.db")
+    try:
+        users = user_list(store, local_operator("t"))
+        accounts = {u.name: (u.role, {(g.kind, g.value) for g in u.grants}) for u in users}
+    finally:
+        store.close()
+    assert accounts == {
+        "root": ("root", set()),
+        "ops": ("admin", {("gateway", "gw2")}),
+        "alice": ("user", {("sender", ALICE_SENDER.lower())}),
+        "bob": ("user", {("sender", home.bob_sender)}),
+        "nobody": ("user", set()),
+        "gwbot": ("mailgw", {("gateway", "gw1")}),
+    }

@@ -13,7 +13,16 @@ from streamlit.testing.v1 import AppTest
 from acl import Scope, logout
 from dashboards import backend, exports
 from dashboards.auth import TOKEN
-from tests.test_dashboards_data import ALICE_SENDER, FIRST_DAY, LAST_DAY, choose_days, demo_home, goto, open_app
+from tests.test_dashboards_data import (
+    ALICE_SENDER,
+    FIRST_DAY,
+    LAST_DAY,
+    choose_days,
+    demo_home,
+    goto,
+    open_app,
+    texts,
+)
 from warehouse import EXPORT_COLUMNS, LogFilter, Period, log_rows
 
 
@@ -112,9 +121,21 @@ def test_pages_come_from_the_warehouse_in_the_chosen_order(monkeypatch: pytest.M
 
 
 def test_the_histogram_counts_the_whole_filtered_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The page's total (the histogram's sum) is bob's whole filtered result, not the page shown."""
+    home = demo_home()
+    warehouse = backend.warehouse(home.path, Scope(senders=frozenset({home.bob_sender})))
+    try:
+        expected = warehouse.query(
+            "SELECT count(*) AS n FROM deliveries WHERE day BETWEEN $a AND $b",
+            {"a": str(FIRST_DAY), "b": str(LAST_DAY)},
+        )["n"][0]
+    finally:
+        warehouse.close()
     at = logs_as("bob", monkeypatch)
     charts = at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
     assert charts, "a histogram is drawn"
+    assert expected > len(table(at)), "more rows than one page: the total must not be the page's"
+    assert any(c.startswith(f"{expected:,} delivery attempts match") for c in texts(at.caption))
 
 
 def test_only_sort_columns_of_the_allow_list_reach_sql() -> None:
