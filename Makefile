@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 DEMO   ?= var/demo
 PORT   ?= 8501
 
-.PHONY: run test setup sysdeps lint bench clean
+.PHONY: run test setup sysdeps lint bench mutate clean
 
 run: setup
 	$(BIN)/python -m relaywatch.demo --dir $(DEMO) --serve --port $(PORT)
@@ -28,6 +28,10 @@ $(STAMP): pyproject.toml constraints.txt
 
 lint: setup
 	$(BIN)/ruff check .
+
+mutate: setup
+	$(BIN)/pip install -q -c constraints.txt -e '.[mutate]'
+	$(BIN)/python scripts/mutate.py
 
 bench: setup
 	$(BIN)/python -m bench.ingest --lines 2000000 --big

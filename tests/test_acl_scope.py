@@ -227,3 +227,10 @@ def test_scope_of_a_stored_user_follows_its_grants(tmp_path):
     sql, params = scope_for(get_user(store, "carol")).predicate()
     assert params == {"scope_domains": ["example.com"], "scope_suffix_0": ".example.com"}
     store.close()
+
+
+def test_an_every_gateway_grant_opens_everything_only_when_the_caller_allows_it():
+    star = [make_grant("gateway", "*"), make_grant("gateway", "gw1")]
+    assert Scope.from_grants(star) == Scope(gateways=frozenset({"gw1"}))
+    assert Scope.from_grants(star, allow_all_gateways=True) == Scope.root()
+    assert scope_for(User(1, "u", USER, grants=tuple(star))).everything is False

@@ -1,0 +1,71 @@
+"""`make mutate`: mutation testing (mutmut) of the code that guards data, one module at a time.
+
+Each target is mutated in a scratch copy of the tree (mutmut writes a `mutants/` folder and needs its
+settings in pyproject.toml) with the tests that are meant to catch its bugs; the survival rate per
+module is printed as a Markdown table (the README keeps the latest one) and the surviving mutants are
+listed for review. Slow, so not part of `make test`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGETS = {
+    "acl/scope.py": ["tests/test_acl_scope.py", "tests/test_acl_grants.py"],
+    "acl/sqlguard.py": ["tests/test_acl_sqlguard.py"],
+    "warehouse/classify.py": ["tests/test_classify.py"],
+    "ingest/collect.py": ["tests/test_collect_local.py", "tests/test_collect_backoff.py"],
+}
+PACKAGES = ["acl", "ingest", "warehouse", "relaywatch", "dashboards", "tests"]
+
+
+def run_target(module: str, tests: list[str], children: int) -> tuple[int, int, list[str]]:
+    """(killed, total, survivors) of one module's mutants."""
+    with tempfile.TemporaryDirectory(prefix="rw-mutate-") as scratch:
+        tree = Path(scratch) / "tree"
+        files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True).stdout
+        for name in files.decode().split("\0"):
+            if name and (ROOT / name).is_file():
+                (tree / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / name, tree / name)
+        with (tree / "pyproject.toml").open("a") as config:
+            config.write(
+                f"\n[tool.mutmut]\nsource_paths = [{module!r}]\n"
+                f"pytest_add_cli_args_test_selection = {tests!r}\nalso_copy = {PACKAGES!r}\n"
+            )
+        mutmut = [sys.executable, "-m", "mutmut"]
+        subprocess.run([*mutmut, "run", "--max-children", str(children)], cwd=tree, check=False,
+                       stdout=subprocess.DEVNULL)
+        results = subprocess.run([*mutmut, "results", "--all", "true"], cwd=tree, check=False,
+                                 capture_output=True, text=True).stdout
+    states = re.findall(r"^\s*(\S+): (\w+)$", results, re.MULTILINE)
+    killed = sum(state == "killed" for _, state in states)
+    survivors = [name for name, state in states if state != "killed"]
+    return killed, len(states), survivors
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("modules", nargs="*", default=list(TARGETS), help="modules to mutate (default: all)")
+    parser.add_argument("--children", type=int, default=2, help="mutants tested in parallel")
+    args = parser.parse_args()
+    rows = []
+    for module in args.modules:
+        killed, total, survivors = run_target(module, TARGETS[module], args.children)
+        rows.append(f"| `{module}` | {total} | {killed} | {total - killed} | {killed / max(total, 1):.1%} |")
+        for name in survivors:
+            print(f"survived: {name}", file=sys.stderr)
+    print("| module | mutants | killed | survived | killed % |\n|---|---|---|---|---|")
+    print("\n".join(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
