@@ -1,8 +1,9 @@
 """Entry point of the dashboards: `streamlit run dashboards/app.py` (what `relaywatch serve` runs).
 
 `streamlit run` finds the `app` object below and serves it with uvicorn: the Streamlit multipage app of
-pages/main.py, plus one plain HTTP route, the streamed CSV export of the Logs (dashboards.exports), which
-Streamlit's own download button cannot stream.
+pages/main.py, plus plain HTTP routes: the streamed CSV export of the Logs (dashboards.exports), which
+Streamlit's own download button cannot stream, and the session cookie's (dashboards.cookies), which a
+Streamlit script cannot set.
 """
 
 from __future__ import annotations
@@ -11,6 +12,6 @@ from pathlib import Path
 
 from streamlit.starlette import App
 
-from dashboards.exports import ROUTES
+from dashboards import cookies, exports
 
-app = App(Path(__file__).parent / "pages" / "main.py", routes=ROUTES)
+app = App(Path(__file__).parent / "pages" / "main.py", routes=[*exports.ROUTES, *cookies.ROUTES])

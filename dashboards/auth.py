@@ -1,6 +1,7 @@
 """Who is signed in, which pages each role gets, and the guard every page script starts with.
 
-A browser session holds only an acl session token (in Streamlit's session state, never in the URL).
+A browser session holds only an acl session token: in Streamlit's session state, and in an HttpOnly
+cookie so that a reload stays signed in (dashboards.cookies); never in the URL.
 Every run re-reads the account from the control store (`session_user`), so a disabled account, a
 changed role or grant, or an expired session takes effect on the next click. Pages a role may not use
 are left out of the navigation and, if reached anyway (a page run on its own), `guard` refuses them.
@@ -17,7 +18,7 @@ from typing import TypeVar
 import streamlit as st
 
 from acl import ADMIN, ROOT, USER, Scope, SessionInvalid, Store, User, login, logout, scope_for, session_user
-from dashboards import backend
+from dashboards import backend, cookies
 from dashboards.i18n import translate
 from dashboards.settings import LANGUAGES, UserSettings, load_settings
 from warehouse import Warehouse
@@ -26,6 +27,7 @@ T = TypeVar("T")
 TOKEN = "rw_token"
 LANGUAGE = "rw_language"
 NOTICE = "rw_notice"
+COOKIE_TICKET = "rw_cookie_ticket"
 _WAREHOUSE = "rw_warehouse"
 PAGES_DIR = Path(__file__).with_name("pages")
 EVERYONE = (ROOT, ADMIN, USER)
@@ -148,10 +150,14 @@ def client_ip() -> str | None:
 
 
 def current() -> Session | None:
-    """The signed-in session, re-validated against the store; None (and token dropped) otherwise."""
+    """The signed-in session, re-validated against the store; None (and token dropped) otherwise.
+    A new browser session (a reload, a new tab) takes its token from the session cookie."""
     token = st.session_state.get(TOKEN)
     if not isinstance(token, str):
-        return None
+        token = st.context.cookies.get(cookies.COOKIE)
+        if not isinstance(token, str) or not token:
+            return None
+        st.session_state[TOKEN] = token
     home = backend.home_dir()
     store = backend.store(home)
     try:
@@ -171,6 +177,7 @@ def sign_in(name: str, password: str) -> User:
     token, user = login(store, name, password, source=client_ip())
     forget()
     st.session_state[TOKEN] = token
+    st.session_state[COOKIE_TICKET] = cookies.cookie_ticket(token, secure=backend.secure_cookie(backend.home_dir()))
     return user
 
 
@@ -180,15 +187,29 @@ def forget() -> None:
     if held is not None:
         held[1].close()
     for key in list(st.session_state.keys()):
-        if key not in (LANGUAGE, NOTICE):
+        if key not in (LANGUAGE, NOTICE, COOKIE_TICKET):
             del st.session_state[key]
 
 
 def sign_out() -> None:
+    """Close the acl session (every tab and cookie holding it loses access) and clear the cookie."""
     token = st.session_state.get(TOKEN)
     if isinstance(token, str):
         logout(backend.store(backend.home_dir()), token)
     forget()
+    st.session_state[COOKIE_TICKET] = cookies.cookie_ticket(None, secure=backend.secure_cookie(backend.home_dir()))
+
+
+def cookie_beacon() -> None:
+    """While a cookie ticket of this session is pending, the 1×1 image whose loading applies it."""
+    ticket = st.session_state.get(COOKIE_TICKET)
+    if not isinstance(ticket, str):
+        return
+    base = (st.context.url or "").split("/", 3)
+    if not cookies.ticket_pending(ticket) or len(base) < 3:
+        del st.session_state[COOKIE_TICKET]
+        return
+    st.image(f"{base[0]}//{base[2]}{cookies.PATH}/{ticket}", width=1)
 
 
 def guard(page_id: str) -> Session:

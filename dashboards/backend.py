@@ -51,6 +51,11 @@ def signup_days(home: Path) -> int:
     return load_config(home).dashboards.signup_days
 
 
+def secure_cookie(home: Path) -> bool:
+    """Whether the session cookie is always Secure ([dashboards] secure_cookie)."""
+    return load_config(home).dashboards.secure_cookie
+
+
 def trusted_proxies(home: Path) -> tuple[str, ...]:
     """The reverse proxies whose X-Forwarded-For is believed ([dashboards] trusted_proxies)."""
     return load_config(home).dashboards.trusted_proxies

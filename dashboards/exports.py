@@ -2,14 +2,16 @@
 
 Streamlit's download button holds the whole file in memory; an export of millions of rows must not.
 So the Logs page asks `issue()` for a ticket bound to its acl session token and the current filters,
-and links to GET /api/export/<ticket>. The route (mounted by app.py) takes the ticket once, checks
-the session again (a disabled account or an expired session gets nothing), builds a warehouse with
-that user's Scope and streams the whole filtered result as CSV, Arrow batch by batch, with spreadsheet
-formulas neutralised (warehouse.export.csv_chunks).
+and links to GET /api/export/<ticket>. The route (mounted by app.py) takes the ticket once, only from
+the browser whose session cookie holds that token (dashboards.cookies), checks the session again (a
+disabled account or an expired session gets nothing), builds a warehouse with that user's Scope and
+streams the whole filtered result as CSV, Arrow batch by batch, with spreadsheet formulas neutralised
+(warehouse.export.csv_chunks).
 """
 
 from __future__ import annotations
 
+import hmac
 import secrets
 import threading
 import time
@@ -23,6 +25,7 @@ from starlette.routing import Route
 
 from acl import AclError, scope_for, session_user
 from dashboards import backend
+from dashboards.cookies import session_cookie
 from warehouse import EXPORT_COLUMNS, LogFilter, csv_chunks, log_export
 
 EXPORT_PATH = "/api/export"
@@ -63,12 +66,17 @@ def pending(ticket: str, *, now: float | None = None) -> bool:
     return found is not None and found.expires > now
 
 
-def take(ticket: str, *, now: float | None = None) -> ExportTicket | None:
-    """Use a ticket: it is removed whatever happens next; None when unknown or expired."""
+def take(ticket: str, session: str, *, now: float | None = None) -> ExportTicket | None:
+    """Use a ticket with the session token the browser holds: removed whatever happens next; None when
+    unknown, expired, or issued to another session (then left in place: a stranger holding the link can
+    neither use it nor spend it)."""
     now = time.time() if now is None else now
     with _lock:
-        found = _tickets.pop(ticket, None)
-    return found if found is not None and found.expires > now else None
+        found = _tickets.get(ticket)
+        if found is None or not hmac.compare_digest(session.encode(), found.token.encode()):
+            return None
+        del _tickets[ticket]
+    return found if found.expires > now else None
 
 
 def csv_stream(ticket: ExportTicket) -> Iterator[bytes] | None:
@@ -95,8 +103,9 @@ def file_name(filters: LogFilter) -> str:
 
 
 async def export_route(request: Request) -> Response:
-    """GET /api/export/<ticket>: the streamed CSV, or 404 for an unknown, used or expired ticket."""
-    ticket = take(str(request.path_params.get("ticket", "")))
+    """GET /api/export/<ticket>: the streamed CSV, or 404 for an unknown, used or expired ticket, or one
+    asked for by a browser that does not hold the session it was issued to (the link is no bearer URL)."""
+    ticket = take(str(request.path_params.get("ticket", "")), session_cookie(request) or "")
     stream = csv_stream(ticket) if ticket is not None else None
     if ticket is None or stream is None:
         return PlainTextResponse("This export link has expired or was already used.", status_code=404)

@@ -200,3 +200,62 @@ def test_overview_and_bounces_render_for_an_operator(server: tuple[str, DemoHome
         expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
         expect(page.get_by_test_id("stException")).to_have_count(0)
         shot(page, name)
+
+
+def session_cookie(page: Page) -> dict | None:
+    """The session cookie once the page has loaded its cookie ticket (waits for it)."""
+    for _ in range(100):
+        found = [c for c in page.context.cookies() if c["name"] == "rw_session"]
+        if found:
+            return dict(found[0])
+        page.wait_for_timeout(100)
+    return None
+
+
+def test_a_reload_or_a_new_tab_keeps_the_user_signed_in_and_sign_out_ends_it(
+        server: tuple[str, DemoHome], page: Page) -> None:
+    base, _ = server
+    sign_in(page, base, "alice")
+    cookie = session_cookie(page)
+    assert cookie is not None, "sign-in sets the session cookie"
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    page.goto(base + "/account")
+    expect(page.get_by_role("heading", name="Account", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Sign in")).to_have_count(0)
+    other_tab = page.context.new_page()
+    other_tab.goto(base + "/logs")
+    expect(other_tab.get_by_role("heading", name="Logs", exact=True)).to_be_visible()
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    for _ in range(100):
+        if not [c for c in page.context.cookies() if c["name"] == "rw_session"]:
+            break
+        page.wait_for_timeout(100)
+    else:
+        raise AssertionError("sign-out clears the session cookie")
+    other_tab.get_by_role("link", name="Overview").click()
+    expect(other_tab.get_by_role("button", name="Sign in")).to_be_visible()
+    other_tab.close()
+
+
+def test_an_export_link_works_only_in_the_browser_that_signed_in(
+        server: tuple[str, DemoHome], page: Page, browser: Browser) -> None:
+    base, _ = server
+    sign_in(page, base, "alice")
+    assert session_cookie(page) is not None
+    page.get_by_role("link", name="Logs").click()
+    expect(page.get_by_role("heading", name="Logs", exact=True)).to_be_visible()
+    choose_days(page, "2026-11-19", "2026-11-26")
+    page.get_by_role("heading", name="Logs", exact=True).click()
+    expect(page.get_by_text("5 delivery attempts match")).to_be_visible()
+    page.get_by_role("button", name="Export 5 rows as CSV").click()
+    href = page.get_by_role("link", name="Download the CSV").get_attribute("href")
+    assert href
+    stranger = browser.new_context()
+    try:
+        assert stranger.request.get(base + href).status == 404, "the link alone is no bearer URL"
+    finally:
+        stranger.close()
+    owner = page.context.request.get(base + href)
+    assert owner.status == 200 and ALICE_SENDER in owner.text()

@@ -159,8 +159,9 @@ def test_csv_export_holds_the_whole_filtered_result_with_formulas_neutralised(
         monkeypatch: pytest.MonkeyPatch) -> None:
     at = logs_as("alice", monkeypatch)
     ticket = export(at)
-    taken = exports.take(ticket)
-    assert taken is not None and exports.take(ticket) is None, "a ticket works once"
+    taken = exports.take(ticket, at.session_state[TOKEN])
+    token = at.session_state[TOKEN]
+    assert taken is not None and exports.take(ticket, token) is None, "a ticket works once"
     body = b"".join(exports.csv_stream(taken)).decode()
     rows = list(csv.DictReader(io.StringIO(body)))
     assert list(rows[0]) == list(EXPORT_COLUMNS)
@@ -173,7 +174,7 @@ def test_csv_export_holds_the_whole_filtered_result_with_formulas_neutralised(
 def test_csv_export_of_a_large_result_streams_in_several_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     at = logs_as("root", monkeypatch)
     count = total(at)
-    taken = exports.take(export(at))
+    taken = exports.take(export(at), at.session_state[TOKEN])
     assert taken is not None
     chunks = list(exports.csv_stream(taken))
     assert sum(chunk.count(b"\n") for chunk in chunks) - 1 >= count  # replies may hold no newline: >=
@@ -181,11 +182,11 @@ def test_csv_export_of_a_large_result_streams_in_several_chunks(monkeypatch: pyt
 
 def test_csv_export_follows_the_filters_and_refuses_a_closed_session(monkeypatch: pytest.MonkeyPatch) -> None:
     at = apply(logs_as("alice", monkeypatch), statuses=["bounced"])
-    taken = exports.take(export(at))
+    taken = exports.take(export(at), at.session_state[TOKEN])
     assert taken is not None
     rows = list(csv.DictReader(io.StringIO(b"".join(exports.csv_stream(taken)).decode())))
     assert {r["status"] for r in rows} == {"bounced"} and len(rows) == 2
-    again = exports.take(export(at))
+    again = exports.take(export(at), at.session_state[TOKEN])
     logout(backend.store(demo_home().path), at.session_state[TOKEN])
     assert again is not None and exports.csv_stream(again) is None
 
@@ -195,7 +196,8 @@ def test_an_empty_export_still_has_its_header(monkeypatch: pytest.MonkeyPatch) -
     ticket = exports.issue(demo_home().path, at.session_state[TOKEN],
                            LogFilter(Period.days(FIRST_DAY, LAST_DAY), recipient="no such recipient"),
                            sort="ts", descending=True)
-    body = b"".join(exports.csv_stream(exports.take(ticket))).decode()  # type: ignore[arg-type]
+    taken = exports.take(ticket, at.session_state[TOKEN])
+    body = b"".join(exports.csv_stream(taken)).decode()  # type: ignore[arg-type]
     assert body.splitlines() == [",".join(EXPORT_COLUMNS)]
 
 
@@ -203,4 +205,12 @@ def test_tickets_expire() -> None:
     flt = LogFilter(Period.days(FIRST_DAY, LAST_DAY))
     ticket = exports.issue(demo_home().path, "t" * 43, flt, sort="ts", descending=True, now=1000.0)
     assert exports.pending(ticket, now=1000.0 + exports.TICKET_TTL - 1)
-    assert exports.take(ticket, now=1000.0 + exports.TICKET_TTL + 1) is None
+    assert exports.take(ticket, "t" * 43, now=1000.0 + exports.TICKET_TTL + 1) is None
+
+
+def test_an_export_ticket_is_neither_used_nor_spent_by_another_session() -> None:
+    flt = LogFilter(Period.days(FIRST_DAY, LAST_DAY))
+    ticket = exports.issue(demo_home().path, "t" * 43, flt, sort="ts", descending=True)
+    assert exports.take(ticket, "s" * 43) is None
+    assert exports.take(ticket, "") is None
+    assert exports.take(ticket, "t" * 43) is not None, "the owner's browser still gets its export"

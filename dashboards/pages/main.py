@@ -29,4 +29,6 @@ else:
         if st.button(session.t("auth.sign_out"), icon=":material/logout:", key="sign_out"):
             auth.sign_out()
             st.rerun()
+with st.sidebar:
+    auth.cookie_beacon()
 page.run()

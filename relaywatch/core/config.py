@@ -109,6 +109,9 @@ class DashboardsSection:
 
     signup_days: int = field(default=30, metadata=_minimum(1))
     """An address may sign up if it sent mail through a gateway in the last N days."""
+    secure_cookie: bool = False
+    """Mark the session cookie Secure even when the request arrives over plain HTTP (a TLS proxy in
+    front); it is Secure anyway when the dashboards are reached over HTTPS."""
     trusted_proxies: tuple[str, ...] = ()
     """Addresses of reverse proxies in front of the dashboards: only a request from one of them has its
     X-Forwarded-For read (for per-source throttling); from anyone else the header is ignored."""
