@@ -23,9 +23,9 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from acl import local_operator, login, open_store, user_add, user_grant  # noqa: E402
 from dashboards import backend  # noqa: E402
 from dashboards.auth import TOKEN  # noqa: E402
-from dashboards.settings import UserSettings, load_settings, save_settings, settings_path  # noqa: E402
 from relaywatch.core import open_home  # noqa: E402
 from relaywatch.loggen import generate  # noqa: E402
+from reports import UserSettings, load_settings, save_settings, settings_path  # noqa: E402
 from warehouse.lake import Lake  # noqa: E402
 from warehouse.pipeline import ingest  # noqa: E402
 from warehouse.views import Warehouse  # noqa: E402

@@ -12,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from acl import Scope, get_user, open_store
 from dashboards import backend
-from dashboards.settings import load_settings, settings_path
 from ingest.queue import QUEUE_SCHEMA
+from reports import load_settings, settings_path
 from tests.test_dashboards_data import (
     ALICE_SENDER,
     PASSWORD,

@@ -11,7 +11,7 @@ from acl import InvalidValue, LoginFailed, PermissionDenied, Throttled, user_pas
 from dashboards import auth
 from dashboards.auth import guard
 from dashboards.filters import plain
-from dashboards.settings import LANGUAGES, PAGE_SIZES, REFRESH_CHOICES, REPORT_FREQUENCIES, save_settings
+from reports import LANGUAGES, PAGE_SIZES, REFRESH_CHOICES, REPORT_FREQUENCIES, save_settings
 
 session = guard("account")
 t = session.t
