@@ -248,7 +248,6 @@ def build_message(
     message["Date"] = format_datetime(now)
     message["Message-ID"] = msgid or make_msgid("report", domain=domain)
     message["List-Unsubscribe"] = f"<{unsubscribe}>"
-    message["Content-Language"] = report.language
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(report.text, cte="quoted-printable")
     message.add_alternative(report.html, subtype="html", cte="quoted-printable")
@@ -262,4 +261,5 @@ def build_message(
             filename=image.cid.partition(".")[0] + ".png",
             disposition="inline",
         )
+    message["Content-Language"] = report.language  # after the bodies: set_content clears Content-* headers
     return message
