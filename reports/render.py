@@ -204,7 +204,7 @@ def render(content: ReportContent, *, base_url: str, cid_domain: str = "relaywat
     charts: dict[str, Image] = {}
     pictures = {
         "timeline": (
-            lambda: timeline_png(content.current.timeline, words, zone, content.period.window.bucket_minutes),
+            lambda: timeline_png(content.current.timeline, words, zone, content.period.window),
             "chart.timeline",
         ),
         "reasons": (lambda: reasons_png(content.details.reasons, words), "chart.reasons"),
