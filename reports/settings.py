@@ -9,6 +9,7 @@ exactly-once record) and `report_failures` (attempts, last error and next try of
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import time
@@ -132,6 +133,9 @@ class ReportStore:
     """The reports' tables in control.db (its own connection; WAL lets acl's connection work beside it)."""
 
     def __init__(self, path: Path) -> None:
+        if not path.exists():  # control.db holds password hashes too: never readable by others
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         self._conn = sqlite3.connect(path, isolation_level=None, timeout=10.0, check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.execute("PRAGMA synchronous = FULL")

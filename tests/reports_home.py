@@ -58,14 +58,17 @@ def build(path: Path, *, mail_port: int) -> ReportHome:
     os.utime(hostile, (reference, reference))
     ingest(lake, "gw-a", hostile)
     with (path / "relaywatch.toml").open("a", encoding="utf-8") as config:
-        config.write(f'\n[mail]\nhost = "127.0.0.1"\nport = {mail_port}\nsender = "reports@relaywatch.example"\n'
-                     '\n[reports]\nbase_url = "https://relaywatch.example/app"\nbackoff_seconds = 60\n')
+        config.write(
+            f'\n[mail]\nhost = "127.0.0.1"\nport = {mail_port}\nsender = "reports@relaywatch.example"\n'
+            '\n[reports]\nbase_url = "https://relaywatch.example/app"\nbackoff_seconds = 60\n'
+        )
     root_scope = type("Root", (), {"where": lambda self: ("TRUE", {})})()
     warehouse = Warehouse(open_lake(path), root_scope)
     try:
         domain = warehouse.query(
             "SELECT sender_domain FROM deliveries WHERE gateway = 'gw-c' AND sender_domain IS NOT NULL "
-            "GROUP BY ALL ORDER BY count(*) DESC, sender_domain LIMIT 1")["sender_domain"][0]
+            "GROUP BY ALL ORDER BY count(*) DESC, sender_domain LIMIT 1"
+        )["sender_domain"][0]
     finally:
         warehouse.close()
     store = open_store(path / "control.db")

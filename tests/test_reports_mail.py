@@ -50,8 +50,12 @@ def home(tmp_path_factory: pytest.TempPathFactory, sink: SmtpSink) -> ReportHome
 def mails(home: ReportHome, sink: SmtpSink) -> dict[str, EmailMessage]:
     """The scheduler's pass at NOW, and what the sink received, by reader."""
     outcomes = send_due_reports(home.path, now=NOW)
-    assert {(o.user, o.result) for o in outcomes} == {("ops", "sent"), ("mallory", "sent"), ("carol", "sent"),
-                                                      ("nobody", "skipped")}
+    assert {(o.user, o.result) for o in outcomes} == {
+        ("ops", "sent"),
+        ("mallory", "sent"),
+        ("carol", "sent"),
+        ("nobody", "skipped"),
+    }
     received = {}
     for transaction in sink.wait_until(lambda ts: sum(t.data is not None for t in ts) >= 3):
         message = transaction.message()
@@ -143,8 +147,9 @@ def test_nothing_outside_the_readers_scope_appears_anywhere(
     columns = "sender, sender_domain, gateway, sasl_username"
     try:
         everything = root.query(f"SELECT DISTINCT {columns} FROM deliveries")
-        mine = warehouse.query(f"SELECT DISTINCT {columns}, recipient, recipient_domain, relay, response "
-                               "FROM deliveries")
+        mine = warehouse.query(
+            f"SELECT DISTINCT {columns}, recipient, recipient_domain, relay, response FROM deliveries"
+        )
     finally:
         root.close()
         warehouse.close()
@@ -156,8 +161,13 @@ def test_nothing_outside_the_readers_scope_appears_anywhere(
     message = mails[name]
     text, html, images = parts(message)
     alts = " ".join(re.findall(r'alt="([^"]*)"', html))
-    for where, body in (("subject", message["Subject"]), ("text", text), ("html", html), ("alt", alts),
-                        ("headers", str(message.items()))):
+    for where, body in (
+        ("subject", message["Subject"]),
+        ("text", text),
+        ("html", html),
+        ("alt", alts),
+        ("headers", str(message.items())),
+    ):
         leaked = sorted(v for v in outside if v in body)
         assert not leaked, f"{name}: {where} shows {leaked[:5]}"
     if name == "ops":
