@@ -165,8 +165,11 @@ def send_due_reports(home: Path, *, now: datetime | None = None) -> list[Outcome
     """Send every report that is due at `now` and not sent yet (one process at a time: a second one
     finds the lock held and does nothing)."""
     clock = _now(now)
-    config = load_config(home).reports
+    configuration = load_config(home)
+    config = configuration.reports
     outcomes: list[Outcome] = []
+    if not configuration.mail.host.strip():
+        return outcomes  # no relay configured: nothing can be sent (periods stay due, up to CATCH_UP)
     with file_lock(locks_dir(home) / "reports", wait=False) as mine:
         if not mine:
             return outcomes
@@ -225,7 +228,8 @@ def _attempt(
 def report_status(home: Path) -> list[dict[str, Any]]:
     """Per account with a report: frequency, last period sent, and the failures waiting for a retry."""
     store = open_report_store(control_db(home))
-    attempts = load_config(home).reports.attempts
+    config = load_config(home)
+    attempts = config.reports.attempts
     try:
         failures = store.failures()
         rows = []
@@ -234,6 +238,8 @@ def report_status(home: Path) -> list[dict[str, Any]]:
             try:
                 reader = load_reader(home, name)
                 state = "no grant" if scope_for(reader).is_empty else settings.frequency
+                if settings.frequency != "off" and not config.mail.host.strip():
+                    state += " (no [mail] host: not sent)"
             except NotFound:
                 state = "no such user"
             mine = [f for f in failures if f.user == name]
