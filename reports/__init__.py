@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from reports.sending import (
         Outcome,
         ReportScheduler,
+        preview_path,
         recipients_of,
         report_preview,
         report_send,
@@ -59,6 +60,7 @@ _PUBLIC = {
     "RenderedReport": "reports.render",
     "Outcome": "reports.sending",
     "ReportScheduler": "reports.sending",
+    "preview_path": "reports.sending",
     "recipients_of": "reports.sending",
     "report_preview": "reports.sending",
     "report_send": "reports.sending",

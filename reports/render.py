@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import css_inline
 import jinja2
+import nh3
 import polars as pl
 
 from reports.charts import reasons_png, timeline_png
@@ -32,6 +33,13 @@ _env = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+SAFE_TAGS = {"table", "tbody", "thead", "tr", "td", "th", "div", "span", "p", "h1", "h2", "h3", "b", "br", "img", "a"}
+SAFE_ATTRIBUTES = {
+    "*": {"style", "class", "id", "align", "colspan", "role", "cellpadding", "cellspacing", "width", "data-name"},
+    "img": {"src", "alt"},
+    "a": {"href"},
+}
+"""What the report's HTML uses, and all a preview keeps."""
 TOTALS = ("attempts", "sent", "deferred", "bounced", "expired")
 
 
@@ -54,12 +62,23 @@ class RenderedReport:
     text: str
     images: tuple[Image, ...]
 
-    def html_standalone(self) -> str:
-        """The HTML with each cid: image replaced by a data: URI (a preview file a browser can show)."""
+    def preview_html(self) -> str:
+        """A sanitised page a browser can show: each cid: image as a data: URI, then only the mail's own
+        tags and attributes kept (nh3), so no script or active content can survive whatever went wrong."""
         html = self.html
         for image in self.images:
             html = html.replace(f"cid:{image.cid}", "data:image/png;base64," + base64.b64encode(image.png).decode())
-        return html
+        body = nh3.clean(
+            html,
+            tags=SAFE_TAGS,
+            attributes=SAFE_ATTRIBUTES,
+            url_schemes={"https", "http", "data"},
+            link_rel="noopener noreferrer",
+            strip_comments=True,
+        )
+        return (
+            f'<!DOCTYPE html><html lang="{self.language}"><head><meta charset="utf-8"></head><body>{body}</body></html>'
+        )
 
 
 def _rows(frame: pl.DataFrame | None, words: Words, name: str, *, rates: tuple[str, ...] = ()) -> list[dict]:

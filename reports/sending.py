@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from acl import ADMIN, ROOT, NotFound, User, scope_for
 from relaywatch.core import (
@@ -92,9 +93,14 @@ def report_settings(home: Path, user: str, **changes: Any) -> ReportSettings:
         store.close()
 
 
+def preview_path(home: Path, user: str) -> Path:
+    """Where the Account page keeps an account's preview (the name percent-encoded, like its settings)."""
+    return home / "previews" / f"{quote(user, safe='@.+-_')}.html"
+
+
 def report_preview(home: Path, user: str, period: str | None, out: Path, *, now: datetime | None = None) -> Path:
-    """Write the report of `user` for `period` (default: the last complete one) as one HTML file whose
-    images are embedded (what the mail shows); the file is written atomically."""
+    """Write the report of `user` for `period` (default: the last complete one) as one sanitised HTML
+    file whose images are embedded (what the mail shows); the file is written atomically."""
     reader = load_reader(home, user)
     store = open_report_store(control_db(home))
     try:
@@ -102,7 +108,7 @@ def report_preview(home: Path, user: str, period: str | None, out: Path, *, now:
     finally:
         store.close()
     report = _make(home, reader, settings, _period(settings, period, _now(now)))
-    write_atomic(out, report.html_standalone(), durable=False)
+    write_atomic(out, report.preview_html(), durable=False)
     return out
 
 

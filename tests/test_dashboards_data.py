@@ -149,7 +149,7 @@ def texts(elements: object) -> list[str]:
 def test_settings_default_when_missing_and_round_trip(tmp_path: Path) -> None:
     assert load_settings(tmp_path, "alice") == UserSettings()
     chosen = UserSettings(language="fr", soft_is_error=True, warn_rate=2.5, critical_rate=9.0,
-                          refresh_seconds=30, page_size=50, report_frequency="daily", report_email="a@b.example")
+                          refresh_seconds=30, page_size=50)
     save_settings(tmp_path, "alice", chosen)
     assert load_settings(tmp_path, "alice") == chosen
     assert not [p for p in settings_path(tmp_path, "alice").parent.iterdir() if p.suffix == ".tmp"]

@@ -187,7 +187,7 @@ def test_preview_and_send_on_request(home: Path, tmp_path: Path, sink: SmtpSink)
     assert result.exit_code == 0, result.output
     html = out.read_text(encoding="utf-8")
     assert "week of 16 November 2026 to 22 November 2026" in html and "data:image/png;base64," in html
-    assert "cid:" not in html
+    assert "cid:" not in html and "<script" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     result = runner.invoke(main, ["--home", str(home), "report", "send", "--user", "mallory", "--period", "2026-11"])
     assert result.exit_code == 0 and "mallory@readers.example" in result.output
     assert sent_periods(sink) == ["Deliverability report for November 2026"]
