@@ -3,12 +3,14 @@ message, ingested through the real pipeline; accounts with different grants; [ma
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from acl import local_operator, open_store, user_add, user_grant
+from ingest import parse_postqueue
 from relaywatch.core import open_home
 from relaywatch.loggen import generate
 from reports import ReportSettings, UserSettings, open_report_store, save_settings
@@ -57,6 +59,23 @@ def build(path: Path, *, mail_port: int) -> ReportHome:
     reference = datetime(2026, 11, 23, tzinfo=UTC).timestamp()
     os.utime(hostile, (reference, reference))
     ingest(lake, "gw-a", hostile)
+    for hours, queued in ((10, 1), (14, 2)):  # two snapshots of gw-b's queue on 21 November (postqueue -j)
+        taken = datetime(2026, 11, 21, hours, tzinfo=UTC)
+        output = "".join(
+            json.dumps(
+                {
+                    "queue_name": "deferred",
+                    "queue_id": f"Q{i}",
+                    "arrival_time": int(taken.timestamp()) - 7200 * (i + 1),
+                    "message_size": 1000,
+                    "sender": "queued@stuck.example",
+                    "recipients": [{"address": f"r{i}@orange.fr", "delay_reason": "421 4.7.0 Temporarily rejected"}],
+                }
+            )
+            + "\n"
+            for i in range(queued)
+        )
+        lake.commit_queue("gw-b", parse_postqueue(output.encode(), "gw-b", taken), at=taken)
     with (path / "relaywatch.toml").open("a", encoding="utf-8") as config:
         config.write(
             f'\n[mail]\nhost = "127.0.0.1"\nport = {mail_port}\nsender = "reports@relaywatch.example"\n'

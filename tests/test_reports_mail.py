@@ -23,7 +23,7 @@ from acl import Scope, get_user, open_store, scope_for
 from reports import load_settings, period_of, send_due_reports
 from tests.reports_home import HOSTILE_REPLY, HOSTILE_SENDER, ReportHome, build
 from tests.servers.sink import SmtpSink
-from warehouse import Warehouse, bounces, open_lake, overview, report_details
+from warehouse import Warehouse, bounces, open_lake, overview, queue, report_details
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 NOW = datetime(2026, 11, 22, 7, 30, tzinfo=UTC)
@@ -121,6 +121,7 @@ def test_every_figure_equals_the_warehouse_query_in_the_readers_scope(
         before = overview(warehouse, previous.window, soft_is_error=prefs.soft_is_error)
         details = report_details(warehouse, period.window, soft_is_error=prefs.soft_is_error, views=warehouse.views)
         failing = bounces(warehouse, period.window, top=5)
+        queued = queue(warehouse, period.window)
     finally:
         warehouse.close()
     _, html, _ = parts(mails[name])
@@ -136,6 +137,19 @@ def test_every_figure_equals_the_warehouse_query_in_the_readers_scope(
         assert cells and float(parse_decimal(html_text.unescape(cells.group(1)), locale=locale)) == row["attempts"]
     for row in failing.domains.iter_rows(named=True):
         assert f'data-name="{row["recipient_domain"]}"' in html
+    if name == "ops":  # operators get the queue: the newest snapshot of gw-b, two messages, 4 h old
+        cells = re.search(
+            r'data-name="gw-b"><td[^>]*>gw-b</td><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td>'
+            r"<td[^>]*>([^<]*)</td>",
+            html,
+        )
+        assert cells and [html_text.unescape(c) for c in cells.groups()] == [
+            str(queued.summary["messages"][0]),
+            "4,0",
+            "1 → 2",
+        ]
+    else:
+        assert 'id="queue"' not in html and 'id="reputation"' not in html
 
 
 @pytest.mark.parametrize("name", READERS)
