@@ -11,7 +11,7 @@ from acl import ADMIN, ROOT, User, get_user, open_store, scope_for
 from relaywatch.core import control_db
 from reports.periods import ReportPeriod
 from reports.preferences import UserSettings, load_settings
-from reports.settings import SECTIONS, ReportError, ReportSettings
+from reports.settings import ReportError, ReportSettings
 from warehouse import (
     Bounces,
     Overview,
@@ -63,7 +63,7 @@ def load_reader(home: Path, name: str) -> User:
 
 def sections_for(user: User, settings: ReportSettings, has_blacklist: bool) -> tuple[str, ...]:
     """The chosen sections this account may get and this installation can fill."""
-    chosen = settings.sections or SECTIONS
+    chosen = settings.sections
     operator = user.role in (ROOT, ADMIN) and not user.disabled
     return tuple(s for s in chosen if (operator or s not in OPERATOR_SECTIONS) and (has_blacklist or s != "blacklist"))
 

@@ -91,6 +91,8 @@ class ReportSettings:
             time_zone(self.timezone, "time zone")
         except RelaywatchError as exc:
             raise ReportError(str(exc)) from None
+        if not self.sections:
+            raise ReportError("sections: choose at least one (or set the frequency to off)")
         unknown = [s for s in self.sections if s not in SECTIONS]
         if unknown:
             raise ReportError(f"unknown section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}")

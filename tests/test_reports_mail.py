@@ -217,3 +217,35 @@ def test_the_html_part_renders_in_chromium(mails: dict[str, EmailMessage], name:
             assert heading == {"fr": "Rapport de délivrabilité", "en": "Deliverability report"}[language]
         finally:
             browser.close()
+
+
+def test_the_blacklist_section_appears_only_with_a_blacklist_view(home: ReportHome) -> None:
+    from dataclasses import replace
+
+    from reports.content import gather, load_reader
+    from reports.render import render
+    from reports.settings import SECTIONS, ReportSettings
+
+    user = load_reader(home.path, "mallory")
+    tz = ZoneInfo("UTC")
+    period = period_of("daily", datetime(2026, 11, 21).date(), tz)
+    content = gather(home.path, user, ReportSettings("daily", 6, "UTC"), period, period.previous(tz))
+    assert "blacklist" not in content.sections and content.details.blacklist_added is None  # no policy view yet
+    html = render(content, base_url="https://r.example").html
+    assert 'id="blacklist"' not in html
+    entries = pl.DataFrame(
+        {
+            "kind": ["recipient"],
+            "value": ["<b>victim@example.net</b>"],
+            "reason": ["user_unknown"],
+            "created_at": [period.start],
+            "expires_at": [period.end],
+        }
+    )
+    listed = replace(
+        content,
+        sections=SECTIONS[:5],
+        details=replace(content.details, blacklist_added=entries, blacklist_expired=entries.clear()),
+    )
+    html = render(listed, base_url="https://r.example").html
+    assert 'id="blacklist"' in html and "&lt;b&gt;victim@example.net&lt;/b&gt;" in html

@@ -45,8 +45,11 @@ def test_every_due_period_is_sent_exactly_once_in_order(
     assert sent == expected
 
 
-@given(day=st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1)), zone=st.sampled_from(ZONES),
-       frequency=st.sampled_from(sorted(SHORTEST)))
+@given(
+    day=st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1)),
+    zone=st.sampled_from(ZONES),
+    frequency=st.sampled_from(sorted(SHORTEST)),
+)
 def test_periods_tile_time_without_gap_or_overlap(day: date, zone: str, frequency: str) -> None:
     tz = ZoneInfo(zone)
     period = period_of(frequency, day, tz)

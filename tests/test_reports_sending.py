@@ -193,3 +193,45 @@ def test_preview_and_send_on_request(home: Path, tmp_path: Path, sink: SmtpSink)
     assert sent_periods(sink) == ["Deliverability report for November 2026"]
     result = runner.invoke(main, ["--home", str(home), "report", "send", "--user", "mallory", "--period", "2026-13"])
     assert result.exit_code == 1 and "--period" in result.output
+
+
+def test_an_operator_report_goes_to_its_own_and_its_extra_addresses(home: Path, sink: SmtpSink) -> None:
+    report_settings(home, "ops", frequency="daily", hour=6, timezone="UTC", recipients=("noc@operator.example",))
+    store = open_report_store(home / "control.db")
+    chosen = store.settings("ops")
+    store.put_settings("ops", ReportSettings("off"))
+    store.put_settings("ops", chosen, now=at(19, 0).timestamp())  # switched on since 19 November
+    store.close()
+    outcomes = send_due_reports(home, now=datetime.now(UTC))
+    assert {o.user for o in outcomes if o.result == "sent"} == {"mallory", "ops"}
+    ops = [t for t in sink.transactions if t.message()["To"].startswith("ops@")]
+    assert ops and all(sorted(t.accepted) == ["noc@operator.example", "ops@readers.example"] for t in ops)
+
+
+def test_relaywatch_run_once_sends_the_due_reports(home: Path, sink: SmtpSink) -> None:
+    from relaywatch.registry import gateway_add
+
+    log = home / "logs" / "gw-a.log"
+    gateway_add(home, "gw-a", log_path=str(log))
+    result = CliRunner().invoke(main, ["--home", str(home), "run", "--once"])
+    assert result.exit_code == 0, result.output
+    periods = [t.message()["Subject"] for t in sink.transactions]
+    assert len(periods) == 3 and len(set(periods)) == 3  # the last three days, up to CATCH_UP, once each
+    result = CliRunner().invoke(main, ["--home", str(home), "run", "--once"])
+    assert result.exit_code == 0 and len(sink.transactions) == 3
+
+
+def test_the_run_loop_report_thread_sends_and_stops(home: Path, sink: SmtpSink) -> None:
+    import threading
+
+    from reports import ReportScheduler
+
+    stop = threading.Event()
+    worker = ReportScheduler(home, stop)
+    worker.start()
+    try:
+        sink.wait_until(lambda ts: sum(t.data is not None for t in ts) >= 3, timeout=60)
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+    assert not worker.is_alive() and len(sink.transactions) == 3
