@@ -25,6 +25,7 @@ import polars as pl
 from reports.charts import reasons_png, timeline_png
 from reports.content import ReportContent
 from reports.i18n import Words
+from reports.preferences import UserSettings
 
 _env = jinja2.Environment(
     loader=jinja2.PackageLoader("reports", "templates"),
@@ -81,13 +82,23 @@ class RenderedReport:
         )
 
 
-def _rows(frame: pl.DataFrame | None, words: Words, name: str, *, rates: tuple[str, ...] = ()) -> list[dict]:
-    """Table rows with every count and rate formatted for the locale; `name` is the key column."""
+def _rows(
+    frame: pl.DataFrame | None,
+    words: Words,
+    name: str,
+    *,
+    rates: tuple[str, ...] = (),
+    prefs: UserSettings | None = None,
+) -> list[dict]:
+    """Table rows with every count and rate formatted for the locale; `name` is the key column; with
+    `prefs`, each row's error rate gets the reader's threshold level."""
     if frame is None:
         return []
     rows = []
     for row in frame.iter_rows(named=True):
         shown: dict[str, Any] = {"name": row[name]}
+        if prefs is not None:
+            shown["level"] = prefs.level(row.get("error_rate"))
         for key, value in row.items():
             if key == name:
                 continue
@@ -197,8 +208,8 @@ def context(content: ReportContent, words: Words, base_url: str, charts: dict[st
         "reasons": reasons,
         "domains": _rows(content.bounces.domains, words, "recipient_domain", rates=("failure_rate",)),
         "providers": _rows(content.bounces.providers, words, "provider", rates=("failure_rate",)),
-        "senders": _rows(details.worst_senders, words, "sender", rates=("error_rate",)),
-        "logins": _rows(details.worst_logins, words, "sasl_username", rates=("error_rate",)),
+        "senders": _rows(details.worst_senders, words, "sender", rates=("error_rate",), prefs=prefs),
+        "logins": _rows(details.worst_logins, words, "sasl_username", rates=("error_rate",), prefs=prefs),
         "blacklist": blacklist,
         "queue": _queue(content, words),
         "reputation": None
