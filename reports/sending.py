@@ -34,6 +34,7 @@ from relaywatch.core import (
 )
 from reports.content import NoGrant, gather, load_reader
 from reports.periods import ReportPeriod, due_periods, last_complete, parse_period
+from reports.preferences import load_settings, save_settings
 from reports.render import RenderedReport, build_message, message_id, render
 from reports.settings import ReportError, ReportSettings, open_report_store
 
@@ -77,14 +78,27 @@ def recipients_of(user: User, settings: ReportSettings) -> tuple[str, ...]:
     return tuple(dict.fromkeys(own + extra))
 
 
+RULE_KEYS = ("soft_is_error", "warn_rate", "critical_rate")
+"""The error-rate rule and thresholds: the account's preferences (shared with the dashboards)."""
+
+
 def report_settings(home: Path, user: str, **changes: Any) -> ReportSettings:
     """The account's report settings, after applying `changes` (frequency, hour, timezone, sections,
-    recipients; None: unchanged). Invalid values raise ReportError naming them."""
+    recipients; soft_is_error, warn_rate, critical_rate go to the account's preferences; None:
+    unchanged). Invalid values raise ReportError naming them."""
     reader = load_reader(home, user)
+    wanted = {k: v for k, v in changes.items() if v is not None}
+    rule = {k: wanted.pop(k) for k in RULE_KEYS if k in wanted}
+    if rule:
+        prefs = replace(load_settings(home, reader.name), **rule)
+        if not 0 <= prefs.warn_rate <= prefs.critical_rate <= 100:
+            raise ReportError(
+                f"thresholds {prefs.warn_rate} / {prefs.critical_rate}: expected 0 <= warn <= critical <= 100"
+            )
+        save_settings(home, reader.name, prefs)
     store = open_report_store(control_db(home))
     try:
         current = store.settings(reader.name)
-        wanted = {k: v for k, v in changes.items() if v is not None}
         if not wanted:
             return current
         updated = replace(current, **wanted).checked(may_add_recipients=reader.role in (ROOT, ADMIN))

@@ -161,6 +161,25 @@ def test_bad_settings_are_refused_with_their_name(home: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "hour: 9" in result.output and "sections: traffic, reasons" in result.output
+    result = runner.invoke(
+        main,
+        [
+            "--home",
+            str(home),
+            "report",
+            "settings",
+            "--user",
+            "mallory",
+            "--soft-is-error",
+            "--warn-rate",
+            "2",
+            "--critical-rate",
+            "8",
+        ],
+    )
+    assert result.exit_code == 0 and "soft failures count: yes" in result.output and "2 % / 8 %" in result.output
+    result = runner.invoke(main, ["--home", str(home), "report", "settings", "--user", "mallory", "--warn-rate", "9"])
+    assert result.exit_code == 1 and "thresholds 9.0 / 8.0" in result.output
 
 
 def test_an_account_without_grant_gets_no_report(home: Path, tmp_path: Path, sink: SmtpSink) -> None:
