@@ -21,31 +21,59 @@ def report() -> None:
 @click.option("--frequency", type=click.Choice(["off", "daily", "weekly", "monthly"]), default=None)
 @click.option("--hour", type=int, default=None, help="Local hour (0-23) at which a due report is sent.")
 @click.option("--timezone", default=None, help="IANA time zone of the periods and the hour, e.g. Europe/Paris.")
-@click.option("--sections", default=None, help="Comma-separated sections (traffic,reasons,domains,senders,"
-              "blacklist,queue,reputation).")
+@click.option(
+    "--sections",
+    default=None,
+    help="Comma-separated sections (traffic,reasons,domains,senders,blacklist,queue,reputation).",
+)
 @click.option("--recipient", "recipients", multiple=True, help="Extra address (root and admin accounts; repeat).")
 @click.option("--no-recipients", is_flag=True, help="Remove the extra addresses.")
-@click.option("--soft-is-error/--hard-only", "soft_is_error", default=None,
-              help="Whether soft failures count in the error rate (the account's rule, dashboards too).")
+@click.option(
+    "--soft-is-error/--hard-only",
+    "soft_is_error",
+    default=None,
+    help="Whether soft failures count in the error rate (the account's rule, dashboards too).",
+)
 @click.option("--warn-rate", type=float, default=None, help="Error rate (%) shown orange from.")
 @click.option("--critical-rate", type=float, default=None, help="Error rate (%) shown red from.")
 @home_option
-def report_settings(name: str, frequency: str | None, hour: int | None, timezone: str | None, sections: str | None,
-                    recipients: tuple[str, ...], no_recipients: bool, soft_is_error: bool | None,
-                    warn_rate: float | None, critical_rate: float | None) -> None:
+def report_settings(
+    name: str,
+    frequency: str | None,
+    hour: int | None,
+    timezone: str | None,
+    sections: str | None,
+    recipients: tuple[str, ...],
+    no_recipients: bool,
+    soft_is_error: bool | None,
+    warn_rate: float | None,
+    critical_rate: float | None,
+) -> None:
     """Show (and with options, change) an account's report settings."""
     from reports import load_settings
     from reports import report_settings as run
 
     chosen = tuple(s.strip() for s in sections.split(",") if s.strip()) if sections is not None else None
     extra = () if no_recipients else (recipients or None)
-    current = run(current_home(), name, frequency=frequency, hour=hour, timezone=timezone, sections=chosen,
-                  recipients=extra, soft_is_error=soft_is_error, warn_rate=warn_rate, critical_rate=critical_rate)
+    current = run(
+        current_home(),
+        name,
+        frequency=frequency,
+        hour=hour,
+        timezone=timezone,
+        sections=chosen,
+        recipients=extra,
+        soft_is_error=soft_is_error,
+        warn_rate=warn_rate,
+        critical_rate=critical_rate,
+    )
     rule = load_settings(current_home(), name)
-    click.echo(f"frequency: {current.frequency}\nhour: {current.hour}\ntimezone: {current.timezone}\n"
-               f"sections: {', '.join(current.sections)}\nrecipients: {', '.join(current.recipients) or '-'}\n"
-               f"soft failures count: {'yes' if rule.soft_is_error else 'no'}\n"
-               f"thresholds: {rule.warn_rate:g} % / {rule.critical_rate:g} %")
+    click.echo(
+        f"frequency: {current.frequency}\nhour: {current.hour}\ntimezone: {current.timezone}\n"
+        f"sections: {', '.join(current.sections)}\nrecipients: {', '.join(current.recipients) or '-'}\n"
+        f"soft failures count: {'yes' if rule.soft_is_error else 'no'}\n"
+        f"thresholds: {rule.warn_rate:g} % / {rule.critical_rate:g} %"
+    )
 
 
 @report.command("preview")
