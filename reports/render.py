@@ -76,6 +76,7 @@ class RenderedReport:
             url_schemes={"https", "http", "data"},
             link_rel="noopener noreferrer",
             strip_comments=True,
+            clean_content_tags={"script", "style", "title"},
         )
         return (
             f'<!DOCTYPE html><html lang="{self.language}"><head><meta charset="utf-8"></head><body>{body}</body></html>'
