@@ -36,7 +36,6 @@ if TYPE_CHECKING:
         send_due_reports,
     )
     from reports.settings import (
-        FREQUENCIES,
         REPORT_FREQUENCIES,
         SECTIONS,
         ReportError,
@@ -67,7 +66,6 @@ _PUBLIC = {
     "report_settings": "reports.sending",
     "report_status": "reports.sending",
     "send_due_reports": "reports.sending",
-    "FREQUENCIES": "reports.settings",
     "REPORT_FREQUENCIES": "reports.settings",
     "SECTIONS": "reports.settings",
     "ReportError": "reports.settings",

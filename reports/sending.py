@@ -36,7 +36,7 @@ from reports.content import NoGrant, gather, load_reader
 from reports.periods import ReportPeriod, due_periods, last_complete, parse_period
 from reports.preferences import load_settings, save_settings
 from reports.render import RenderedReport, build_message, message_id, render
-from reports.settings import ReportError, ReportSettings, open_report_store
+from reports.settings import ReportError, ReportSettings, ReportStore, open_report_store
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +220,7 @@ def send_due_reports(home: Path, *, now: datetime | None = None) -> list[Outcome
 
 def _attempt(
     home: Path,
-    store: Any,
+    store: ReportStore,
     user: User,
     settings: ReportSettings,
     period: ReportPeriod,

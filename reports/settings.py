@@ -20,8 +20,7 @@ from pathlib import Path
 
 from relaywatch.core import RelaywatchError, time_zone
 
-FREQUENCIES = ("off", "daily", "weekly", "monthly")
-REPORT_FREQUENCIES = FREQUENCIES
+REPORT_FREQUENCIES = ("off", "daily", "weekly", "monthly")
 SECTIONS = ("traffic", "reasons", "domains", "senders", "blacklist", "queue", "reputation")
 """Report sections in display order (reputation is shown to root and admin accounts only)."""
 MAX_RECIPIENTS = 10
@@ -83,8 +82,8 @@ class ReportSettings:
 
     def checked(self, *, may_add_recipients: bool) -> ReportSettings:
         """These settings, or ReportError naming the first invalid value."""
-        if self.frequency not in FREQUENCIES:
-            raise ReportError(f"frequency {self.frequency!r}: expected one of {', '.join(FREQUENCIES)}")
+        if self.frequency not in REPORT_FREQUENCIES:
+            raise ReportError(f"frequency {self.frequency!r}: expected one of {', '.join(REPORT_FREQUENCIES)}")
         if isinstance(self.hour, bool) or not isinstance(self.hour, int) or not 0 <= self.hour <= 23:
             raise ReportError(f"hour {self.hour!r}: expected an hour from 0 to 23")
         try:

@@ -254,3 +254,17 @@ def test_the_run_loop_report_thread_sends_and_stops(home: Path, sink: SmtpSink) 
         stop.set()
         worker.join(timeout=30)
     assert not worker.is_alive() and len(sink.transactions) == 3
+
+
+def test_the_reports_section_of_the_configuration_is_checked() -> None:
+    from relaywatch.core import ConfigError, parse_config
+
+    assert (
+        parse_config({"reports": {"base_url": "https://rw.example/app"}}).reports.base_url == "https://rw.example/app"
+    )
+    with pytest.raises(ConfigError, match="unknown keys base"):
+        parse_config({"reports": {"base": "x"}})
+    with pytest.raises(ConfigError, match="base_url"):
+        parse_config({"reports": {"base_url": "javascript:alert(1)"}})
+    with pytest.raises(ConfigError, match="reports.attempts"):
+        parse_config({"reports": {"attempts": "3"}})
