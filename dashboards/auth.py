@@ -20,7 +20,7 @@ import streamlit as st
 from acl import ADMIN, ROOT, USER, Scope, SessionInvalid, Store, User, login, logout, scope_for, session_user
 from dashboards import backend, cookies
 from dashboards.i18n import translate
-from dashboards.settings import LANGUAGES, UserSettings, load_settings
+from reports import LANGUAGES, UserSettings, load_settings
 from warehouse import Warehouse
 
 T = TypeVar("T")

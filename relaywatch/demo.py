@@ -25,6 +25,7 @@ from acl import NotFound, Scope, get_user, local_operator, open_store, user_add,
 from relaywatch.core import CONFIG_NAME, control_db, open_home, write_atomic
 from relaywatch.loggen import generate
 from relaywatch.output import ingest_summary
+from reports import report_preview, report_settings
 from warehouse import Lake, Warehouse, ingest, open_lake
 
 GATEWAYS = ["gw-paris", "gw-lyon", "gw-lille"]
@@ -48,7 +49,18 @@ def demo(directory: Path) -> list[tuple[str, str, str]]:
     lake = open_lake(home)
     for gateway in GATEWAYS:
         print(ingest_summary(gateway, logs / f"{gateway}.log", ingest(lake, gateway, logs / f"{gateway}.log")))
-    return _accounts(home, directory / "logins.txt", lake)
+    accounts = _accounts(home, directory / "logins.txt", lake)
+    _reports(home, directory / "reports")
+    return accounts
+
+
+def _reports(home: Path, folder: Path) -> None:
+    """Report settings of the demo accounts (shown on their Account page) and a preview of each one's
+    last report in `folder` (the demo configures no [mail] relay, so none is mailed)."""
+    for name, frequency in (("admin", "weekly"), ("customer", "daily")):
+        if report_settings(home, name).frequency == "off":
+            report_settings(home, name, frequency=frequency, hour=7, timezone="Europe/Paris")
+        print(f"report preview of {name}: {report_preview(home, name, None, folder / f'{name}.html')}")
 
 
 def _accounts(home: Path, logins: Path, lake: Lake) -> list[tuple[str, str, str]]:

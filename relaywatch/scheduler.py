@@ -44,6 +44,7 @@ from ingest import (
 from relaywatch.core import CONFIG_NAME, CollectSection, file_lock, load_config, locks_dir, open_home
 from relaywatch.jsonlog import event, failure, setup_logging
 from relaywatch.output import Backfill
+from reports import ReportScheduler, send_due_reports
 from warehouse import Lake, load_rules, open_lake, process
 
 REGISTRY_SECONDS = 2.0
@@ -314,6 +315,7 @@ def run_once(home: Path, gateways: dict[str, Gateway], lake: SharedLake, setting
             for name, gateway in gateways.items():
                 if isinstance(outcomes[name], CollectResult):
                     pool.submit(snapshot_once, home, gateway, lake, settings)
+    send_due_reports(home)
     failed = {name: str(outcome) for name, outcome in outcomes.items() if isinstance(outcome, Exception)}
     collected = {name: {"lines": outcome.lines, "bytes": outcome.bytes, "bytes_behind": outcome.bytes_behind}
                  for name, outcome in outcomes.items() if isinstance(outcome, CollectResult)}
@@ -361,6 +363,7 @@ def run_forever(home: Path, gateways: dict[str, Gateway], lake: SharedLake, sett
     previous = {sig: signal.signal(sig, halt) for sig in (signal.SIGTERM, signal.SIGINT)} if in_main else {}
     try:
         processor.start()
+        ReportScheduler(home, stop).start()
         sync(gateways)
         while not stop.wait(REGISTRY_SECONDS):
             try:

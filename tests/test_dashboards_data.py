@@ -23,9 +23,9 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from acl import local_operator, login, open_store, user_add, user_grant, user_list  # noqa: E402
 from dashboards import backend  # noqa: E402
 from dashboards.auth import TOKEN  # noqa: E402
-from dashboards.settings import UserSettings, load_settings, save_settings, settings_path  # noqa: E402
 from relaywatch.core import open_home  # noqa: E402
 from relaywatch.loggen import generate  # noqa: E402
+from reports import UserSettings, load_settings, save_settings, settings_path  # noqa: E402
 from warehouse.lake import Lake  # noqa: E402
 from warehouse.pipeline import ingest  # noqa: E402
 from warehouse.views import Warehouse  # noqa: E402
@@ -149,7 +149,7 @@ def texts(elements: object) -> list[str]:
 def test_settings_default_when_missing_and_round_trip(tmp_path: Path) -> None:
     assert load_settings(tmp_path, "alice") == UserSettings()
     chosen = UserSettings(language="fr", soft_is_error=True, warn_rate=2.5, critical_rate=9.0,
-                          refresh_seconds=30, page_size=50, report_frequency="daily", report_email="a@b.example")
+                          refresh_seconds=30, page_size=50)
     save_settings(tmp_path, "alice", chosen)
     assert load_settings(tmp_path, "alice") == chosen
     assert not [p for p in settings_path(tmp_path, "alice").parent.iterdir() if p.suffix == ".tmp"]

@@ -12,7 +12,7 @@ from acl import KINDS, ROLES
 from dashboards.auth import PAGES, SIGNIN
 from dashboards.filters import PRESETS, plain
 from dashboards.i18n import STRINGS, translate
-from dashboards.settings import LANGUAGES, REPORT_FREQUENCIES
+from reports import LANGUAGES, REPORT_FREQUENCIES, SECTIONS
 from tests.test_dashboards_data import choose_days, demo_home, goto, open_app
 from warehouse import HIGHLIGHTED_REASONS, SORTS, STATUSES
 from warehouse.classify import QUALIFICATIONS
@@ -25,6 +25,7 @@ DYNAMIC = {
     "reputation": ("accepted_rate", "deferred_rate", "rejected_rate"), "reason": HIGHLIGHTED_REASONS,
     "frequency": REPORT_FREQUENCIES, "grant": KINDS, "nav": tuple(p.id for p in (*PAGES, SIGNIN)),
     "col": (*SORTS, "qualification", "reason"),
+    "rsection": SECTIONS,
 }
 NOTICES = ("account.saved", "account.password_changed", "admin.done")
 

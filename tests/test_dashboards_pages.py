@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,8 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from acl import Scope, get_user, open_store
 from dashboards import backend
-from dashboards.settings import load_settings, settings_path
 from ingest.queue import QUEUE_SCHEMA
+from reports import load_settings, report_settings, settings_path
 from tests.test_dashboards_data import (
     ALICE_SENDER,
     PASSWORD,
@@ -242,11 +243,14 @@ def test_account_settings_are_saved_per_user_and_the_language_applies(tmp_path: 
     at.button(key="pref_save").click().run()
     assert texts(at.title) == ["Compte"] and texts(at.success) == ["Enregistré."]
     at.selectbox(key="pref_report_frequency").set_value("daily")
-    at.text_input(key="pref_report_email").set_value("reports@customer.example")
+    at.number_input(key="pref_report_hour").set_value(9)
+    at.text_input(key="pref_report_timezone").set_value("Europe/Paris")
     at.button(key="report_save").click().run()
     saved = json.loads(settings_path(home.path, "alice").read_text())
     assert saved["language"] == "fr" and saved["warn_rate"] == 1.0 and saved["refresh_seconds"] == 0
-    assert saved["report_frequency"] == "daily" and saved["report_email"] == "reports@customer.example"
+    report = report_settings(home.path, "alice")
+    assert (report.frequency, report.hour, report.timezone) == ("daily", 9, "Europe/Paris")
+    assert at.text_area(key="pref_report_recipients").disabled  # a user may not add recipients
     goto(at, "overview.py")
     assert texts(at.title) == ["Vue d'ensemble"] and not at.toggle
     assert not settings_path(home.path, "bob").exists()
@@ -312,3 +316,16 @@ def test_root_manages_accounts_and_grants_and_reads_the_audit_log(tmp_path: Path
     audit = frame(at, "id")
     assert audit["action"].to_list()[:3] == ["user_revoke", "user_grant", "user_add"]
     assert set(audit["actor"].head(3)) == {"root"}
+
+
+def test_the_report_preview_is_an_iframe_of_a_sanitised_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = copy_home(tmp_path)
+    at = page_as("alice", "account.py", monkeypatch, home)
+    at.button(key="report_preview").click().run()
+    assert not at.exception
+    preview = (home.path / "previews" / "alice.html").read_text(encoding="utf-8")
+    assert "<script" not in preview and not re.search(r"<[^>]+\son[a-z]+=", preview)
+    assert "Deliverability report" in preview and at.get("iframe")
+    at = page_as("nobody", "account.py", monkeypatch, home)
+    at.button(key="report_preview").click().run()
+    assert "no grant" in " ".join(texts(at.info))

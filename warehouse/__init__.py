@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from warehouse.queries.message import MessageDetail, find_messages, message_detail
     from warehouse.queries.overview import Overview, overview
     from warehouse.queries.queue import QueueView, queue
+    from warehouse.queries.reports import BLACKLIST_COLUMNS, ReportDetails, report_details
     from warehouse.queries.reputation import Reputation, reputation
     from warehouse.reclassification import ReclassifyStats, format_stats, reclassify
     from warehouse.usersql import QueryError, UserQuery, run_local_sql, run_user_sql
@@ -120,6 +121,9 @@ _PUBLIC = {
     "overview": "warehouse.queries.overview",
     "QueueView": "warehouse.queries.queue",
     "queue": "warehouse.queries.queue",
+    "BLACKLIST_COLUMNS": "warehouse.queries.reports",
+    "ReportDetails": "warehouse.queries.reports",
+    "report_details": "warehouse.queries.reports",
     "Reputation": "warehouse.queries.reputation",
     "reputation": "warehouse.queries.reputation",
     "ReclassifyStats": "warehouse.reclassification",

@@ -1,5 +1,5 @@
-"""Account: what this account may see, its password, language, error-rate preferences and the mailed
-report's settings (kept in DIR/settings/<account>.json)."""
+"""Account: what this account may see, its password, language and error-rate preferences (kept in
+DIR/settings/<account>.json), the mailed report's settings (control.db, reports) and its preview."""
 
 from __future__ import annotations
 
@@ -7,11 +7,22 @@ from dataclasses import replace
 
 import streamlit as st
 
-from acl import InvalidValue, LoginFailed, PermissionDenied, Throttled, user_passwd
+from acl import ADMIN, ROOT, InvalidValue, LoginFailed, PermissionDenied, Throttled, user_passwd
 from dashboards import auth
 from dashboards.auth import guard
 from dashboards.filters import plain
-from dashboards.settings import LANGUAGES, PAGE_SIZES, REFRESH_CHOICES, REPORT_FREQUENCIES, save_settings
+from reports import (
+    LANGUAGES,
+    PAGE_SIZES,
+    REFRESH_CHOICES,
+    REPORT_FREQUENCIES,
+    SECTIONS,
+    ReportError,
+    preview_path,
+    report_preview,
+    report_settings,
+    save_settings,
+)
 
 session = guard("account")
 t = session.t
@@ -61,16 +72,39 @@ with st.form("account_preferences"):
                           critical_rate=float(critical), refresh_seconds=int(refresh), page_size=int(size)))
 
 st.subheader(t("account.report"))
+report = report_settings(session.home, session.user.name)
+operator = session.user.role in (ROOT, ADMIN)
 with st.form("account_report"):
     frequency = st.selectbox(t("account.report_frequency"), REPORT_FREQUENCIES,
-                             index=REPORT_FREQUENCIES.index(prefs.report_frequency),
+                             index=REPORT_FREQUENCIES.index(report.frequency),
                              format_func=lambda f: t(f"frequency.{f}"), key="pref_report_frequency")
-    email = st.text_input(t("account.report_email"), value=prefs.report_email, key="pref_report_email",
-                          placeholder=session.user.email or "", max_chars=320)
-    report_soft = st.toggle(t("account.soft_is_error"), value=prefs.report_soft_is_error, key="pref_report_soft")
+    left, right = st.columns(2)
+    hour = left.number_input(t("account.report_hour"), 0, 23, report.hour, step=1, key="pref_report_hour")
+    zone = right.text_input(t("account.report_timezone"), value=report.timezone, key="pref_report_timezone",
+                            max_chars=64)
+    sections = st.multiselect(t("account.report_sections"), SECTIONS, default=list(report.sections),
+                              format_func=lambda s: t(f"rsection.{s}"), key="pref_report_sections")
+    extra = st.text_area(t("account.report_recipients"), value="\n".join(report.recipients),
+                         key="pref_report_recipients", disabled=not operator,
+                         help=None if operator else t("account.report_recipients_operators"))
+    st.caption(t("account.report_own", address=plain(session.user.email or "-")))
     if st.form_submit_button(t("account.save"), type="primary", key="report_save"):
-        saved(replace(prefs, report_frequency=str(frequency), report_email=(email or "").strip(),
-                      report_soft_is_error=bool(report_soft)))
+        try:
+            report_settings(session.home, session.user.name, frequency=str(frequency), hour=int(hour),
+                            timezone=(zone or "").strip(), sections=tuple(sections),
+                            recipients=tuple((extra or "").split()) if operator else None)
+        except ReportError as exc:
+            st.error(t("form.invalid", detail=plain(exc)))
+        else:
+            st.session_state[auth.NOTICE] = "account.saved"
+            st.rerun()
+if st.button(t("account.report_preview"), key="report_preview"):
+    try:  # a file sanitised by reports (nh3: no script, no event handler), in an iframe, never as Markdown
+        path = report_preview(session.home, session.user.name, None, preview_path(session.home, session.user.name))
+    except ReportError as exc:
+        st.info(t("account.report_nothing", detail=plain(exc)))
+    else:
+        st.iframe(path, height=900)
 
 st.subheader(t("account.password"))
 with st.form("account_password", clear_on_submit=True):

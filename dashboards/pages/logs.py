@@ -13,7 +13,7 @@ from streamlit.delta_generator import DeltaGenerator
 from dashboards import charts, exports
 from dashboards.auth import BY_ID, guard
 from dashboards.filters import period_picker, plain, recall, remember
-from dashboards.settings import PAGE_SIZES
+from reports import PAGE_SIZES
 from warehouse import QUALIFICATIONS, REASONS, SORTS, STATUSES, LogFilter, gateways, log_histogram, log_rows, total_of
 
 session = guard("logs")

@@ -21,7 +21,7 @@ from acl import (
 )
 from dashboards import auth, backend
 from dashboards.filters import plain
-from dashboards.settings import LANGUAGES
+from reports import LANGUAGES
 
 t = auth.t
 if auth.current() is not None:

@@ -126,10 +126,12 @@ def run(once: bool) -> None:
 def status(as_json: bool) -> None:
     """Per gateway: state, last line collected, lag, bytes behind, last error."""
     from relaywatch.registry import status as collector_status
+    from reports import report_status
 
     rows = collector_status(_home())
+    reports = report_status(_home())
     if as_json:
-        for row in rows:
+        for row in rows + reports:
             click.echo(json.dumps(row))
         return
     _table(
@@ -139,6 +141,12 @@ def status(as_json: bool) -> None:
           r["queue_messages"]]
          for r in rows],
     )
+    if reports:
+        _table(["report of", "state", "last period sent", "sent at", "failing"],
+               [[r["user"], r["state"], r["last_sent"], r["last_sent_at"],
+                 "; ".join(f"{f['period']}: {f['attempts']} attempt(s){' (gave up)' if f['gave_up'] else ''}, "
+                           f"next {f['next_try']}: {_short(f['error'], 100)}" for f in r["failing"]) or None]
+                for r in reports])
 
 
 def _short(text: str | None, size: int) -> str | None:

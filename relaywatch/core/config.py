@@ -125,6 +125,27 @@ class DashboardsSection:
 
 
 @dataclass(frozen=True)
+class ReportsSection:
+    """`[reports]`: the mailed reports (reports package)."""
+
+    base_url: str = "http://127.0.0.1:8501"
+    """Public address of the dashboards, for the links in a report (and its preferences link)."""
+    check_seconds: float = field(default=60.0, metadata=_minimum(1))
+    """How often `relaywatch run` looks for due reports."""
+    backoff_seconds: float = field(default=60.0, metadata=_minimum(0))
+    """Wait after a failed send before the next try; it doubles up to backoff_max_seconds."""
+    backoff_max_seconds: float = field(default=3600.0, metadata=_minimum(0))
+    attempts: int = field(default=8, metadata=_minimum(1))
+    """Tries per user and period before giving up on that period (shown in `relaywatch status`)."""
+    timeout_seconds: float = field(default=30.0, metadata=_minimum(1))
+    """SMTP connection and command timeout."""
+
+    def check(self) -> None:
+        if not re.fullmatch(r"https?://[^\s\"'<>]+", self.base_url):
+            raise ConfigError(f"[reports] base_url = {self.base_url!r}: expected an http:// or https:// address")
+
+
+@dataclass(frozen=True)
 class SqlSection:
     """`[sql]`: the bounds of SQL a person writes (`sql --as`, the HTTP API), output included."""
 
@@ -161,6 +182,7 @@ class Config:
     dashboards: DashboardsSection = DashboardsSection()
     classify: ClassifySection = ClassifySection()
     sql: SqlSection = SqlSection()
+    reports: ReportsSection = ReportsSection()
 
 
 def load_config(home: Path) -> Config:

@@ -1,22 +1,24 @@
-"""Per-user dashboard settings, one JSON file per account: DIR/settings/<user>.json.
+"""Per-account preferences shared by the dashboards and the mailed reports: DIR/settings/<user>.json.
 
-The control store belongs to acl, so the dashboards keep their own small files. A file is replaced
-atomically (written to a temporary file in the same folder, flushed, then renamed over the old one), so
-a reader never sees half a file. Unknown keys are ignored and invalid values fall back to the default,
-so a hand-edited or older file never breaks a page. The reports job reads the `report_*` keys.
+Language, the error-rate definition (whether soft failures count) and the threshold colours are one
+setting per person: a report shows the same rate, in the same colour, as the Overview it links to. The
+model lives here, below the dashboards, because reports may not import the dashboards (DESIGN.md).
+A file is replaced atomically (relaywatch.core.write_atomic). Unknown keys are ignored and invalid
+values fall back to the default, so a hand-edited or older file never breaks a page or a report.
+The report's own settings (frequency, hour, time zone, sections, recipients) are in control.db
+(reports.settings).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from urllib.parse import quote
 
+from relaywatch.core import write_atomic
+
 LANGUAGES = ("en", "fr")
-REPORT_FREQUENCIES = ("off", "daily", "weekly", "monthly")
 REFRESH_CHOICES = (0, 30, 60, 300)
 PAGE_SIZES = (50, 100, 200, 500)
 
@@ -25,10 +27,9 @@ PAGE_SIZES = (50, 100, 200, 500)
 class UserSettings:
     """What a person chooses for itself.
 
-    language: "" follows the browser; soft_is_error: count soft failures (deferrals) in the error rate;
-    warn_rate / critical_rate: error-rate thresholds (percent) coloured orange / red; refresh_seconds: the
-    Overview's auto-refresh (0: off); page_size: rows per Logs page; report_frequency / report_email /
-    report_soft_is_error: the mailed deliverability report (empty e-mail: the account's address).
+    language: "" follows the browser (reports: English); soft_is_error: count soft failures (deferrals)
+    in the error rate; warn_rate / critical_rate: error-rate thresholds (percent) coloured orange / red;
+    refresh_seconds: the Overview's auto-refresh (0: off); page_size: rows per Logs page.
     """
 
     language: str = ""
@@ -37,9 +38,6 @@ class UserSettings:
     critical_rate: float = 15.0
     refresh_seconds: int = 60
     page_size: int = 100
-    report_frequency: str = "weekly"
-    report_email: str = ""
-    report_soft_is_error: bool = False
 
     def checked(self) -> UserSettings:
         """The same settings with every out-of-range value replaced by its default."""
@@ -55,11 +53,13 @@ class UserSettings:
             fixes["refresh_seconds"] = default.refresh_seconds
         if self.page_size not in PAGE_SIZES:
             fixes["page_size"] = default.page_size
-        if self.report_frequency not in REPORT_FREQUENCIES:
-            fixes["report_frequency"] = default.report_frequency
-        if len(self.report_email) > 320 or any(c.isspace() for c in self.report_email):
-            fixes["report_email"] = default.report_email
         return replace(self, **fixes)  # type: ignore[arg-type]
+
+    def level(self, error_rate: float | None) -> str:
+        """ "ok", "warn" or "critical" for an error rate against this person's thresholds."""
+        if error_rate is None or error_rate < self.warn_rate:
+            return "ok"
+        return "critical" if error_rate >= self.critical_rate else "warn"
 
 
 def settings_path(home: Path, user_name: str) -> Path:
@@ -89,16 +89,5 @@ def load_settings(home: Path, user_name: str) -> UserSettings:
 
 def save_settings(home: Path, user_name: str, settings: UserSettings) -> None:
     """Write the account's settings atomically (temporary file + rename in the same folder)."""
-    path = settings_path(home, user_name)
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(asdict(settings.checked()), indent=1, sort_keys=True, ensure_ascii=False)
-    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(settings_path(home, user_name), text + "\n")
