@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -109,6 +110,14 @@ def test_same_seed_writes_the_same_bytes_and_another_seed_does_not(tmp_path: Pat
     assert a.read_bytes() == b.read_bytes()
     assert a.read_bytes() != c.read_bytes()
     assert sa.as_dict() | {"seconds": 0} == sb.as_dict() | {"seconds": 0}
+
+
+def test_the_bytes_of_a_small_log_are_pinned() -> None:
+    """Any drift of the generator (a refactoring, a reordered random draw) changes this digest."""
+    out = io.StringIO()
+    generate(out, lines=3000, days=1, gateways=["gw1"], seed=9, start=datetime(2026, 1, 1, tzinfo=UTC))
+    digest = hashlib.sha256(out.getvalue().encode()).hexdigest()
+    assert digest == "1e5eefff9231e168e9af48760bedd625508279e9665ad1beadcb545dcce193fa"
 
 
 def test_exactly_the_requested_number_of_lines(sample: tuple[Path, GenerateStats, list[str]]) -> None:

@@ -19,10 +19,8 @@ class Gateways:
         self.rng = rng
         self.t0 = t0
         ng = len(gws)
-
         self.fqdn = [g if "." in g else f"{g}.relay.example.net" for g in gws]
         self.gw_ip = [f"192.0.2.{10 + i * 7 % 240}" for i in range(ng)]
-
         self.pid_base = [ri(40_000, 3_000_000) for _ in range(ng)]
         self.master_pid = [ri(700, 1400) for _ in range(ng)]
         self.opendkim_pid = [ri(500, 1500) for _ in range(ng)]
