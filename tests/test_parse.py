@@ -402,7 +402,6 @@ def _read(line: str) -> dict:
     return frame.row(0, named=True)
 
 
-
 @pytest.mark.parametrize(
     ("action", "event", "status"),
     [
