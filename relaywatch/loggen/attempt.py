@@ -17,7 +17,6 @@ class Attempts:
     """The smtp (or error) client's side of a delivery attempt, in the destination's reply style."""
 
     def __init__(self, sim: Generator) -> None:
-        self.sim = sim
         self.rng = sim.rng
         self.ri = sim.ri
         self.add = sim.add

@@ -16,6 +16,7 @@ from relaywatch.loggen.simulation import default_start, generate
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Generate a log from command-line options; prints the stats as JSON."""
     p = argparse.ArgumentParser(prog="python -m relaywatch.loggen", description=__doc__.splitlines()[0])
     p.add_argument("--lines", type=int, default=None, help="exact number of lines to write")
     p.add_argument("--days", type=float, default=7.0, help="time span of the log (default 7: mail expires after 5)")

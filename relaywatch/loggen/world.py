@@ -105,6 +105,7 @@ class World:
         return self.senders[gi][bisect_right(cum, self.rng.random() * cum[-1])]
 
     def _build_dests(self) -> None:
+        """Consumer, company, typo and blocked domains with their weights, then the recipient address pool."""
         r = self.rng
         dests: list[Dest] = []
         weights: list[float] = []
@@ -231,6 +232,7 @@ class World:
         return f"{f}{ri(1950, 2012)}"
 
     def _build_senders(self) -> None:
+        """Per gateway, its customer organisations and their weighted senders."""
         senders: list[list[Sender]] = []
         cums: list[list[float]] = []
         for gi in range(self.ng):

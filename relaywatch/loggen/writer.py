@@ -87,6 +87,7 @@ class Writer:
         return False
 
     def _prefix(self, sec: int) -> str:
+        """The timestamp text of second `sec` (sets the zone suffix of the ISO formats)."""
         dt = datetime.fromtimestamp(sec, self.tz)
         fmt = self.gen.fmt
         if fmt == "syslog":
@@ -96,6 +97,7 @@ class Writer:
         return dt.strftime("%Y-%m-%dT%H:%M:%S")
 
     def write(self, entries: list[tuple[int, int, int, str]], stop: int | None) -> bool:
+        """Format and buffer sorted entries (none at or after `stop`); True once the line limit is reached."""
         limit = self.limit
         counts = self.counts
         hosts = self.hosts
@@ -141,6 +143,7 @@ class Writer:
         return done
 
     def drain(self) -> None:
+        """Write the buffered lines out, in big blocks."""
         if self.buf:
             block = "".join(self.buf)
             for o in self.outs:
@@ -153,9 +156,11 @@ class Writer:
                     b.clear()
 
     def close(self) -> None:
+        """Write what is left."""
         self.drain()
 
     def stats(self) -> GenerateStats:
+        """The exact counts of what was written."""
         gen = self.gen
         s = GenerateStats(lines=self.written, recycled_queue_ids=self.recycled)
         for gi, gw in enumerate(gen.gws):
