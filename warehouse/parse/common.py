@@ -41,6 +41,7 @@ QID = (
     r"|[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-z]{10,}z[0-9B-DF-HJ-NP-TV-Zb-df-hj-np-tv-y]+)"
 )
 
+# A syslog host name: the field before the program name in a header.
 HOST = r"[^\s\[\]:]+"
 
 

@@ -12,14 +12,11 @@ from warehouse.parse.timestamps import timestamps
 # Regex-path header: what precedes "host program[pid]: " is the timestamp, read if it can be.
 # No timestamp is preferred to one, and a short one to a long one, so that a bare
 # "host program: " keeps its host and text inside the message cannot shift the header.
-
 _HEADER = (
     rf"(?s)^(?:(?P<ts>.*?)\s+)??(?:(?P<host>{HOST})\s+)?/?(?P<tag>[A-Za-z][\w.\-/]*)"
     r"(?:\[(?P<pid>\d+)\])?: (?P<msg>.*)$"
 )
-
 _CLIENT = r"(?P<client_host>[^\[ ]*)\[(?P<client_ip>[^\]]*)\]"
-
 
 # Regex-path rules: (event, pattern on the message body after "QID: "). The first pattern that
 # matches decides the event; its named groups fill the output columns of the same name, groups
