@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from relaywatch.core import lazy_exports
 
 if TYPE_CHECKING:
+    from ingest.backoff import Backoff
     from ingest.chunks import (
         CHUNK_BYTES,
         Chunk,
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
         read_chunks,
     )
     from ingest.collect import (
-        Backoff,
         CollectError,
         Collector,
         CollectResult,
@@ -61,6 +61,7 @@ if TYPE_CHECKING:
     )
 
 _PUBLIC = {
+    "Backoff": "ingest.backoff",
     "CHUNK_BYTES": "ingest.chunks",
     "Chunk": "ingest.chunks",
     "ChunkSink": "ingest.chunks",
@@ -69,7 +70,6 @@ _PUBLIC = {
     "identify": "ingest.chunks",
     "open_log": "ingest.chunks",
     "read_chunks": "ingest.chunks",
-    "Backoff": "ingest.collect",
     "CollectError": "ingest.collect",
     "CollectResult": "ingest.collect",
     "Collector": "ingest.collect",

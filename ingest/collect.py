@@ -16,7 +16,6 @@ import gzip
 import hashlib
 import io
 import posixpath
-import random
 import re
 import threading
 import time
@@ -328,9 +327,7 @@ def collect_log(
         part = CollectResult()
         try:
             with skipping_bad_gzip(item.file, done, result.warnings):
-                part = read_planned(
-                    files, gateway, item, sink, chunk_bytes=chunk_bytes, on_chunk=on_chunk, stop=stop
-                )
+                part = read_planned(files, gateway, item, sink, chunk_bytes=chunk_bytes, on_chunk=on_chunk, stop=stop)
         except FileReplaced as exc:
             result.warnings.append(str(exc))
             continue
@@ -350,8 +347,9 @@ def is_truncated_gzip(exc: EOFError) -> bool:
 
 def behind(files: LogFiles, gateway: str, log_path: str, sink: ChunkSink) -> int:
     """Bytes of the live log not committed yet (what arrived during the pass, or a partial last line)."""
-    live = next((entry for entry in rotation_set(log_path, files.listdir(posixpath.dirname(log_path)))
-                 if entry.active), None)
+    live = next(
+        (entry for entry in rotation_set(log_path, files.listdir(posixpath.dirname(log_path))) if entry.active), None
+    )
     if live is None or live.size == 0:
         return 0
     with files.reader(live.path) as fetch:
@@ -359,25 +357,6 @@ def behind(files: LogFiles, gateway: str, log_path: str, sink: ChunkSink) -> int
     if file_id is None:
         return live.size
     return max(0, live.size - sink.committed(gateway, file_id))
-
-
-
-class Backoff:
-    """Delays between retries: doubling from `base` up to `ceiling`, with +-20% jitter."""
-
-    def __init__(self, base: float = 1.0, ceiling: float = 300.0, seed: int | None = None) -> None:
-        self.base = base
-        self.ceiling = ceiling
-        self.failures = 0
-        self._random = random.Random(seed)
-
-    def next(self) -> float:
-        delay = min(self.ceiling, self.base * 2 ** min(self.failures, 40))
-        self.failures += 1
-        return delay * self._random.uniform(0.8, 1.2)
-
-    def reset(self) -> None:
-        self.failures = 0
 
 
 class Collector(Protocol):

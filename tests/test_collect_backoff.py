@@ -1,6 +1,6 @@
 """Retry back-off of the collectors."""
 
-from ingest.collect import Backoff
+from ingest.backoff import Backoff
 
 
 def test_backoff_stays_at_its_ceiling_after_thousands_of_failures() -> None:

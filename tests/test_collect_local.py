@@ -20,8 +20,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from ingest.backoff import Backoff
 from ingest.chunks import FINGERPRINT_BYTES, Chunk
-from ingest.collect import Backoff, FileReplaced, collect_log, plan, read_planned, rotation_set
+from ingest.collect import FileReplaced, collect_log, plan, read_planned, rotation_set
 from ingest.follow import LocalCollector, LocalFiles
 from ingest.gateways import make_gateway
 from ingest.queue import parse_postqueue, snapshot_queue
@@ -76,12 +77,26 @@ def collect(log: Path, sink: StrictSink, done: set | None = None, gateway: str =
 
 
 def test_rotation_set_orders_oldest_first_and_ignores_gz_being_written() -> None:
-    listing = [("mail.log", 10, 5.0), ("mail.log.1", 10, 4.0), ("mail.log.2.gz", 10, 9.0),
-               ("mail.log.3.gz", 10, 1.0), ("mail.log.3", 10, 1.0), ("mail.log-20260101", 10, 0.0),
-               ("mail.err", 10, 0.0), ("mail.log.1.bak", 10, 0.0), ("mail.log.20251231-235959.gz", 10, 0.0)]
+    listing = [
+        ("mail.log", 10, 5.0),
+        ("mail.log.1", 10, 4.0),
+        ("mail.log.2.gz", 10, 9.0),
+        ("mail.log.3.gz", 10, 1.0),
+        ("mail.log.3", 10, 1.0),
+        ("mail.log-20260101", 10, 0.0),
+        ("mail.err", 10, 0.0),
+        ("mail.log.1.bak", 10, 0.0),
+        ("mail.log.20251231-235959.gz", 10, 0.0),
+    ]
     names = [Path(f.path).name for f in rotation_set("/var/log/mail.log", listing)]
-    assert names == ["mail.log.20251231-235959.gz", "mail.log-20260101", "mail.log.3", "mail.log.2.gz",
-                     "mail.log.1", "mail.log"]
+    assert names == [
+        "mail.log.20251231-235959.gz",
+        "mail.log-20260101",
+        "mail.log.3",
+        "mail.log.2.gz",
+        "mail.log.1",
+        "mail.log",
+    ]
 
 
 def test_growth_rename_rotation_copytruncate_and_gz_each_line_exactly_once(tmp_path: Path) -> None:
@@ -161,8 +176,11 @@ def test_rotated_file_last_line_without_newline_is_taken_once_the_new_log_starte
     assert "Nov 24 12:00:00 gw1 postfix/anvil[1]: statistics: last line, no newline" not in sink.lines()
     append(log, postfix_lines(3, 1))
     collect(log, sink)
-    assert sink.lines() == Counter(postfix_lines(0, 3) + postfix_lines(3, 1) + [
-        "Nov 24 12:00:00 gw1 postfix/anvil[1]: statistics: last line, no newline"])
+    assert sink.lines() == Counter(
+        postfix_lines(0, 3)
+        + postfix_lines(3, 1)
+        + ["Nov 24 12:00:00 gw1 postfix/anvil[1]: statistics: last line, no newline"]
+    )
 
 
 def test_a_chunk_read_across_a_copytruncate_is_not_committed(tmp_path: Path) -> None:
@@ -246,19 +264,50 @@ def test_local_follower_is_woken_by_file_events_not_by_its_poll(tmp_path: Path) 
 
 
 def test_postqueue_json_becomes_queue_rows() -> None:
-    output = b"\n".join(json.dumps(item).encode() for item in [
-        {"queue_name": "deferred", "queue_id": "3F1A92C0B1", "arrival_time": 1764000000, "message_size": 2048,
-         "forced_expire": False, "sender": "news@example.com",
-         "recipients": [{"address": "a@example.net",
-                         "delay_reason": "connect to mx.example.net[192.0.2.7]:25: Connection timed out"},
-                        {"address": "b@example.net"}]},
-        {"queue_name": "active", "queue_id": "4B2C", "arrival_time": 1764000100, "message_size": 512,
-         "sender": "", "recipients": [{"address": "c@example.org"}]},
-    ]) + b"\n"
+    output = (
+        b"\n".join(
+            json.dumps(item).encode()
+            for item in [
+                {
+                    "queue_name": "deferred",
+                    "queue_id": "3F1A92C0B1",
+                    "arrival_time": 1764000000,
+                    "message_size": 2048,
+                    "forced_expire": False,
+                    "sender": "news@example.com",
+                    "recipients": [
+                        {
+                            "address": "a@example.net",
+                            "delay_reason": "connect to mx.example.net[192.0.2.7]:25: Connection timed out",
+                        },
+                        {"address": "b@example.net"},
+                    ],
+                },
+                {
+                    "queue_name": "active",
+                    "queue_id": "4B2C",
+                    "arrival_time": 1764000100,
+                    "message_size": 512,
+                    "sender": "",
+                    "recipients": [{"address": "c@example.org"}],
+                },
+            ]
+        )
+        + b"\n"
+    )
     stamp = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
     frame = parse_postqueue(output, "gw1", stamp)
-    assert frame.columns == ["snapshot_ts", "gateway", "queue_name", "queue_id", "arrival_time",
-                             "message_size", "sender", "recipients", "delay_reasons"]
+    assert frame.columns == [
+        "snapshot_ts",
+        "gateway",
+        "queue_name",
+        "queue_id",
+        "arrival_time",
+        "message_size",
+        "sender",
+        "recipients",
+        "delay_reasons",
+    ]
     assert frame["recipients"].to_list() == [["a@example.net", "b@example.net"], ["c@example.org"]]
     assert frame["delay_reasons"][0].to_list()[1] is None
     assert frame["arrival_time"][0] == datetime(2025, 11, 24, 16, 0, tzinfo=UTC)
@@ -269,18 +318,36 @@ def test_postqueue_json_becomes_queue_rows() -> None:
 def test_queue_snapshot_runs_the_gateway_command_and_stores_the_frame(tmp_path: Path) -> None:
     gateway = make_gateway("local1", log=str(tmp_path / "mail.log"), queue_command="fake -j")
     stored: list[tuple[str, pl.DataFrame]] = []
-    line = json.dumps({"queue_name": "hold", "queue_id": "AB", "arrival_time": 1, "message_size": 3,
-                       "sender": "x@y", "recipients": []}).encode()
-    frame = snapshot_queue(gateway, lambda command: line if command == "fake -j" else b"",
-                           lambda name, rows: stored.append((name, rows)))
+    line = json.dumps(
+        {
+            "queue_name": "hold",
+            "queue_id": "AB",
+            "arrival_time": 1,
+            "message_size": 3,
+            "sender": "x@y",
+            "recipients": [],
+        }
+    ).encode()
+    frame = snapshot_queue(
+        gateway, lambda command: line if command == "fake -j" else b"", lambda name, rows: stored.append((name, rows))
+    )
     assert stored[0][0] == "local1" and stored[0][1].equals(frame) and frame["queue_name"][0] == "hold"
 
 
 def test_status_file_is_rewritten_whole_under_concurrent_updates(tmp_path: Path) -> None:
     def hammer(name: str) -> None:
         for n in range(30):
-            record_success(tmp_path, name, lines=1, bytes_read=10, bytes_behind=0, last_line=f"line {n}",
-                           warnings=[], started=time.time())
+            record_success(
+                tmp_path,
+                name,
+                lines=1,
+                bytes_read=10,
+                bytes_behind=0,
+                last_line=f"line {n}",
+                warnings=[],
+                started=time.time(),
+            )
+
     threads = [threading.Thread(target=hammer, args=(f"gw{n}",)) for n in range(4)]
     for thread in threads:
         thread.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -20,57 +21,63 @@ GATEWAYS = ["gw1", "gw2", "relay3.example.org"]
 
 QID = r"[0-9A-F]{10}"
 CLIENT = r"[\w.-]+\[[0-9a-f.:]+\]"
-TLS = (r"TLSv1\.[23] with cipher [\w-]+ \(\d+/\d+ bits\) key-exchange X25519 server-signature [\w-]+ "
-       r"\([\w -]+\) server-digest SHA256")
+TLS = (
+    r"TLSv1\.[23] with cipher [\w-]+ \(\d+/\d+ bits\) key-exchange X25519 server-signature [\w-]+ "
+    r"\([\w -]+\) server-digest SHA256"
+)
 SYSLOG_TS = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ 1-3]\d \d\d:\d\d:\d\d"
 DELIVERY = re.compile(
     rf"postfix/(?:smtp|error)\[\d+\]: ({QID}): to=<([^>]+)>, (?:orig_to=<[^>]+>, )?"
     r"relay=(none|[\w.-]+\[[0-9a-f.:]+\]:25), (?:conn_use=\d+, )?delay=(\d+(?:\.\d+)?), "
     r"delays=(\d+(?:\.\d+)?)/(\d+(?:\.\d+)?)/(\d+(?:\.\d+)?)/(\d+(?:\.\d+)?), dsn=([245]\.\d\.\d{1,3}), "
-    r"status=(sent|deferred|bounced) \((.+)\)$")
+    r"status=(sent|deferred|bounced) \((.+)\)$"
+)
 # Every line the generator writes must have one of these shapes (after "timestamp host ").
-SHAPES = [re.compile(p) for p in (
-    rf"postfix/(?:submission/)?smtpd\[\d+\]: connect from {CLIENT}$",
-    rf"postfix/(?:submission/)?smtpd\[\d+\]: Anonymous TLS connection established from {CLIENT}: {TLS}$",
-    rf"postfix/(?:submission/)?smtpd\[\d+\]: {QID}: client={CLIENT}"
-    r"(?:, sasl_method=(?:PLAIN|LOGIN), sasl_username=[^\s,]+)?$",
-    rf"postfix/(?:submission/)?smtpd\[\d+\]: (?:NOQUEUE|{QID}): reject: RCPT from {CLIENT}: [45]\d\d [45]\.\d\.\d "
-    r"<[^>]+>: .+; from=<[^>]*> to=<[^>]+> proto=ESMTP helo=<[^>]+>$",
-    rf"postfix/(?:submission/)?smtpd\[\d+\]: disconnect from {CLIENT}(?: [a-z]+=\d+(?:/\d+)?)+$",
-    rf"postfix/smtpd\[\d+\]: lost connection after [A-Z]+ from {CLIENT}$",
-    r"postfix/smtpd\[\d+\]: warning: hostname \S+ does not resolve to address [\d.]+: Name or service not known$",
-    rf"postfix/smtpd\[\d+\]: warning: non-SMTP command from {CLIENT}: GET / HTTP/1\.1$",
-    rf"postfix/smtpd\[\d+\]: SSL_accept error from {CLIENT}: -1$",
-    r"postfix/(?:smtpd|smtp)\[\d+\]: warning: TLS library problem: error:0A[0-9A-F]{6}:SSL routines::.+:$",
-    rf"postfix/submission/smtpd\[\d+\]: warning: {CLIENT}: SASL (?:LOGIN|PLAIN) authentication failed: "
-    r"[\w ]+, sasl_username=\S+$",
-    rf"postfix/cleanup\[\d+\]: {QID}: message-id=<[^<>\s]+@[^<>\s]+>$",
-    rf"opendkim\[\d+\]: {QID}: DKIM-Signature field added \(s=\w+, d=[\w.-]+\)$",
-    rf"postfix/qmgr\[\d+\]: {QID}: from=<[^>]*>, size=\d+, nrcpt=\d+ \(queue active\)$",
-    rf"postfix/qmgr\[\d+\]: {QID}: from=<[^>]*>, status=expired, returned to sender$",
-    rf"postfix/qmgr\[\d+\]: {QID}: removed$",
-    DELIVERY.pattern,
-    rf"postfix/smtp\[\d+\]: (?:Trusted|Untrusted) TLS connection established to [\w.-]+\[[0-9a-f.:]+\]:25: "
-    rf"{TLS}$",
-    r"postfix/smtp\[\d+\]: connect to [\w.-]+\[[\d.]+\]:25: (?:Connection timed out|Connection refused|"
-    r"No route to host)$",
-    r"postfix/smtp\[\d+\]: SSL_connect error to [\w.-]+\[[0-9a-f.:]+\]:25: -1$",
-    r"postfix/smtp\[\d+\]: certificate verification failed for [\w.-]+\[[\d.]+\]:25: untrusted issuer /CN=\S+$",
-    rf"postfix/bounce\[\d+\]: {QID}: sender (?:non-delivery|delay) notification: {QID}$",
-    rf"postfix/bounce\[\d+\]: {QID}: undeliverable postmaster notification discarded$",
-    rf"postfix/pickup\[\d+\]: {QID}: uid=0 from=<root>$",
-    rf"postfix/anvil\[\d+\]: statistics: max (?:connection rate \d+/60s|connection count \d+|message rate "
-    rf"\d+/60s) for \((?:smtp|submission):[\d.]+\) at {SYSLOG_TS}$",
-    rf"postfix/anvil\[\d+\]: statistics: max cache size \d+ at {SYSLOG_TS}$",
-    rf"postfix/scache\[\d+\]: statistics: start interval {SYSLOG_TS}$",
-    r"postfix/scache\[\d+\]: statistics: (?:domain|address) lookup hits=\d+ miss=\d+ success=\d+%$",
-    r"postfix/scache\[\d+\]: statistics: max simultaneous domains=\d+ addresses=\d+ connection=\d+$",
-    r"postfix/master\[\d+\]: reload -- version 3\.7\.\d+, configuration /etc/postfix$",
-    r"postfix/postfix-script\[\d+\]: refreshing the Postfix mail system$",
-    r"CRON\[\d+\]: pam_unix\(cron:session\): session (?:opened|closed) for user root(?:\(uid=0\) by \(uid=0\))?$",
-    r"CRON\[\d+\]: \(root\) CMD \(.+\)$",
-    r"dovecot: auth: passwd-file\([^,]+,[\d.]+\): (?:Password mismatch|unknown user)$",
-)]
+SHAPES = [
+    re.compile(p)
+    for p in (
+        rf"postfix/(?:submission/)?smtpd\[\d+\]: connect from {CLIENT}$",
+        rf"postfix/(?:submission/)?smtpd\[\d+\]: Anonymous TLS connection established from {CLIENT}: {TLS}$",
+        rf"postfix/(?:submission/)?smtpd\[\d+\]: {QID}: client={CLIENT}"
+        r"(?:, sasl_method=(?:PLAIN|LOGIN), sasl_username=[^\s,]+)?$",
+        rf"postfix/(?:submission/)?smtpd\[\d+\]: (?:NOQUEUE|{QID}): reject: RCPT from {CLIENT}: [45]\d\d [45]\.\d\.\d "
+        r"<[^>]+>: .+; from=<[^>]*> to=<[^>]+> proto=ESMTP helo=<[^>]+>$",
+        rf"postfix/(?:submission/)?smtpd\[\d+\]: disconnect from {CLIENT}(?: [a-z]+=\d+(?:/\d+)?)+$",
+        rf"postfix/smtpd\[\d+\]: lost connection after [A-Z]+ from {CLIENT}$",
+        r"postfix/smtpd\[\d+\]: warning: hostname \S+ does not resolve to address [\d.]+: Name or service not known$",
+        rf"postfix/smtpd\[\d+\]: warning: non-SMTP command from {CLIENT}: GET / HTTP/1\.1$",
+        rf"postfix/smtpd\[\d+\]: SSL_accept error from {CLIENT}: -1$",
+        r"postfix/(?:smtpd|smtp)\[\d+\]: warning: TLS library problem: error:0A[0-9A-F]{6}:SSL routines::.+:$",
+        rf"postfix/submission/smtpd\[\d+\]: warning: {CLIENT}: SASL (?:LOGIN|PLAIN) authentication failed: "
+        r"[\w ]+, sasl_username=\S+$",
+        rf"postfix/cleanup\[\d+\]: {QID}: message-id=<[^<>\s]+@[^<>\s]+>$",
+        rf"opendkim\[\d+\]: {QID}: DKIM-Signature field added \(s=\w+, d=[\w.-]+\)$",
+        rf"postfix/qmgr\[\d+\]: {QID}: from=<[^>]*>, size=\d+, nrcpt=\d+ \(queue active\)$",
+        rf"postfix/qmgr\[\d+\]: {QID}: from=<[^>]*>, status=expired, returned to sender$",
+        rf"postfix/qmgr\[\d+\]: {QID}: removed$",
+        DELIVERY.pattern,
+        rf"postfix/smtp\[\d+\]: (?:Trusted|Untrusted) TLS connection established to [\w.-]+\[[0-9a-f.:]+\]:25: "
+        rf"{TLS}$",
+        r"postfix/smtp\[\d+\]: connect to [\w.-]+\[[\d.]+\]:25: (?:Connection timed out|Connection refused|"
+        r"No route to host)$",
+        r"postfix/smtp\[\d+\]: SSL_connect error to [\w.-]+\[[0-9a-f.:]+\]:25: -1$",
+        r"postfix/smtp\[\d+\]: certificate verification failed for [\w.-]+\[[\d.]+\]:25: untrusted issuer /CN=\S+$",
+        rf"postfix/bounce\[\d+\]: {QID}: sender (?:non-delivery|delay) notification: {QID}$",
+        rf"postfix/bounce\[\d+\]: {QID}: undeliverable postmaster notification discarded$",
+        rf"postfix/pickup\[\d+\]: {QID}: uid=0 from=<root>$",
+        rf"postfix/anvil\[\d+\]: statistics: max (?:connection rate \d+/60s|connection count \d+|message rate "
+        rf"\d+/60s) for \((?:smtp|submission):[\d.]+\) at {SYSLOG_TS}$",
+        rf"postfix/anvil\[\d+\]: statistics: max cache size \d+ at {SYSLOG_TS}$",
+        rf"postfix/scache\[\d+\]: statistics: start interval {SYSLOG_TS}$",
+        r"postfix/scache\[\d+\]: statistics: (?:domain|address) lookup hits=\d+ miss=\d+ success=\d+%$",
+        r"postfix/scache\[\d+\]: statistics: max simultaneous domains=\d+ addresses=\d+ connection=\d+$",
+        r"postfix/master\[\d+\]: reload -- version 3\.7\.\d+, configuration /etc/postfix$",
+        r"postfix/postfix-script\[\d+\]: refreshing the Postfix mail system$",
+        r"CRON\[\d+\]: pam_unix\(cron:session\): session (?:opened|closed) for user root(?:\(uid=0\) by \(uid=0\))?$",
+        r"CRON\[\d+\]: \(root\) CMD \(.+\)$",
+        r"dovecot: auth: passwd-file\([^,]+,[\d.]+\): (?:Password mismatch|unknown user)$",
+    )
+]
 HEAD = {
     "syslog": re.compile(rf"^({SYSLOG_TS}) (\S+) (.*)$"),
     "rfc3339": re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}[+-]\d\d:\d\d) (\S+) (.*)$"),
@@ -111,6 +118,14 @@ def test_same_seed_writes_the_same_bytes_and_another_seed_does_not(tmp_path: Pat
     assert sa.as_dict() | {"seconds": 0} == sb.as_dict() | {"seconds": 0}
 
 
+def test_the_bytes_of_a_small_log_are_pinned() -> None:
+    """Any drift of the generator (a refactoring, a reordered random draw) changes this digest."""
+    out = io.StringIO()
+    generate(out, lines=3000, days=1, gateways=["gw1"], seed=9, start=datetime(2026, 1, 1, tzinfo=UTC))
+    digest = hashlib.sha256(out.getvalue().encode()).hexdigest()
+    assert digest == "1e5eefff9231e168e9af48760bedd625508279e9665ad1beadcb545dcce193fa"
+
+
 def test_exactly_the_requested_number_of_lines(sample: tuple[Path, GenerateStats, list[str]]) -> None:
     _, stats, lines = sample
     assert len(lines) == stats.lines == 150_000
@@ -124,7 +139,8 @@ def test_every_line_has_a_real_postfix_shape(sample: tuple[Path, GenerateStats, 
 
 
 def test_lines_are_in_time_order_and_span_about_the_requested_days(
-        sample: tuple[Path, GenerateStats, list[str]]) -> None:
+    sample: tuple[Path, GenerateStats, list[str]],
+) -> None:
     _, stats, lines = sample
     stamps = [datetime.fromisoformat(ts) for ts, _, _ in _bodies(lines)]
     assert all(a <= b for a, b in zip(stamps, stamps[1:], strict=False))
@@ -211,8 +227,7 @@ def test_deliveries_carry_consistent_delays_and_dsn(sample: tuple[Path, Generate
     assert min(seen.values()) > 0
 
 
-def test_retries_back_off_and_some_deferred_mail_is_finally_sent(
-        sample: tuple[Path, GenerateStats, list[str]]) -> None:
+def test_retries_back_off_and_some_deferred_mail_is_finally_sent(sample: tuple[Path, GenerateStats, list[str]]) -> None:
     _, _, lines = sample
     attempts: dict[tuple[str, str, str], list[tuple[datetime, str]]] = {}
     for ts, host, body in _bodies(lines):
@@ -232,21 +247,44 @@ def test_retries_back_off_and_some_deferred_mail_is_finally_sent(
 def test_notifications_are_messages_from_the_null_sender(sample: tuple[Path, GenerateStats, list[str]]) -> None:
     _, _, lines = sample
     bodies = _bodies(lines)
-    ndr_ids = {(h, m.group(1)) for _, h, b in bodies
-               if (m := re.search(rf"notification: ({QID})$", b))}
-    queued = {(h, m.group(1)) for _, h, b in bodies
-              if (m := re.match(rf"postfix/qmgr\[\d+\]: ({QID}): from=<>, size=\d+, nrcpt=1 \(queue active\)$", b))}
+    ndr_ids = {(h, m.group(1)) for _, h, b in bodies if (m := re.search(rf"notification: ({QID})$", b))}
+    queued = {
+        (h, m.group(1))
+        for _, h, b in bodies
+        if (m := re.match(rf"postfix/qmgr\[\d+\]: ({QID}): from=<>, size=\d+, nrcpt=1 \(queue active\)$", b))
+    }
     assert ndr_ids and ndr_ids <= queued
 
 
 def test_content_covers_providers_and_failure_kinds(sample: tuple[Path, GenerateStats, list[str]]) -> None:
     _, _, lines = sample
     text = "\n".join(lines)
-    for needle in ("- gsmtp)", "Queued mail for delivery -> 250 2.1.5", "250 ok dirdel", "OFR_", "free.fr",
-                   "sfr.fr", "laposte.net", "gmx", "icloud", "Connection timed out", "Host or domain name not found",
-                   "postfix/submission/smtpd", "sasl_method=PLAIN", "Relay access denied", "orig_to=<root>",
-                   "conn_use=", "Trusted TLS connection established to", "dovecot: auth:", "opendkim[", "CRON[",
-                   "postfix/anvil[", "postfix/scache[", "nrcpt=1", "status=expired, returned to sender"):
+    for needle in (
+        "- gsmtp)",
+        "Queued mail for delivery -> 250 2.1.5",
+        "250 ok dirdel",
+        "OFR_",
+        "free.fr",
+        "sfr.fr",
+        "laposte.net",
+        "gmx",
+        "icloud",
+        "Connection timed out",
+        "Host or domain name not found",
+        "postfix/submission/smtpd",
+        "sasl_method=PLAIN",
+        "Relay access denied",
+        "orig_to=<root>",
+        "conn_use=",
+        "Trusted TLS connection established to",
+        "dovecot: auth:",
+        "opendkim[",
+        "CRON[",
+        "postfix/anvil[",
+        "postfix/scache[",
+        "nrcpt=1",
+        "status=expired, returned to sender",
+    ):
         assert needle in text, needle
     assert re.search(r"nrcpt=(?:1\d|20) \(queue active\)", text)  # up to 20 recipients
 
@@ -280,8 +318,9 @@ def test_per_gateway_files_split_the_combined_log(tmp_path: Path) -> None:
 
 def test_without_a_line_count_it_writes_the_requested_days(tmp_path: Path) -> None:
     out = io.StringIO()
-    stats = generate(out, days=0.5, gateways=["gw1"], seed=3, start=datetime(2026, 11, 2, tzinfo=UTC),
-                     messages_per_day=2000)
+    stats = generate(
+        out, days=0.5, gateways=["gw1"], seed=3, start=datetime(2026, 11, 2, tzinfo=UTC), messages_per_day=2000
+    )
     lines = out.getvalue().splitlines()
     assert len(lines) == stats.lines > 1000
     assert stats.last_ts is not None and stats.last_ts < datetime(2026, 11, 2, 12, tzinfo=UTC)
@@ -290,8 +329,16 @@ def test_without_a_line_count_it_writes_the_requested_days(tmp_path: Path) -> No
 
 def test_a_naive_start_is_utc_and_syslog_name_is_used(tmp_path: Path) -> None:
     path = tmp_path / "x.log"
-    generate(path, lines=500, days=0.2, gateways=["gw1"], seed=1, start=datetime(2026, 3, 5), fmt="journal",
-             syslog_name="postfix-out")
+    generate(
+        path,
+        lines=500,
+        days=0.2,
+        gateways=["gw1"],
+        seed=1,
+        start=datetime(2026, 3, 5),
+        fmt="journal",
+        syslog_name="postfix-out",
+    )
     lines = path.read_text().splitlines()
     assert lines[0].startswith("2026-03-05T00:") and "+0000 gw1 " in lines[0]
     assert any(" postfix-out/qmgr[" in line for line in lines)
@@ -299,8 +346,19 @@ def test_a_naive_start_is_utc_and_syslog_name_is_used(tmp_path: Path) -> None:
 
 
 def test_delays_are_printed_like_postfix() -> None:
-    assert [fmt_delay(x) for x in (0, 0.004, 0.05, 0.1, 0.27, 0.999, 1.0, 1.24, 9.96, 12.4, 431.6)] == \
-        ["0", "0", "0.05", "0.1", "0.27", "1", "1", "1.2", "10", "12", "432"]
+    assert [fmt_delay(x) for x in (0, 0.004, 0.05, 0.1, 0.27, 0.999, 1.0, 1.24, 9.96, 12.4, 431.6)] == [
+        "0",
+        "0",
+        "0.05",
+        "0.1",
+        "0.27",
+        "1",
+        "1",
+        "1.2",
+        "10",
+        "12",
+        "432",
+    ]
 
 
 def test_pflogsumm_reads_the_log_and_agrees_with_the_stats(tmp_path: Path) -> None:
@@ -312,9 +370,12 @@ def test_pflogsumm_reads_the_log_and_agrees_with_the_stats(tmp_path: Path) -> No
     path = tmp_path / "mail.log"
     stats = _gen(path, lines=20_000, fmt="syslog")
     out = subprocess.run([exe, str(path)], capture_output=True, text=True, check=True, timeout=120).stdout
-    totals = {name: int(n) for n, name in re.findall(r"^\s+(\d+)\s+(received|delivered|bounced|rejected)\b",
-                                                    out, re.M)}
+    totals = {name: int(n) for n, name in re.findall(r"^\s+(\d+)\s+(received|delivered|bounced|rejected)\b", out, re.M)}
     deferrals = int(re.search(r"\((\d+)\s+deferrals\)", out).group(1))  # type: ignore[union-attr]
-    assert totals == {"received": stats.received, "delivered": stats.sent, "bounced": stats.bounced,
-                      "rejected": stats.rejects}
+    assert totals == {
+        "received": stats.received,
+        "delivered": stats.sent,
+        "bounced": stats.bounced,
+        "rejected": stats.rejects,
+    }
     assert deferrals == stats.deferred

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from warehouse import parse
-from warehouse.parse import SCHEMA, parse_counts, parse_lines
+from warehouse.parse import SCHEMA, common, offsets, parse_counts, parse_lines, regex
+from warehouse.parse import frame as parse_frame
 
 DATA = Path(__file__).parent / "data" / "postfix_lines.tsv"
 REFERENCE = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -90,9 +90,9 @@ def test_real_world_line_gives_expected_fields(parsed_rows, index):
 def _regex_only(lines: list[str]) -> pl.DataFrame:
     """Every line through the regex path, the reference the offset path must agree with."""
     frame = pl.DataFrame({"line": lines}).with_row_index("_row")
-    head = parse._regex_header(frame, REFERENCE, "UTC")
-    blocks = parse._regex_path(head.select("_row", "syslog_name", "_msg"))
-    return parse._assemble(head.drop("_msg"), [head.drop("_msg"), *blocks])
+    head = regex.read_header(frame, REFERENCE, "UTC")
+    blocks = regex.read_messages(head.select("_row", "syslog_name", "_msg"))
+    return parse_frame.assemble(head.drop("_msg"), [head.drop("_msg"), *blocks])
 
 
 def test_offset_path_agrees_with_regex_path_on_every_data_line(parsed_rows):
@@ -402,7 +402,6 @@ def _read(line: str) -> dict:
     return frame.row(0, named=True)
 
 
-
 @pytest.mark.parametrize(
     ("action", "event", "status"),
     [
@@ -515,8 +514,8 @@ def test_offset_path_reads_the_postfix_3_11_tls_item_itself():
         "Nov 24 15:53:08 gw postfix/smtp[7]: 3F2A1B0C9D: to=<ann@example.net>, relay=mx.example.net[203.0.113.9]:25, "
         "delay=0.31, delays=0.06/0.05/0.07/0.12, tls=may, dsn=2.0.0, status=sent (250 2.0.0 Ok)"
     )
-    frame = parse._locate(pl.Series([line]), REFERENCE, "UTC")
-    block = parse._delivery(frame.lazy().select("_row", _body=parse._from("_b"))).collect()
+    frame = offsets.locate(pl.Series([line]), REFERENCE, "UTC")
+    block = offsets._delivery(frame.lazy().select("_row", _body=common.line_from("_b"))).collect()
     assert block["_ok"].to_list() == [True] and block["delays"].item() == "0.06/0.05/0.07/0.12"
 
 

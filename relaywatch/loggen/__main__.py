@@ -1,0 +1,5 @@
+"""`python -m relaywatch.loggen`."""
+
+from relaywatch.loggen.cli import main
+
+raise SystemExit(main())
