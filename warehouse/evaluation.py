@@ -73,10 +73,20 @@ FINER_THAN_SISIMAI: dict[str, frozenset[str]] = {
     # Sisimai/SMTP/Status.pm: 4.2.1 => suspend; Gmail and others send 4.2.1 for per-recipient rate limits.
     "suspend": frozenset({"rate_limited"}),
     # Sisimai 4's blocked covers the reverse-DNS and authentication refusals Sisimai 5 calls requireptr
-    # and authfailure.
-    "blocked": frozenset({"auth_policy"}),
-    # Sisimai files DNS lookup failures under networkerror; ours tells them apart.
-    "networkerror": frozenset({"dns_temporary"}),
+    # and authfailure, and refusals of the client's HELO/EHLO name (Sisimai/Reason/Blocked.pm), which
+    # DESIGN.md files under policy.
+    "blocked": frozenset({"auth_policy", "policy"}),
+    # Sisimai files DNS lookup failures and mail loops (Sisimai/Reason/NetworkError.pm: "too many hops",
+    # "mail forwarding loop") under networkerror; ours tells them apart (a loop is remote_error).
+    "networkerror": frozenset({"dns_temporary", "remote_error"}),
+    # Sisimai/Reason/SpamDetected.pm matches DNSBL references (spamhaus.org and dsbl.org URLs, "sender
+    # domain listed at"): DESIGN.md files a listing of the sender under reputation.
+    "spamdetected": frozenset({"reputation"}),
+    # Sisimai/Reason/UserUnknown.pm matches "is inactive"; ours tells a disabled mailbox apart.
+    "userunknown": frozenset({"mailbox_disabled"}),
+    # Sisimai/SMTP/Status.pm names the bare 4.3.2 code ("system not accepting network messages")
+    # notaccept; a temporary refusal of the receiving system is remote_error here.
+    "notaccept": frozenset({"remote_error"}),
     # Sisimai calls a timed-out connection "expired" (the queue gave up); ours calls that attempt
     # network and keeps expired for the queue's final verdict (status=expired).
     "expired": frozenset({"network"}),
