@@ -1,9 +1,10 @@
 """Bounce qualification of Postfix delivery results, driven by the rule table in warehouse/rules/.
 
-Rules are data (rules.toml, plus the operator's [[classify.rules]] in relaywatch.toml, which take
-precedence and are reported as "local:<id>"). They are matched on the DISTINCT (dsn, status, normalised
-reply) combinations of a frame, so a million deliveries cost a few thousand rule evaluations, and the
-results are joined back in input order. A local rule looks like:
+Rules are data (rules.toml, plus the operator's [[classify.rules]] of relaywatch.toml, handed over as
+the configuration model's `Config.classify`, which take precedence and are reported as "local:<id>").
+They are matched on the DISTINCT (dsn, status, normalised reply) combinations of a frame, so a million
+deliveries cost a few thousand rule evaluations, and the results are joined back in input order.
+A local rule looks like:
 
     [[classify.rules]]
     id = "myisp-block"
@@ -25,7 +26,7 @@ from typing import Any
 
 import polars as pl
 
-from relaywatch.core import RelaywatchError
+from relaywatch.core import ClassifySection, RelaywatchError
 from warehouse.providers import provider_ids
 
 RULES_FILE = Path(__file__).with_name("rules") / "rules.toml"
@@ -322,29 +323,19 @@ def _builtin_rules() -> tuple[Rule, ...]:
     return tuple(sorted(rules, key=lambda r: TIERS.index(r.tier)))
 
 
-def _local_rules(config_path: Path) -> tuple[Rule, ...]:
-    if not config_path.exists():
-        return ()
-    try:
-        with config_path.open("rb") as fh:
-            config = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise RuleError(f"{config_path}: invalid TOML: {exc}") from None
-    section = config.get("classify", {})
-    entries = section.get("rules", []) if isinstance(section, dict) else None
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise RuleError(f"{config_path}: classify.rules must be an array of tables ([[classify.rules]])")
-    rules = tuple(_build_rule(e, local=True, providers=frozenset()) for e in entries)
+def _local_rules(section: ClassifySection) -> tuple[Rule, ...]:
+    """The operator's rules; the configuration model has already checked they are tables."""
+    rules = tuple(_build_rule(e, local=True, providers=frozenset()) for e in section.rules)
     _check_unique(rules)
     return rules
 
 
-def load_rules(config_path: Path | None = None) -> RuleSet:
-    """Built-in rules, preceded by the operator's [[classify.rules]] from relaywatch.toml when given.
+def load_rules(local: ClassifySection | None = None) -> RuleSet:
+    """Built-in rules, preceded by the operator's [[classify.rules]] (`load_config(home).classify`).
 
     Without local rules the same RuleSet (and so its memo of verdicts) is returned every time."""
-    local = _local_rules(Path(config_path)) if config_path is not None else ()
-    return RuleSet(local + _builtin_rules()) if local else _builtin_ruleset()
+    rules = _local_rules(local) if local is not None else ()
+    return RuleSet(rules + _builtin_rules()) if rules else _builtin_ruleset()
 
 
 @lru_cache(maxsize=1)
@@ -459,7 +450,7 @@ def classify_frame(frame: pl.DataFrame, *, rules: RuleSet | None = None) -> pl.D
     """Append qualification, reason, suppressible and rule to a frame with dsn, status, response.
 
     Same height and order as the input; missing input columns count as null. Without ``rules`` the
-    built-in table is used (pass ``load_rules(config_path)`` to apply the operator's local rules).
+    built-in table is used (pass ``load_rules(config.classify)`` to apply the operator's local rules).
     """
     ruleset = rules if rules is not None else load_rules(None)
     keys = _keys(frame, ruleset)
@@ -543,10 +534,10 @@ def _classify_records(records: list[dict[str, str | None]], ruleset: RuleSet) ->
         yield json.dumps(row)
 
 
-def classify(lines: Iterable[str], *, config_path: Path | None = None, batch_size: int = 50_000) -> Iterator[str]:
+def classify(lines: Iterable[str], *, local: ClassifySection | None = None, batch_size: int = 50_000) -> Iterator[str]:
     """JSON Lines in (any of dsn, status, text), JSON Lines out (qualification, reason, suppressible,
     rule), one output line per non-blank input line, in the same order."""
-    ruleset = load_rules(config_path)
+    ruleset = load_rules(local)
     batch: list[dict[str, str | None]] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
