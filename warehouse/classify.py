@@ -114,7 +114,8 @@ _DSN_FORM = r"^[245]\.[0-9]{1,3}\.[0-9]{1,3}$"
 _DSN_SPEC = re.compile(r"^(\*|x|[245])\.(\*|x|[0-9]{1,3}(?:-[0-9]{1,3})?)\.(\*|x|[0-9]{1,3}(?:-[0-9]{1,3})?)$", re.I)
 _CODE_SPEC = re.compile(r"^(?:([2-5])([0-9x*])([0-9x*])|([0-9]{3})-([0-9]{3}))$", re.I)
 
-_BUILTIN_KEYS = frozenset({"id", "provider", "pattern", "dsn", "code", "status", "reason", "qualification"})
+_BUILTIN_KEYS = frozenset({"id", "provider", "pattern", "dsn", "code", "status", "reason", "qualification", "example"})
+_EXAMPLE_KEYS = frozenset({"dsn", "status", "text", "source"})
 _LOCAL_KEYS = frozenset({"id", "pattern", "dsn", "code", "status", "reason", "qualification"})
 
 
@@ -130,6 +131,19 @@ Range = tuple[int, int]
 
 
 @dataclass(frozen=True)
+class Example:
+    """A cited input a built-in rule decides: what a server wrote (or a standard defines), and where from.
+
+    The tests run every example through the classifier and expect its rule, so a rule that a later
+    edit shadows or breaks is caught with the text it was written for."""
+
+    source: str
+    dsn: str | None = None
+    status: str | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
 class Rule:
     """One row of the rule table, validated and compiled."""
 
@@ -142,6 +156,7 @@ class Rule:
     dsn: tuple[Range | None, Range | None, Range | None] | None
     code: Range | None
     status: tuple[str, ...] | None
+    example: Example | None = None
 
     def condition(self) -> pl.Expr:
         """Polars predicate over the distinct-combination frame (columns norm, status_n, d_*, code)."""
@@ -284,6 +299,7 @@ def _build_rule(entry: Mapping[str, Any], *, local: bool, providers: frozenset[s
         code = _parse_code(entry["code"]) if entry.get("code") is not None else None
         if pattern is None and dsn is None and code is None and status is None:
             raise ValueError("needs at least one of pattern, dsn, code, status")
+        example = None if local else _build_example(entry.get("example"))
     except (ValueError, TypeError) as exc:
         raise RuleError(f"{label}: {exc}") from None
     if local:
@@ -302,7 +318,22 @@ def _build_rule(entry: Mapping[str, Any], *, local: bool, providers: frozenset[s
         dsn=dsn,
         code=code,
         status=tuple(s.strip().lower() for s in status) if status is not None else None,
+        example=example,
     )
+
+
+def _build_example(entry: object) -> Example:
+    """A built-in rule's example: a table with a source and at least one of dsn, status, text."""
+    if not isinstance(entry, dict):
+        raise ValueError("needs an example table (example = { text = ..., source = ... })")
+    unknown = sorted(set(entry) - _EXAMPLE_KEYS)
+    if unknown:
+        raise ValueError(f"example: unknown key(s) {', '.join(unknown)}")
+    if not all(isinstance(v, str) and v for v in entry.values()):
+        raise ValueError("example: values must be non-empty strings")
+    if "source" not in entry or len(entry) < 2:
+        raise ValueError("example: needs a source and at least one of dsn, status, text")
+    return Example(**entry)
 
 
 def _check_unique(rules: Iterable[Rule]) -> None:
