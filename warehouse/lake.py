@@ -165,8 +165,8 @@ class Lake:
         }
         if partition_by:
             options["partition_by"] = list(partition_by)
-        if mode == "overwrite":
-            options["schema_mode"] = "overwrite"
+        # an append may bring a column added since the table was created (messages' `cause`)
+        options["schema_mode"] = "overwrite" if mode == "overwrite" else "merge"
         frame.write_delta(str(self.path(name)), mode=mode, delta_write_options=options)
         return self.version(name)
 

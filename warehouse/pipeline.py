@@ -55,7 +55,11 @@ def load_state(lake: Lake) -> pl.DataFrame:
     table = lake.table("messages_open")
     if table is None:
         return empty_state()
-    return pl.from_arrow(table.to_pyarrow_table()).select(empty_state().columns)
+    state = pl.from_arrow(table.to_pyarrow_table())
+    # a state written before a column was added (the last deferral's dsn and reply) gets it as null
+    missing = [pl.lit(None, dtype).alias(name) for name, dtype in empty_state().schema.items()
+               if name not in state.columns]
+    return state.with_columns(missing).select(empty_state().columns)
 
 
 def write_derived(lake: Lake, version: int, result: Correlated, stats: IngestStats) -> None:
