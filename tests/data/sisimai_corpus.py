@@ -9,7 +9,10 @@ libsisimai-perl; the Python port is not on PyPI). Inputs, each cited per line as
   * the SMTP replies in the mail-server logs fail2ban ships for its own tests (Debian package fail2ban
     1.0.2-2, `fail2ban/tests/files/logs/{postfix,sendmail-reject,exim,...}`: real servers' rejections
     of real clients) and the provider replies Sisimai 4.25.15 quotes from the providers' documentation
-    in its `Sisimai/Rhost/*.pm` comments, both labelled by `Sisimai->match`.
+    in its `Sisimai/Rhost/*.pm` comments, both labelled by `Sisimai->match`;
+  * the delivery replies (status=deferred/bounced) and smtpd rejects of the real Postfix lines of the
+    parser's corpora (tests/data/parse_corpus/*.jsonl, tests/data/postfix_lines.tsv without the lines
+    composed by us), cited by the source those files give, labelled by `Sisimai->match`.
 Records whose reason Sisimai itself leaves open (onhold, undefined) or that are no delivery failure
 (vacation, delivered, feedback) or that carry no text are left out. Items are split before any rule is
 written, by a hash of source and text: one quarter dev, three quarters held-out.
@@ -152,33 +155,67 @@ def _rhost_quotes() -> list[tuple[str, str]]:
     return quotes
 
 
+DELIVERY = r"\bdsn=([245]\.\d{1,3}\.\d{1,3}), status=(deferred|bounced) \((.*)\)$"
+SMTPD_REJECT = r"NOQUEUE: reject: \w+ from [^:]*\]: ([245]\d\d .*?); from=<"
+
+
+def _postfix_lines() -> list[tuple[str, str]]:
+    """(line, source) of the parser's real-line corpora; postfix_lines.tsv sources named by its header."""
+    lines = []
+    for path in sorted((HERE / "parse_corpus").glob("*.jsonl")):
+        for row in path.read_text(encoding="utf-8").splitlines():
+            record = json.loads(row)
+            lines.append((record["line"], record["source"]))
+    tsv = (HERE / "postfix_lines.tsv").read_text(encoding="utf-8").splitlines()
+    names = dict(re.findall(r"^#   ([\w-]+): (.*)$", "\n".join(tsv), re.M))
+    for row in tsv:
+        label, _, rest = row.partition("\t")
+        if row.startswith("#") or not rest or label == "postfix-docs":
+            continue
+        lines.append((rest.partition("\t")[0], f"tests/data/postfix_lines.tsv {label}: {names.get(label, label)}"))
+    return lines
+
+
+def _with_sisimai_match(items: list[tuple[str | None, str | None, str, str]]) -> list[dict]:
+    """Records of (dsn, status, text, source) items Sisimai->match gives a verdict for."""
+    verdicts = _perl(PERL_MATCH, [], "".join(json.dumps(text) + "\n" for _, _, text, _ in items))
+    return [
+        {"dsn": dsn, "status": status, "text": text, "sisimai_reason": verdict["reason"], "source": source}
+        for (dsn, status, text, source), verdict in zip(items, verdicts, strict=True)
+        if verdict["reason"] and verdict["reason"] not in NOT_A_VERDICT
+    ]
+
+
+def from_postfix_lines() -> list[dict]:
+    """Delivery replies and smtpd rejects of the parser corpora's real lines, labelled by Sisimai->match."""
+    items = []
+    for line, source in _postfix_lines():
+        delivery, reject = re.search(DELIVERY, line), re.search(SMTPD_REJECT, line)
+        if delivery:
+            items.append((delivery[1], delivery[2], delivery[3], source))
+        elif reject:
+            dsn = re.search(r"\b([245]\.\d{1,3}\.\d{1,3})\b", reject[1])
+            status = "deferred" if reject[1].startswith("4") else "bounced"
+            items.append((dsn[1] if dsn else None, status, reject[1], source))
+    return _with_sisimai_match(items)
+
+
 def from_logs_and_quotes(root: Path) -> list[dict]:
     """fail2ban's test-log replies and Sisimai's Rhost quotes, with the reason Sisimai->match gives."""
-    items = []
+    texts = []
     for name in FAIL2BAN_LOGS:
         for line in (root / FAIL2BAN[1] / name).read_text(encoding="utf-8", errors="replace").splitlines():
             text = None if line.startswith("#") else _reply(line)
             if text:
-                items.append((text, f"{FAIL2BAN[0]} fail2ban/tests/files/logs/{name}"))
-    items += [(text, f"{RHOST[0]} Sisimai/Rhost/{module}") for text, module in _rhost_quotes()]
-    verdicts = _perl(PERL_MATCH, [], "".join(json.dumps(text) + "\n" for text, _ in items))
-    records = []
-    for (text, source), verdict in zip(items, verdicts, strict=True):
-        if verdict["reason"] in NOT_A_VERDICT or not verdict["reason"]:
-            continue
+                texts.append((text, f"{FAIL2BAN[0]} fail2ban/tests/files/logs/{name}"))
+    texts += [(text, f"{RHOST[0]} Sisimai/Rhost/{module}") for text, module in _rhost_quotes()]
+    items = []
+    for text, source in texts:
         dsn = re.search(r"\b([245]\.\d{1,3}\.\d{1,3})\b", text)
         code = re.match(r"([245])\d\d", text)
         status = {"4": "deferred", "5": "bounced"}.get(code[1]) if code else None
-        records.append(
-            {
-                "dsn": dsn[1] if dsn else None,
-                "status": status,
-                "text": text,
-                "sisimai_reason": verdict["reason"],
-                "source": source,
-            }
-        )
-    return records
+        items.append((dsn[1] if dsn else None, status, text, source))
+    return _with_sisimai_match(items)
 
 
 def is_heldout(record: dict) -> bool:
@@ -190,7 +227,7 @@ def is_heldout(record: dict) -> bool:
 def main() -> None:
     records, seen = [], set()
     root = Path(sys.argv[1])
-    for record in from_packages(root) + from_labelled_set() + from_logs_and_quotes(root):
+    for record in from_packages(root) + from_labelled_set() + from_logs_and_quotes(root) + from_postfix_lines():
         key = (record["dsn"], record["status"], record["text"])
         if key in seen:
             continue
