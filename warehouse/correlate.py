@@ -239,8 +239,10 @@ def with_outcome(messages: pl.DataFrame) -> pl.DataFrame:
 
 def with_cause(messages: pl.DataFrame, rules: RuleSet | None) -> pl.DataFrame:
     """`cause` of each expired message: the reason of its last deferral (null for other messages)."""
-    reason = classify_cause(messages.select("cause_dsn", "cause_response"), rules=rules)["cause_reason"]
-    return messages.with_columns(cause=pl.when(pl.col("expired")).then(reason))
+    expired = messages.with_row_index("_row").filter(pl.col("expired"))
+    causes = classify_cause(expired.select("_row", "cause_dsn", "cause_response"), rules=rules)
+    found = causes.select("_row", cause="cause_reason")
+    return messages.with_row_index("_row").join(found, on="_row", how="left", maintain_order="left").drop("_row")
 
 
 def _classified(rows: pl.DataFrame, rules: RuleSet | None) -> pl.DataFrame:

@@ -68,7 +68,7 @@ def write_derived(lake: Lake, version: int, result: Correlated, stats: IngestSta
         frame = getattr(result, name)
         done = lake.app_version(name, PROCESS_APP)
         if frame.height and (done is None or done < version):
-            lake.append(name, frame, app_id=PROCESS_APP, app_version=version)
+            lake.append(name, frame, app_id=PROCESS_APP, app_version=version, new_columns=True)
             stats.rows[name] += frame.height
     lake.append("messages_open", with_outcome(result.state), app_id=PROCESS_APP, app_version=version,
                 mode="overwrite", partition_by=())
