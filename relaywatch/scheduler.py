@@ -41,7 +41,7 @@ from ingest import (
     snapshot_queue,
     update_status,
 )
-from relaywatch.core import CONFIG_NAME, CollectSection, file_lock, load_config, locks_dir, open_home
+from relaywatch.core import CollectSection, file_lock, load_config, locks_dir, open_home
 from relaywatch.jsonlog import event, failure, setup_logging
 from relaywatch.output import Backfill
 from reports import ReportScheduler, send_due_reports
@@ -266,7 +266,7 @@ def run_process(lake: Lake, home: Path) -> dict[str, Any]:
     an operator's fix applies without a restart."""
     started = time.monotonic()
     try:
-        stats = process(lake, rules=load_rules(home / CONFIG_NAME))
+        stats = process(lake, rules=load_rules(load_config(home).classify))
     except Exception as exc:  # processing retries on the next commit or interval
         failure("process_failed", exc)
         return {"error": f"{type(exc).__name__}: {exc}"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from pathlib import Path
 
 import polars as pl
@@ -12,6 +13,7 @@ from deltalake import write_deltalake
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from relaywatch.core import ClassifySection, ConfigError, parse_config
 from warehouse.classify import (
     OUTPUT_COLUMNS,
     QUALIFICATIONS,
@@ -56,10 +58,9 @@ def one(dsn: str | None, status: str | None, text: str | None, **kwargs) -> dict
     return classify_frame(frame, **kwargs).select(OUTPUT_COLUMNS).row(0, named=True)
 
 
-def write_config(tmp_path: Path, body: str) -> Path:
-    path = tmp_path / "relaywatch.toml"
-    path.write_text(body, encoding="utf-8")
-    return path
+def local_rules(body: str) -> ClassifySection:
+    """The [classify] section of a relaywatch.toml body, as the configuration model hands it over."""
+    return parse_config(tomllib.loads(body)).classify
 
 
 # ---------------------------------------------------------------------------------------- accuracy
@@ -92,8 +93,8 @@ def test_format_report_shows_accuracy_and_per_reason_table():
 # -------------------------------------------------------------------------------------- precedence
 
 
-def test_rules_are_ordered_local_provider_text_dsn_reply_status(tmp_path):
-    config = write_config(tmp_path, '[[classify.rules]]\nid = "x"\npattern = "zzz"\nreason = "other"\n')
+def test_rules_are_ordered_local_provider_text_dsn_reply_status():
+    config = local_rules('[[classify.rules]]\nid = "x"\npattern = "zzz"\nreason = "other"\n')
     tiers = [rule.tier for rule in load_rules(config).rules]
     assert tiers == sorted(tiers, key=TIERS.index)
     assert tiers[0] == "local" and set(tiers) == set(TIERS)
@@ -191,9 +192,8 @@ def test_postfix_softbounce_of_a_5xx_stays_soft():
 # ------------------------------------------------------------------------------------- local rules
 
 
-def test_local_rule_takes_precedence_and_is_named_local(tmp_path):
-    config = write_config(
-        tmp_path,
+def test_local_rule_takes_precedence_and_is_named_local():
+    config = local_rules(
         """
 [[classify.rules]]
 id = "myisp-block"
@@ -212,24 +212,24 @@ reason = "reputation"
     assert one("5.1.1", "bounced", GMAIL_NO_SUCH_USER)["rule"] == "google.user_unknown"
 
 
-def test_local_rule_never_makes_a_4xx_hard(tmp_path):
-    config = write_config(
-        tmp_path, '[[classify.rules]]\nid = "strict"\npattern = "greylist"\nqualification = "hard"\nreason = "policy"\n'
+def test_local_rule_never_makes_a_4xx_hard():
+    config = local_rules(
+        '[[classify.rules]]\nid = "strict"\npattern = "greylist"\nqualification = "hard"\nreason = "policy"\n'
     )
     result = one("4.7.1", "deferred", "451 4.7.1 Greylisted", rules=load_rules(config))
     assert result["rule"] == "local:strict" and result["qualification"] == "soft"
 
 
-def test_local_rule_can_use_code_and_status_conditions(tmp_path):
-    config = write_config(
-        tmp_path, '[[classify.rules]]\nid = "busy"\ncode = "421"\nstatus = "deferred"\nreason = "rate_limited"\n'
+def test_local_rule_can_use_code_and_status_conditions():
+    config = local_rules(
+        '[[classify.rules]]\nid = "busy"\ncode = "421"\nstatus = "deferred"\nreason = "rate_limited"\n'
     )
     result = one(None, "deferred", "421 go away", rules=load_rules(config))
     assert result == {"qualification": "soft", "reason": "rate_limited", "suppressible": False, "rule": "local:busy"}
 
 
-def test_missing_config_file_means_no_local_rules(tmp_path):
-    assert load_rules(tmp_path / "absent.toml").rules == load_rules(None).rules
+def test_an_empty_classify_section_means_no_local_rules():
+    assert load_rules(ClassifySection()).rules == load_rules(None).rules
 
 
 @pytest.mark.parametrize(
@@ -245,21 +245,21 @@ def test_missing_config_file_means_no_local_rules(tmp_path):
         ('id = "e"\nreason = "other"', "local rule 'e': needs at least one of"),
     ],
 )
-def test_invalid_local_rule_is_a_clear_error_naming_the_rule(tmp_path, body, message):
-    config = write_config(tmp_path, "[[classify.rules]]\n" + body + "\n")
+def test_invalid_local_rule_is_a_clear_error_naming_the_rule(body, message):
+    config = local_rules("[[classify.rules]]\n" + body + "\n")
     with pytest.raises(RuleError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
         load_rules(config)
 
 
-def test_duplicate_local_rule_ids_are_rejected(tmp_path):
+def test_duplicate_local_rule_ids_are_rejected():
     body = '[[classify.rules]]\nid = "a"\npattern = "x"\nreason = "other"\n' * 2
     with pytest.raises(RuleError, match="'local:a': duplicate id"):
-        load_rules(write_config(tmp_path, body))
+        load_rules(local_rules(body))
 
 
-def test_invalid_toml_is_reported_with_the_file(tmp_path):
-    with pytest.raises(RuleError, match="relaywatch.toml: invalid TOML"):
-        load_rules(write_config(tmp_path, "[[classify.rules]\n"))
+def test_a_local_rule_that_is_not_a_table_is_refused_by_the_config_model():
+    with pytest.raises(ConfigError, match=r"classify\.rules\[0\]: expected a table"):
+        local_rules('[classify]\nrules = ["x"]\n')
 
 
 # ------------------------------------------------------------------------------------ frame contract
@@ -356,9 +356,9 @@ def test_non_object_or_non_string_fields_are_rejected(line):
         list(classify([line]))
 
 
-def test_classify_applies_local_rules_from_the_config(tmp_path):
-    config = write_config(tmp_path, '[[classify.rules]]\nid = "mine"\npattern = "hello"\nreason = "policy"\n')
-    out = json.loads(next(classify([json.dumps({"text": "550 hello"})], config_path=config)))
+def test_classify_applies_local_rules_from_the_config():
+    config = local_rules('[[classify.rules]]\nid = "mine"\npattern = "hello"\nreason = "policy"\n')
+    out = json.loads(next(classify([json.dumps({"text": "550 hello"})], local=config)))
     assert out["rule"] == "local:mine"
 
 
@@ -510,11 +510,17 @@ def test_every_mapped_reason_is_one_of_ours():
 
 
 def test_heldout_agreement_with_sisimai_does_not_fall_below_its_measured_level():
+    # measured 0.847 on 352 held-out texts (README, Benchmarks); the issue's target, 0.90 on 500, is not met
     report = evaluate_reference(SISIMAI_HELDOUT)
-    assert report.total >= 250
-    assert report.accuracy >= 0.75, format_report(report)
+    assert report.total >= 350
+    assert report.accuracy >= 0.84, format_report(report)
     other = sum(s.predicted for s in report.reasons if s.reason == "other")
     assert other / report.total < 0.05
+
+
+def test_dev_agreement_with_sisimai_does_not_fall_below_its_measured_level():
+    report = evaluate_reference(SISIMAI_DEV)
+    assert report.accuracy >= 0.91, format_report(report)
 
 
 def test_filtered_user_unknown_counts_as_agreement_but_policy_words_do_not_make_it_hard_user_unknown():

@@ -1,9 +1,10 @@
 """Bounce qualification of Postfix delivery results, driven by the rule table in warehouse/rules/.
 
-Rules are data (rules.toml, plus the operator's [[classify.rules]] in relaywatch.toml, which take
-precedence and are reported as "local:<id>"). They are matched on the DISTINCT (dsn, status, normalised
-reply) combinations of a frame, so a million deliveries cost a few thousand rule evaluations, and the
-results are joined back in input order. A local rule looks like:
+Rules are data (rules.toml, plus the operator's [[classify.rules]] of relaywatch.toml, handed over as
+the configuration model's `Config.classify`, which take precedence and are reported as "local:<id>").
+They are matched on the DISTINCT (dsn, status, normalised reply) combinations of a frame, so a million
+deliveries cost a few thousand rule evaluations, and the results are joined back in input order.
+A local rule looks like:
 
     [[classify.rules]]
     id = "myisp-block"
@@ -25,7 +26,7 @@ from typing import Any
 
 import polars as pl
 
-from relaywatch.core import RelaywatchError
+from relaywatch.core import ClassifySection, RelaywatchError
 from warehouse.providers import provider_ids
 
 RULES_FILE = Path(__file__).with_name("rules") / "rules.toml"
@@ -113,7 +114,8 @@ _DSN_FORM = r"^[245]\.[0-9]{1,3}\.[0-9]{1,3}$"
 _DSN_SPEC = re.compile(r"^(\*|x|[245])\.(\*|x|[0-9]{1,3}(?:-[0-9]{1,3})?)\.(\*|x|[0-9]{1,3}(?:-[0-9]{1,3})?)$", re.I)
 _CODE_SPEC = re.compile(r"^(?:([2-5])([0-9x*])([0-9x*])|([0-9]{3})-([0-9]{3}))$", re.I)
 
-_BUILTIN_KEYS = frozenset({"id", "provider", "pattern", "dsn", "code", "status", "reason", "qualification"})
+_BUILTIN_KEYS = frozenset({"id", "provider", "pattern", "dsn", "code", "status", "reason", "qualification", "example"})
+_EXAMPLE_KEYS = frozenset({"dsn", "status", "text", "source"})
 _LOCAL_KEYS = frozenset({"id", "pattern", "dsn", "code", "status", "reason", "qualification"})
 
 
@@ -129,6 +131,19 @@ Range = tuple[int, int]
 
 
 @dataclass(frozen=True)
+class Example:
+    """A cited input a built-in rule decides: what a server wrote (or a standard defines), and where from.
+
+    The tests run every example through the classifier and expect its rule, so a rule that a later
+    edit shadows or breaks is caught with the text it was written for."""
+
+    source: str
+    dsn: str | None = None
+    status: str | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
 class Rule:
     """One row of the rule table, validated and compiled."""
 
@@ -141,6 +156,7 @@ class Rule:
     dsn: tuple[Range | None, Range | None, Range | None] | None
     code: Range | None
     status: tuple[str, ...] | None
+    example: Example | None = None
 
     def condition(self) -> pl.Expr:
         """Polars predicate over the distinct-combination frame (columns norm, status_n, d_*, code)."""
@@ -283,6 +299,7 @@ def _build_rule(entry: Mapping[str, Any], *, local: bool, providers: frozenset[s
         code = _parse_code(entry["code"]) if entry.get("code") is not None else None
         if pattern is None and dsn is None and code is None and status is None:
             raise ValueError("needs at least one of pattern, dsn, code, status")
+        example = None if local else _build_example(entry.get("example"))
     except (ValueError, TypeError) as exc:
         raise RuleError(f"{label}: {exc}") from None
     if local:
@@ -301,7 +318,22 @@ def _build_rule(entry: Mapping[str, Any], *, local: bool, providers: frozenset[s
         dsn=dsn,
         code=code,
         status=tuple(s.strip().lower() for s in status) if status is not None else None,
+        example=example,
     )
+
+
+def _build_example(entry: object) -> Example:
+    """A built-in rule's example: a table with a source and at least one of dsn, status, text."""
+    if not isinstance(entry, dict):
+        raise ValueError("needs an example table (example = { text = ..., source = ... })")
+    unknown = sorted(set(entry) - _EXAMPLE_KEYS)
+    if unknown:
+        raise ValueError(f"example: unknown key(s) {', '.join(unknown)}")
+    if not all(isinstance(v, str) and v for v in entry.values()):
+        raise ValueError("example: values must be non-empty strings")
+    if "source" not in entry or len(entry) < 2:
+        raise ValueError("example: needs a source and at least one of dsn, status, text")
+    return Example(**entry)
 
 
 def _check_unique(rules: Iterable[Rule]) -> None:
@@ -322,29 +354,19 @@ def _builtin_rules() -> tuple[Rule, ...]:
     return tuple(sorted(rules, key=lambda r: TIERS.index(r.tier)))
 
 
-def _local_rules(config_path: Path) -> tuple[Rule, ...]:
-    if not config_path.exists():
-        return ()
-    try:
-        with config_path.open("rb") as fh:
-            config = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise RuleError(f"{config_path}: invalid TOML: {exc}") from None
-    section = config.get("classify", {})
-    entries = section.get("rules", []) if isinstance(section, dict) else None
-    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise RuleError(f"{config_path}: classify.rules must be an array of tables ([[classify.rules]])")
-    rules = tuple(_build_rule(e, local=True, providers=frozenset()) for e in entries)
+def _local_rules(section: ClassifySection) -> tuple[Rule, ...]:
+    """The operator's rules; the configuration model has already checked they are tables."""
+    rules = tuple(_build_rule(e, local=True, providers=frozenset()) for e in section.rules)
     _check_unique(rules)
     return rules
 
 
-def load_rules(config_path: Path | None = None) -> RuleSet:
-    """Built-in rules, preceded by the operator's [[classify.rules]] from relaywatch.toml when given.
+def load_rules(local: ClassifySection | None = None) -> RuleSet:
+    """Built-in rules, preceded by the operator's [[classify.rules]] (`load_config(home).classify`).
 
     Without local rules the same RuleSet (and so its memo of verdicts) is returned every time."""
-    local = _local_rules(Path(config_path)) if config_path is not None else ()
-    return RuleSet(local + _builtin_rules()) if local else _builtin_ruleset()
+    rules = _local_rules(local) if local is not None else ()
+    return RuleSet(rules + _builtin_rules()) if rules else _builtin_ruleset()
 
 
 @lru_cache(maxsize=1)
@@ -459,7 +481,7 @@ def classify_frame(frame: pl.DataFrame, *, rules: RuleSet | None = None) -> pl.D
     """Append qualification, reason, suppressible and rule to a frame with dsn, status, response.
 
     Same height and order as the input; missing input columns count as null. Without ``rules`` the
-    built-in table is used (pass ``load_rules(config_path)`` to apply the operator's local rules).
+    built-in table is used (pass ``load_rules(config.classify)`` to apply the operator's local rules).
     """
     ruleset = rules if rules is not None else load_rules(None)
     keys = _keys(frame, ruleset)
@@ -543,10 +565,10 @@ def _classify_records(records: list[dict[str, str | None]], ruleset: RuleSet) ->
         yield json.dumps(row)
 
 
-def classify(lines: Iterable[str], *, config_path: Path | None = None, batch_size: int = 50_000) -> Iterator[str]:
+def classify(lines: Iterable[str], *, local: ClassifySection | None = None, batch_size: int = 50_000) -> Iterator[str]:
     """JSON Lines in (any of dsn, status, text), JSON Lines out (qualification, reason, suppressible,
     rule), one output line per non-blank input line, in the same order."""
-    ruleset = load_rules(config_path)
+    ruleset = load_rules(local)
     batch: list[dict[str, str | None]] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():

@@ -3,7 +3,9 @@
 Queue ids are unique per gateway only for a while (short ids recycle), so a message is keyed by
 gateway, queue id and the time of its first line. Messages still in the queue at the end of a batch are
 carried to the next batch as the open-message state (`messages_open`): a message deferred today and
-delivered in three days, from a later file, still gets its sender on the delivery row.
+delivered in three days, from a later file, still gets its sender on the delivery row. The state also
+carries the dsn and reply of each message's last deferral, so an expired message keeps both its final
+outcome and its cause (`cause`: the reason of that deferral, classified as the deferral it was).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import timedelta
 import polars as pl
 
 from warehouse.addresses import normal_addresses
-from warehouse.classify import RuleSet, classify_frame
+from warehouse.classify import RuleSet, classify_cause, classify_frame
 from warehouse.providers import provider_of
 
 STALE_AFTER = timedelta(days=10)
@@ -44,6 +46,8 @@ STATE_SCHEMA = pl.Schema(
         "removed": pl.Boolean,
         "rejected": pl.Boolean,
         "recipients": pl.List(RECIPIENT),
+        "cause_dsn": pl.String,
+        "cause_response": pl.String,
     }
 )
 MESSAGE_EVENTS = ("client", "pickup", "message-id", "queued", "delivery", "removed", "expired", "ndr", "reject")
@@ -58,6 +62,8 @@ DROPPED = REFUSED & ~pl.col("status").str.starts_with("defer") & (
 )
 """A refusal that ends a queued message (header/body checks, milter at end of data); an RCPT reject after
 the queue id was assigned only refuses that recipient."""
+DEFERRAL = (pl.col("event") == "delivery") & (pl.col("status") == "deferred") & pl.col("response").is_not_null()
+"""A delivery attempt that failed temporarily: the latest one is the cause if the message expires."""
 ATTRIBUTES = ("sender", "sasl_method", "sasl_username", "client_host", "client_ip", "message_id", "size",
               "nrcpt", "ndr_queue_id", "ndr_ts", "ndr_key", "ndr_of")
 
@@ -144,6 +150,8 @@ def _batch_messages(ev: pl.DataFrame, gateway: str) -> pl.DataFrame:
         removed=((pl.col("event") == "removed") | pl.col("dropped")).any(),
         rejected=pl.col("dropped").any(),
         recipients=recipients,
+        cause_dsn=pl.col("dsn").filter(DEFERRAL).last(),
+        cause_response=pl.col("response").filter(DEFERRAL).last(),
     ).select(STATE_SCHEMA.names()).cast(dict(STATE_SCHEMA))
 
 
@@ -156,6 +164,8 @@ def _merge(state: pl.DataFrame, batch: pl.DataFrame) -> pl.DataFrame:
         pl.col("last_ts").max(),
         *[pl.col(c).drop_nulls().first() for c in ATTRIBUTES],
         pl.col("expired", "removed", "rejected").any(),
+        pl.col("cause_dsn").filter(pl.col("cause_response").is_not_null()).last(),
+        pl.col("cause_response").drop_nulls().last(),
     )
     latest = (
         both.select("message_key", "recipients")
@@ -228,6 +238,14 @@ def with_outcome(messages: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def with_cause(messages: pl.DataFrame, rules: RuleSet | None) -> pl.DataFrame:
+    """`cause` of each expired message: the reason of its last deferral (null for other messages)."""
+    expired = messages.with_row_index("_row").filter(pl.col("expired"))
+    causes = classify_cause(expired.select("_row", "cause_dsn", "cause_response"), rules=rules)
+    found = causes.select("_row", cause="cause_reason")
+    return messages.with_row_index("_row").join(found, on="_row", how="left", maintain_order="left").drop("_row")
+
+
 def _classified(rows: pl.DataFrame, rules: RuleSet | None) -> pl.DataFrame:
     """Rows with qualification, reason, suppressible and the rule that decided."""
     verdict = classify_frame(rows.select("dsn", "status", "response"), rules=rules)
@@ -289,6 +307,6 @@ def correlate(
     return Correlated(
         deliveries=_deliveries(ev, everything, rules),
         rejects=_rejects(lines, ev, everything, rules),
-        messages=with_outcome(closed),
+        messages=with_cause(with_outcome(closed), rules),
         state=everything.filter(~pl.col("removed")),
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from relaywatch.core import ClassifySection
 from warehouse.classify import (
     QUALIFICATIONS,
     REASONS,
@@ -73,10 +74,20 @@ FINER_THAN_SISIMAI: dict[str, frozenset[str]] = {
     # Sisimai/SMTP/Status.pm: 4.2.1 => suspend; Gmail and others send 4.2.1 for per-recipient rate limits.
     "suspend": frozenset({"rate_limited"}),
     # Sisimai 4's blocked covers the reverse-DNS and authentication refusals Sisimai 5 calls requireptr
-    # and authfailure.
-    "blocked": frozenset({"auth_policy"}),
-    # Sisimai files DNS lookup failures under networkerror; ours tells them apart.
-    "networkerror": frozenset({"dns_temporary"}),
+    # and authfailure, and refusals of the client's HELO/EHLO name (Sisimai/Reason/Blocked.pm), which
+    # DESIGN.md files under policy.
+    "blocked": frozenset({"auth_policy", "policy"}),
+    # Sisimai files DNS lookup failures and mail loops (Sisimai/Reason/NetworkError.pm: "too many hops",
+    # "mail forwarding loop") under networkerror; ours tells them apart (a loop is remote_error).
+    "networkerror": frozenset({"dns_temporary", "remote_error"}),
+    # Sisimai/Reason/SpamDetected.pm matches DNSBL references (spamhaus.org and dsbl.org URLs, "sender
+    # domain listed at"): DESIGN.md files a listing of the sender under reputation.
+    "spamdetected": frozenset({"reputation"}),
+    # Sisimai/Reason/UserUnknown.pm matches "is inactive"; ours tells a disabled mailbox apart.
+    "userunknown": frozenset({"mailbox_disabled"}),
+    # Sisimai/SMTP/Status.pm names the bare 4.3.2 code ("system not accepting network messages")
+    # notaccept; a temporary refusal of the receiving system is remote_error here.
+    "notaccept": frozenset({"remote_error"}),
     # Sisimai calls a timed-out connection "expired" (the queue gave up); ours calls that attempt
     # network and keeps expired for the queue's final verdict (status=expired).
     "expired": frozenset({"network"}),
@@ -179,15 +190,15 @@ def _read_labelled(path: Path) -> pl.DataFrame:
     return pl.DataFrame(records, schema=schema)
 
 
-def evaluate(path: Path, *, config_path: Path | None = None) -> EvaluationReport:
+def evaluate(path: Path, *, local: ClassifySection | None = None) -> EvaluationReport:
     """Classify every line of the labelled set and score the result (a Sisimai reference set, whose
     lines carry `sisimai_reason`, is scored by evaluate_reference)."""
     with Path(path).open(encoding="utf-8") as fh:
         first = next((line for line in fh if line.strip()), "{}")
     if "sisimai_reason" in json.loads(first):
-        return evaluate_reference(path, config_path=config_path)
+        return evaluate_reference(path, local=local)
     labelled = _read_labelled(path)
-    result = classify_frame(labelled, rules=load_rules(config_path))
+    result = classify_frame(labelled, rules=load_rules(local))
     rows = result.to_dicts()
     expected_reasons = Counter(r["expected_reason"] for r in rows)
     predicted_reasons = Counter(r["reason"] for r in rows)
@@ -260,11 +271,11 @@ def _read_reference(path: Path) -> pl.DataFrame:
     return pl.DataFrame(records, schema={**schema, "sisimai_reason": pl.String})
 
 
-def evaluate_reference(path: Path, *, config_path: Path | None = None) -> EvaluationReport:
+def evaluate_reference(path: Path, *, local: ClassifySection | None = None) -> EvaluationReport:
     """Agreement with Sisimai on a reference set: `correct` counts agreeing reasons (qualification is
     not judged: Sisimai has none). Per-reason scores are on the mapped reason."""
     frame = _read_reference(path)
-    rows = classify_frame(frame, rules=load_rules(config_path)).to_dicts()
+    rows = classify_frame(frame, rules=load_rules(local)).to_dicts()
     for row in rows:
         row["agrees"] = agrees_with_sisimai(row["sisimai_reason"], row["reason"])
         row["expected"] = row["reason"] if row["agrees"] else SISIMAI_TO_OURS[row["sisimai_reason"]]

@@ -155,8 +155,12 @@ class Lake:
         metadata: dict[str, str] | None = None,
         mode: str = "append",
         partition_by: tuple[str, ...] = ("day",),
+        new_columns: bool = False,
     ) -> int:
-        """Commit a frame to a table atomically with an app transaction; returns the new version."""
+        """Commit a frame to a table atomically with an app transaction; returns the new version.
+
+        `new_columns`: the frame may carry columns added since the table was created (a derived table
+        of an older lake); they are merged into the table's schema."""
         options = {
             "commit_properties": CommitProperties(
                 custom_metadata=metadata or {},
@@ -167,6 +171,8 @@ class Lake:
             options["partition_by"] = list(partition_by)
         if mode == "overwrite":
             options["schema_mode"] = "overwrite"
+        elif new_columns:
+            options["schema_mode"] = "merge"
         frame.write_delta(str(self.path(name)), mode=mode, delta_write_options=options)
         return self.version(name)
 

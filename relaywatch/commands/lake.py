@@ -27,7 +27,7 @@ def ingest(gateway_name: str, path: Path, quiet: bool) -> None:
     home = current_home(create=True)
     lake = open_lake(home)
     with output.progress(path, lake, gateway_name, enabled=not quiet) as advance:
-        stats = run_ingest(lake, gateway_name, path, rules=load_rules(home / CONFIG_NAME), on_chunk=advance)
+        stats = run_ingest(lake, gateway_name, path, rules=load_rules(load_config(home).classify), on_chunk=advance)
     click.echo(output.ingest_summary(gateway_name, path, stats))
 
 
@@ -40,7 +40,7 @@ def process() -> None:
     from warehouse import process as run_process
 
     home = current_home()
-    stats = run_process(open_lake(home), rules=load_rules(home / CONFIG_NAME))
+    stats = run_process(open_lake(home), rules=load_rules(load_config(home).classify))
     click.echo(output.ingest_summary(None, None, stats))
 
 
@@ -71,12 +71,12 @@ def classify(labelled: Path | None) -> None:
     from warehouse import classify_json_lines as run_classify
     from warehouse import evaluate, format_report
 
-    config = current_home(check=False) / CONFIG_NAME
-    config_path = config if config.is_file() else None
+    home = current_home(check=False)
+    local = load_config(home).classify if (home / CONFIG_NAME).is_file() else None
     if labelled is not None:
-        click.echo(format_report(evaluate(labelled, config_path=config_path)))
+        click.echo(format_report(evaluate(labelled, local=local)))
         return
-    for line in run_classify(sys.stdin, config_path=config_path):
+    for line in run_classify(sys.stdin, local=local):
         click.echo(line)
 
 
@@ -91,7 +91,7 @@ def reclassify(since: datetime | None) -> None:
 
     home = current_home()
     stats = run_reclassify(open_lake(home), since=since.date() if since else None,
-                           rules=load_rules(home / CONFIG_NAME))
+                           rules=load_rules(load_config(home).classify))
     click.echo(format_stats(stats))
 
 
