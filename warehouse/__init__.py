@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     )
     from warehouse.classify import classify as classify_json_lines
     from warehouse.compaction import CompactStats, compact
+    from warehouse.complaints import ComplaintStore
     from warehouse.evaluation import evaluate, format_report
     from warehouse.export import csv_chunks, neutralise_formulas, to_csv, to_json_lines
     from warehouse.jsonlines import parse as parse_json_lines
@@ -60,6 +61,7 @@ _PUBLIC = {
     "classify_frame": "warehouse.classify",
     "explain": "warehouse.classify",
     "load_rules": "warehouse.classify",
+    "ComplaintStore": "warehouse.complaints",
     "CompactStats": "warehouse.compaction",
     "compact": "warehouse.compaction",
     "evaluate": "warehouse.evaluation",

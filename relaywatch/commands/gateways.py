@@ -127,9 +127,13 @@ def status(as_json: bool) -> None:
     """Per gateway: state, last line collected, lag, bytes behind, last error."""
     from relaywatch.registry import status as collector_status
 
+    from relaywatch.commands.fbl import describe
+    from relaywatch.fbl import fbl_status
+
     rows = collector_status(_home())
+    mailboxes = fbl_status(_home())
     if as_json:
-        for row in rows:
+        for row in rows + mailboxes:
             click.echo(json.dumps(row))
         return
     _table(
@@ -139,6 +143,8 @@ def status(as_json: bool) -> None:
           r["queue_messages"]]
          for r in rows],
     )
+    for row in mailboxes:
+        click.echo(f"feedback mailbox {describe(row)}")
 
 
 def _short(text: str | None, size: int) -> str | None:

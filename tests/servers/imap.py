@@ -80,6 +80,7 @@ class ImapServer:
         self.mail_root = root / "mail"
         self.ca_file, self.key_file = make_certificate(root, list(cert_names))
         self.users: dict[str, str] = {}
+        self._mtime = 0.0
         self._process: subprocess.Popen[bytes] | None = None
         for sub in ("run", "state", "mail"):
             (root / sub).mkdir(exist_ok=True)
@@ -160,9 +161,11 @@ service stats {{
                 [DOVECOT, "-F", "-c", str(self.config_path)], stdin=subprocess.DEVNULL, stdout=log, stderr=log
             )
         deadline = time.monotonic() + timeout
+        ready = self.ssl_context()
+        ready.check_hostname = False  # a test may give it a certificate for another name on purpose
         while True:
             try:
-                with imaplib.IMAP4_SSL(self.host, self.tls_port, ssl_context=self.ssl_context(), timeout=2):
+                with imaplib.IMAP4_SSL(self.host, self.tls_port, ssl_context=ready, timeout=2):
                     return self
             except OSError:
                 if self._process.poll() is not None or time.monotonic() > deadline:
@@ -191,6 +194,8 @@ service stats {{
         """A new mail user (Dovecot notices the changed passwd-file on the next login)."""
         self.users[user] = password
         self.passwd_path.write_text("".join(f"{u}:{p}\n" for u, p in self.users.items()))
+        self._mtime = max(time.time(), self._mtime + 1.0)  # Dovecot compares whole-second mtimes
+        os.utime(self.passwd_path, (self._mtime, self._mtime))
 
     def connect(self, user: str) -> imaplib.IMAP4_SSL:
         """A logged-in stdlib IMAP client (the test's side: putting mail in, checking flags)."""

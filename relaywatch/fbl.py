@@ -1,0 +1,99 @@
+"""Feedback loops for the CLI and the scheduler: fetch every configured mailbox into the lake, record how
+each went (DIR/fbl-status.json, read by `relaywatch status`), and notify the people a complaint concerns.
+
+One mailbox failing (wrong password, unreachable, missing folder, certificate refused) is recorded and
+reported for that mailbox only; the others are fetched all the same. A per-mailbox lock keeps two
+processes from fetching the same mailbox at once.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from imapclient.exceptions import IMAPClientError
+
+from ingest import FblError, FetchResult, fetch_mailbox
+from relaywatch.core import file_lock, load_config, locks_dir, open_home, write_atomic
+from warehouse import ComplaintStore, open_lake
+
+STATUS_NAME = "fbl-status.json"
+
+
+def read_fbl_status(home: Path) -> dict[str, dict[str, Any]]:
+    """Mailbox name -> what its last fetch recorded."""
+    path = home / STATUS_NAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _record(home: Path, name: str, *, add: dict[str, int] | None = None, **fields: Any) -> None:
+    with file_lock(locks_dir(home) / "fbl-status"):
+        status = read_fbl_status(home)
+        entry = status.setdefault(name, {})
+        entry.update({k: v for k, v in fields.items() if v is not None})
+        for key in [k for k, v in fields.items() if v is None]:
+            entry.pop(key, None)
+        for key, value in (add or {}).items():
+            entry[key] = int(entry.get(key, 0)) + value
+        write_atomic(home / STATUS_NAME, json.dumps(status, indent=1, sort_keys=True) + "\n", durable=False)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def fbl_fetch(home: Path, *, mailbox: str | None = None, stop: threading.Event | None = None
+              ) -> dict[str, FetchResult | Exception | None]:
+    """Fetch every configured mailbox (or one): name -> its result, its error, or None when another
+    process is fetching it."""
+    open_home(home, create=False)
+    config = load_config(home).fbl
+    boxes = [box for box in config.mailboxes if mailbox is None or box.name == mailbox]
+    if not boxes:
+        raise FblError(f"no feedback mailbox {mailbox!r} in [[fbl.mailboxes]]" if mailbox else
+                       "no feedback mailbox configured ([[fbl.mailboxes]] in relaywatch.toml)")
+    store = ComplaintStore(open_lake(home), window=timedelta(hours=config.link_window_hours))
+    outcomes: dict[str, FetchResult | Exception | None] = {}
+    for box in boxes:
+        with file_lock(locks_dir(home) / f"fbl-{box.name}", wait=False) as mine:
+            if not mine:
+                outcomes[box.name] = None
+                continue
+            try:
+                result = fetch_mailbox(box, store, batch=config.batch, batch_bytes=config.batch_bytes,
+                                       timeout=config.timeout_seconds, stop=stop)
+            except (FblError, IMAPClientError, OSError) as exc:
+                error = exc if isinstance(exc, FblError) else FblError(f"mailbox {box.name}: {exc}")
+                _record(home, box.name, add={"failures": 1}, state="error", last_error=str(error),
+                        last_error_at=_now())
+                outcomes[box.name] = error
+                continue
+            _record(home, box.name, add={"reports_total": result.reports, "unparsed_total": result.unparsed},
+                    state="ok", last_fetch_at=_now(), uidvalidity=result.uidvalidity, last_uid=result.last_uid,
+                    failures=0, last_error=None, last_error_at=None)
+            outcomes[box.name] = result
+    return outcomes
+
+
+def fbl_status(home: Path) -> list[dict[str, Any]]:
+    """Per configured mailbox: state, last fetch, position, totals, last error."""
+    open_home(home, create=False)
+    recorded = read_fbl_status(home)
+    rows = []
+    for box in load_config(home).fbl.mailboxes:
+        entry = recorded.get(box.name, {})
+        rows.append({
+            "mailbox": box.name, "target": f"{box.user}@{box.host}:{box.port}/{box.folder}",
+            "state": entry.get("state", "never fetched"), "last_fetch_at": entry.get("last_fetch_at"),
+            "uidvalidity": entry.get("uidvalidity"), "last_uid": entry.get("last_uid"),
+            "reports_total": entry.get("reports_total", 0), "unparsed_total": entry.get("unparsed_total", 0),
+            "last_error": entry.get("last_error"), "last_error_at": entry.get("last_error_at"),
+        })
+    return rows
