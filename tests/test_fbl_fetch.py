@@ -18,7 +18,7 @@ from relaywatch import core as homes
 from relaywatch.cli import main
 from relaywatch.fbl import fbl_fetch
 from tests import fbl_samples as samples
-from tests.servers.imap import ImapServer, start_imap_server
+from tests.servers.imap import ImapServer, running_imap_server
 from tests.servers.ports import free_port
 
 pytestmark = pytest.mark.server
@@ -167,8 +167,7 @@ def test_bad_mailboxes_fail_clearly_in_status_and_leave_the_others_alone(
 ) -> None:
     good, other = new_user(imap_server, monkeypatch), new_user(imap_server, monkeypatch)
     imap_server.append(good, "INBOX", feed()[0])
-    mismatched = start_imap_server(tmp_path / "imap2", cert_names=("imap.other.example",))
-    try:
+    with running_imap_server(cert_names=("imap.other.example",)) as mismatched:
         boxes = "\n".join([
             mailbox_toml("good", imap_server, good),
             mailbox_toml("wrong-password", imap_server, other).replace(f"FBL_PW_{other.upper()}", "FBL_PW_BAD"),
@@ -179,8 +178,6 @@ def test_bad_mailboxes_fail_clearly_in_status_and_leave_the_others_alone(
         monkeypatch.setenv("FBL_PW_BAD", "not-the-password")
         home = make_home(tmp_path, boxes)
         code, out = invoke(home, "fbl", "fetch")
-    finally:
-        mismatched.stop()
     assert code == 1
     assert "good: 1 report(s)" in out
     assert complaints(home).height == 1

@@ -7,6 +7,7 @@ IMAP APPEND, as a provider's MTA would deliver it. One server serves a whole tes
 its own user (Dovecot re-reads the passwd-file when it changes), so mailboxes never mix.
 """
 
+import contextlib
 import datetime
 import imaplib
 import ipaddress
@@ -216,20 +217,26 @@ service stats {{
             client.logout()
 
 
-def start_imap_server(root: Path, **options: object) -> ImapServer:
-    """An ImapServer started in root, or skip/fail when Dovecot cannot run here."""
+@contextlib.contextmanager
+def running_imap_server(**options: object) -> Iterator[ImapServer]:
+    """A started ImapServer in its own short temp directory (Dovecot's unix sockets live below it, and
+    its mail user must be able to traverse it), stopped and removed on exit; skip/fail when Dovecot
+    cannot run here."""
     require_root("dovecot")
     require_executable(DOVECOT)
-    return ImapServer(root, **options).start()  # type: ignore[arg-type]
+    root = Path(tempfile.mkdtemp(prefix="rw-imap-"))
+    try:
+        server = ImapServer(root, **options).start()  # type: ignore[arg-type]
+        try:
+            yield server
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def imap_server() -> Iterator[ImapServer]:
     """A started Dovecot on 127.0.0.1 with a certificate for 127.0.0.1 (add a user per test)."""
-    root = Path(tempfile.mkdtemp(prefix="rw-imap-"))  # short: Dovecot's unix sockets live below it
-    server = start_imap_server(root)
-    try:
+    with running_imap_server() as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
