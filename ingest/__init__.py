@@ -1,5 +1,6 @@
 """ingest: getting bytes in. Log files by identity and offset (exactly once, across rotations), over SSH/SFTP
-or on this machine, queue snapshots, feedback-loop reports over IMAP (ARF), the gateway registry and the collectors' status.
+or on this machine, queue snapshots, feedback-loop reports over IMAP (ARF), the gateway registry and the
+collectors' status.
 
 Imports only relaywatch.core. What other packages may use is named here.
 """

@@ -12,7 +12,6 @@ Mails that are not feedback reports are handed to the sink raw, with the reason,
 from __future__ import annotations
 
 import hashlib
-import socket
 import ssl
 import threading
 from collections.abc import Callable, Iterator
@@ -112,7 +111,7 @@ def connect(box: FblMailbox, *, timeout: float = 30.0) -> Iterator[IMAPClient]:
                        "or fix the host name") from exc
     except ssl.SSLError as exc:
         raise FblError(f"{where}: TLS failed: {exc}") from exc
-    except (TimeoutError, socket.timeout) as exc:
+    except TimeoutError as exc:
         raise FblError(f"{where}: unreachable (timed out after {timeout:g} s)") from exc
     except OSError as exc:
         raise FblError(f"{where}: unreachable: {exc.strerror or exc}") from exc

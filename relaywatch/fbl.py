@@ -13,6 +13,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from imapclient.exceptions import IMAPClientError
 
@@ -97,3 +98,31 @@ def fbl_status(home: Path) -> list[dict[str, Any]]:
             "last_error": entry.get("last_error"), "last_error_at": entry.get("last_error_at"),
         })
     return rows
+
+
+def fbl_notify(home: Path, *, force: bool = True) -> dict[str, int]:
+    """Mail new complaints to the root/admin accounts whose grants cover them, through `[mail]`; account
+    -> complaints mailed. `force` ignores `[fbl] notify_seconds` (the command); the scheduler does not."""
+    from acl import local_operator, open_store, smtp_mailer, user_list
+    from relaywatch.core import control_db
+    from reports import notify_complaints
+
+    open_home(home, create=False)
+    config = load_config(home)
+    if not config.mail.host:
+        return {}
+    mailer = smtp_mailer(config.mail.host, config.mail.port, config.mail.sender, config.mail.starttls,
+                         config.mail.username or None, config.mail.password)
+    users = user_list(open_store(control_db(home)), local_operator())
+    return notify_complaints(home, open_lake(home), users, mailer,
+                             interval_seconds=0.0 if force else config.fbl.notify_seconds,
+                             language_of=lambda name: _language(home, name))
+
+
+def _language(home: Path, name: str) -> str:
+    """The account's language from its dashboard settings (DIR/settings/<user>.json), English by default."""
+    try:
+        settings = json.loads((home / "settings" / f"{quote(name, safe='@.+-_')}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "en"
+    return settings.get("language") or "en" if isinstance(settings, dict) else "en"

@@ -64,7 +64,8 @@ def feed() -> list[bytes]:
         samples.arf(feedback_type="not-spam", rcpt="dan@yahoo.example", message_id="m5@shop.example", **common),
         samples.non_arf_reply(WHEN),
         samples.broken_mime(WHEN),
-        samples.big_attachment(WHEN, sender="news@shop.example", rcpt="eve@yahoo.example", message_id="m6@shop.example"),
+        samples.big_attachment(WHEN, sender="news@shop.example", rcpt="eve@yahoo.example",
+                               message_id="m6@shop.example"),
     ]
 
 

@@ -125,10 +125,9 @@ def run(once: bool) -> None:
 @home_option
 def status(as_json: bool) -> None:
     """Per gateway: state, last line collected, lag, bytes behind, last error."""
-    from relaywatch.registry import status as collector_status
-
     from relaywatch.commands.fbl import describe
     from relaywatch.fbl import fbl_status
+    from relaywatch.registry import status as collector_status
 
     rows = collector_status(_home())
     mailboxes = fbl_status(_home())

@@ -168,10 +168,11 @@ service stats {{
             try:
                 with imaplib.IMAP4_SSL(self.host, self.tls_port, ssl_context=ready, timeout=2):
                     return self
-            except OSError:
+            except OSError as exc:
                 if self._process.poll() is not None or time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError(f"dovecot did not start:\n{self.log_path.read_text(errors='replace')}")
+                    log = self.log_path.read_text(errors="replace")
+                    raise RuntimeError(f"dovecot did not start:\n{log}") from exc
                 time.sleep(0.05)
 
     def stop(self) -> None:
