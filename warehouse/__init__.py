@@ -33,6 +33,15 @@ if TYPE_CHECKING:
     from warehouse.providers import provider_ids, provider_of
     from warehouse.queries.bounces import Bounces, bounces
     from warehouse.queries.common import HIGHLIGHTED_REASONS, STATUSES, Period, Queryable
+    from warehouse.queries.complaints import (
+        GROUPS as COMPLAINT_GROUPS,
+    )
+    from warehouse.queries.complaints import (
+        complaint_detail,
+        complaint_list,
+        complaint_rates,
+        complaint_totals,
+    )
     from warehouse.queries.logs import (
         EXPORT_COLUMNS,
         LOG_COLUMNS,
@@ -91,6 +100,11 @@ _PUBLIC = {
     "Period": "warehouse.queries.common",
     "Queryable": "warehouse.queries.common",
     "STATUSES": "warehouse.queries.common",
+    "COMPLAINT_GROUPS": "warehouse.queries.complaints:GROUPS",
+    "complaint_detail": "warehouse.queries.complaints",
+    "complaint_list": "warehouse.queries.complaints",
+    "complaint_rates": "warehouse.queries.complaints",
+    "complaint_totals": "warehouse.queries.complaints",
     "EXPORT_COLUMNS": "warehouse.queries.logs",
     "LOG_COLUMNS": "warehouse.queries.logs",
     "LogFilter": "warehouse.queries.logs",

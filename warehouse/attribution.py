@@ -54,7 +54,7 @@ def _candidates(lake: Lake, wanted: list[Wanted], window: timedelta) -> pl.DataF
     if stamps and len(stamps) == len(wanted):
         first = (min(stamps) - max(timedelta(days=LOOKBACK_DAYS), window)).date().isoformat()
         last = (max(stamps) + timedelta(days=1)).date().isoformat()
-        scan = scan.filter(pl.col("day").cast(pl.String).is_between(first, last))
+        scan = scan.filter(pl.col("day").cast(pl.String).is_between(pl.lit(first), pl.lit(last)))
     match = (pl.col("queue_id").is_in(queue_ids) | pl.col("message_id").is_in(message_ids)
              | pl.col("sender").is_in(senders))
     return scan.filter(match).select(LINK_COLUMNS).collect()
