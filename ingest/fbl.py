@@ -102,13 +102,15 @@ def connect(box: FblMailbox, *, timeout: float = 30.0) -> Iterator[IMAPClient]:
     if password is None:
         raise FblError(f"{where}: environment variable {box.password_env} (password_env) is not set")
     try:
-        client = IMAPClient(box.host, port=box.port, ssl=box.security == "tls", ssl_context=_context(box),
-                            timeout=timeout)
+        client = IMAPClient(
+            box.host, port=box.port, ssl=box.security == "tls", ssl_context=_context(box), timeout=timeout
+        )
         if box.security == "starttls":
             client.starttls(_context(box))
     except ssl.SSLCertVerificationError as exc:
-        raise FblError(f"{where}: certificate refused ({exc.verify_message}); set ca_file for a private CA "
-                       "or fix the host name") from exc
+        raise FblError(
+            f"{where}: certificate refused ({exc.verify_message}); set ca_file for a private CA or fix the host name"
+        ) from exc
     except ssl.SSLError as exc:
         raise FblError(f"{where}: TLS failed: {exc}") from exc
     except TimeoutError as exc:
@@ -140,8 +142,9 @@ def select(client: IMAPClient, box: FblMailbox) -> int:
     try:
         info = client.select_folder(box.folder)
     except IMAPClientError as exc:
-        raise FblError(f"mailbox {box.name}: folder {box.folder!r} cannot be opened "
-                       f"(does it exist?): {_text(exc)}") from exc
+        raise FblError(
+            f"mailbox {box.name}: folder {box.folder!r} cannot be opened (does it exist?): {_text(exc)}"
+        ) from exc
     return int(info[b"UIDVALIDITY"])
 
 

@@ -50,16 +50,20 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def fbl_fetch(home: Path, *, mailbox: str | None = None, stop: threading.Event | None = None
-              ) -> dict[str, FetchResult | Exception | None]:
+def fbl_fetch(
+    home: Path, *, mailbox: str | None = None, stop: threading.Event | None = None
+) -> dict[str, FetchResult | Exception | None]:
     """Fetch every configured mailbox (or one): name -> its result, its error, or None when another
     process is fetching it."""
     open_home(home, create=False)
     config = load_config(home).fbl
     boxes = [box for box in config.mailboxes if mailbox is None or box.name == mailbox]
     if not boxes:
-        raise FblError(f"no feedback mailbox {mailbox!r} in [[fbl.mailboxes]]" if mailbox else
-                       "no feedback mailbox configured ([[fbl.mailboxes]] in relaywatch.toml)")
+        raise FblError(
+            f"no feedback mailbox {mailbox!r} in [[fbl.mailboxes]]"
+            if mailbox
+            else "no feedback mailbox configured ([[fbl.mailboxes]] in relaywatch.toml)"
+        )
     store = ComplaintStore(open_lake(home), window=timedelta(hours=config.link_window_hours))
     outcomes: dict[str, FetchResult | Exception | None] = {}
     for box in boxes:
@@ -68,17 +72,31 @@ def fbl_fetch(home: Path, *, mailbox: str | None = None, stop: threading.Event |
                 outcomes[box.name] = None
                 continue
             try:
-                result = fetch_mailbox(box, store, batch=config.batch, batch_bytes=config.batch_bytes,
-                                       timeout=config.timeout_seconds, stop=stop)
+                result = fetch_mailbox(
+                    box,
+                    store,
+                    batch=config.batch,
+                    batch_bytes=config.batch_bytes,
+                    timeout=config.timeout_seconds,
+                    stop=stop,
+                )
             except (FblError, IMAPClientError, OSError) as exc:
                 error = exc if isinstance(exc, FblError) else FblError(f"mailbox {box.name}: {exc}")
-                _record(home, box.name, add={"failures": 1}, state="error", last_error=str(error),
-                        last_error_at=_now())
+                _record(home, box.name, add={"failures": 1}, state="error", last_error=str(error), last_error_at=_now())
                 outcomes[box.name] = error
                 continue
-            _record(home, box.name, add={"reports_total": result.reports, "unparsed_total": result.unparsed},
-                    state="ok", last_fetch_at=_now(), uidvalidity=result.uidvalidity, last_uid=result.last_uid,
-                    failures=0, last_error=None, last_error_at=None)
+            _record(
+                home,
+                box.name,
+                add={"reports_total": result.reports, "unparsed_total": result.unparsed},
+                state="ok",
+                last_fetch_at=_now(),
+                uidvalidity=result.uidvalidity,
+                last_uid=result.last_uid,
+                failures=0,
+                last_error=None,
+                last_error_at=None,
+            )
             outcomes[box.name] = result
     return outcomes
 
@@ -90,13 +108,20 @@ def fbl_status(home: Path) -> list[dict[str, Any]]:
     rows = []
     for box in load_config(home).fbl.mailboxes:
         entry = recorded.get(box.name, {})
-        rows.append({
-            "mailbox": box.name, "target": f"{box.user}@{box.host}:{box.port}/{box.folder}",
-            "state": entry.get("state", "never fetched"), "last_fetch_at": entry.get("last_fetch_at"),
-            "uidvalidity": entry.get("uidvalidity"), "last_uid": entry.get("last_uid"),
-            "reports_total": entry.get("reports_total", 0), "unparsed_total": entry.get("unparsed_total", 0),
-            "last_error": entry.get("last_error"), "last_error_at": entry.get("last_error_at"),
-        })
+        rows.append(
+            {
+                "mailbox": box.name,
+                "target": f"{box.user}@{box.host}:{box.port}/{box.folder}",
+                "state": entry.get("state", "never fetched"),
+                "last_fetch_at": entry.get("last_fetch_at"),
+                "uidvalidity": entry.get("uidvalidity"),
+                "last_uid": entry.get("last_uid"),
+                "reports_total": entry.get("reports_total", 0),
+                "unparsed_total": entry.get("unparsed_total", 0),
+                "last_error": entry.get("last_error"),
+                "last_error_at": entry.get("last_error_at"),
+            }
+        )
     return rows
 
 
@@ -111,12 +136,23 @@ def fbl_notify(home: Path, *, force: bool = True) -> dict[str, int]:
     config = load_config(home)
     if not config.mail.host:
         return {}
-    mailer = smtp_mailer(config.mail.host, config.mail.port, config.mail.sender, config.mail.starttls,
-                         config.mail.username or None, config.mail.password)
+    mailer = smtp_mailer(
+        config.mail.host,
+        config.mail.port,
+        config.mail.sender,
+        config.mail.starttls,
+        config.mail.username or None,
+        config.mail.password,
+    )
     users = user_list(open_store(control_db(home)), local_operator())
-    return notify_complaints(home, open_lake(home), users, mailer,
-                             interval_seconds=0.0 if force else config.fbl.notify_seconds,
-                             language_of=lambda name: _language(home, name))
+    return notify_complaints(
+        home,
+        open_lake(home),
+        users,
+        mailer,
+        interval_seconds=0.0 if force else config.fbl.notify_seconds,
+        language_of=lambda name: _language(home, name),
+    )
 
 
 def _language(home: Path, name: str) -> str:

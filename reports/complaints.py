@@ -22,15 +22,28 @@ from relaywatch.core import write_atomic
 from warehouse import Lake, Warehouse
 
 STATE_NAME = "fbl-notified.json"
-COLUMNS = ("arrival_ts", "feedback_type", "provider", "gateway", "sender", "recipient", "linked_by",
-           "message_key", "reported_subject")
+COLUMNS = (
+    "arrival_ts",
+    "feedback_type",
+    "provider",
+    "gateway",
+    "sender",
+    "recipient",
+    "linked_by",
+    "message_key",
+    "reported_subject",
+)
 TEXT = {
-    "en": {"subject": "relaywatch: {n} new complaint(s)",
-           "intro": "{n} new complaint(s) about mail you are responsible for:",
-           "outro": "Details: the Complaints page of the dashboards."},
-    "fr": {"subject": "relaywatch : {n} nouvelle(s) plainte(s)",
-           "intro": "{n} nouvelle(s) plainte(s) concernant du courrier dont vous avez la charge :",
-           "outro": "Détails : page Plaintes des tableaux de bord."},
+    "en": {
+        "subject": "relaywatch: {n} new complaint(s)",
+        "intro": "{n} new complaint(s) about mail you are responsible for:",
+        "outro": "Details: the Complaints page of the dashboards.",
+    },
+    "fr": {
+        "subject": "relaywatch : {n} nouvelle(s) plainte(s)",
+        "intro": "{n} nouvelle(s) plainte(s) concernant du courrier dont vous avez la charge :",
+        "outro": "Détails : page Plaintes des tableaux de bord.",
+    },
 }
 
 
@@ -92,8 +105,10 @@ def notify_complaints(
             subject, body = render(rows, language_of(user.name))
             mailer(user.email, subject, body)
             sent[user.name] = rows.height
-    write_atomic(home / STATE_NAME, json.dumps({"version": current, "through": through.isoformat(),
-                                                "sent_at": now.isoformat()}) + "\n")
+    write_atomic(
+        home / STATE_NAME,
+        json.dumps({"version": current, "through": through.isoformat(), "sent_at": now.isoformat()}) + "\n",
+    )
     return sent
 
 

@@ -28,6 +28,7 @@ PASSWORD = "correct horse battery staple 42"
 
 def message(qid: str, when: datetime, sender: str, rcpt: str, message_id: str, sasl: str) -> list[str]:
     """The Postfix lines of one message relayed and delivered by the gateway."""
+
     def at(seconds: float) -> str:
         return (when + timedelta(seconds=seconds)).isoformat(timespec="microseconds")
 
@@ -50,42 +51,75 @@ def home(tmp_path: Path, imap_server: ImapServer, smtp_sink: SmtpSink, monkeypat
     user = new_user(imap_server, monkeypatch)
     (home / homes.CONFIG_NAME).write_text(
         f'[mail]\nhost = "{smtp_sink.host}"\nport = {smtp_sink.port}\nsender = "relaywatch@relay.example"\n\n'
-        f"[fbl]\ntimeout_seconds = 5\n\n{mailbox_toml('yahoo', imap_server, user)}")
+        f"[fbl]\ntimeout_seconds = 5\n\n{mailbox_toml('yahoo', imap_server, user)}"
+    )
     log = tmp_path / "mail.log"
-    lines = (message("3F1A2B3C4D", SENT - timedelta(days=40), "old@elsewhere.example", "bob@yahoo.example",
-                     "old@elsewhere.example", "elsewhere")  # same queue id, long before: never the one
-             + message("3F1A2B3C4D", SENT, "news@shop.example", "bob@yahoo.example", "m1@shop.example", "shop")
-             + message("5E6F7A8B9C", SENT, "promo@other.example", "ann@aol.example", "m2@other.example", "other")
-             + message("7D8E9F0A1B", SENT, "news@shop.example", "cid@mail.example", "m3@shop.example", "shop"))
+    lines = (
+        message(
+            "3F1A2B3C4D",
+            SENT - timedelta(days=40),
+            "old@elsewhere.example",
+            "bob@yahoo.example",
+            "old@elsewhere.example",
+            "elsewhere",
+        )  # same queue id, long before: never the one
+        + message("3F1A2B3C4D", SENT, "news@shop.example", "bob@yahoo.example", "m1@shop.example", "shop")
+        + message("5E6F7A8B9C", SENT, "promo@other.example", "ann@aol.example", "m2@other.example", "other")
+        + message("7D8E9F0A1B", SENT, "news@shop.example", "cid@mail.example", "m3@shop.example", "shop")
+    )
     log.write_text("\n".join(lines) + "\n")
-    result = CliRunner().invoke(main, ["--home", str(home), "ingest", "--gateway-name", "gw-paris", "--file",
-                                       str(log), "--quiet"], catch_exceptions=False)
+    result = CliRunner().invoke(
+        main,
+        ["--home", str(home), "ingest", "--gateway-name", "gw-paris", "--file", str(log), "--quiet"],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     later = SENT + timedelta(hours=2)
     for mail in (
         # 1: queue id in Received (the provider dropped the Message-ID)
-        samples.arf(sender="news@shop.example", rcpt="bob@yahoo.example", queue_id="3F1A2B3C4D",
-                    gateway_host="gw.relay.example", when=later),
+        samples.arf(
+            sender="news@shop.example",
+            rcpt="bob@yahoo.example",
+            queue_id="3F1A2B3C4D",
+            gateway_host="gw.relay.example",
+            when=later,
+        ),
         # 2: Message-ID only, recipient redacted
-        samples.arf(sender="promo@other.example", rcpt=None, message_id="m2@other.example", part="message-id",
-                    when=later),
+        samples.arf(
+            sender="promo@other.example", rcpt=None, message_id="m2@other.example", part="message-id", when=later
+        ),
         # 3: a Message-ID rewritten on the way: sender + recipient + time
-        samples.arf(sender="news@shop.example", rcpt="cid@mail.example", message_id="rewritten@mx.example",
-                    part="headers", encoding="quoted-printable", when=later),
+        samples.arf(
+            sender="news@shop.example",
+            rcpt="cid@mail.example",
+            message_id="rewritten@mx.example",
+            part="headers",
+            encoding="quoted-printable",
+            when=later,
+        ),
         # 4: about nothing we sent
-        samples.arf(sender="stranger@nowhere.example", rcpt="zed@yahoo.example", message_id="x@nowhere.example",
-                    when=later),
+        samples.arf(
+            sender="stranger@nowhere.example", rcpt="zed@yahoo.example", message_id="x@nowhere.example", when=later
+        ),
         # 5: not-spam about message 1: stored, never counted
-        samples.arf(feedback_type="not-spam", sender="news@shop.example", rcpt="bob@yahoo.example",
-                    queue_id="3F1A2B3C4D", gateway_host="gw.relay.example", when=later),
+        samples.arf(
+            feedback_type="not-spam",
+            sender="news@shop.example",
+            rcpt="bob@yahoo.example",
+            queue_id="3F1A2B3C4D",
+            gateway_host="gw.relay.example",
+            when=later,
+        ),
     ):
         imap_server.append(user, "INBOX", mail)
     store = open_store(control_db(home))
     op = local_operator("test")
-    for name, role, kind, value in (("shop-admin@relay.example", ADMIN, "sender", "news@shop.example"),
-                                    ("other-admin@relay.example", ADMIN, "domain", "other.example"),
-                                    ("shop-user@relay.example", USER, "sasl", "shop"),
-                                    ("root@relay.example", ROOT, None, None)):
+    for name, role, kind, value in (
+        ("shop-admin@relay.example", ADMIN, "sender", "news@shop.example"),
+        ("other-admin@relay.example", ADMIN, "domain", "other.example"),
+        ("shop-user@relay.example", USER, "sasl", "shop"),
+        ("root@relay.example", ROOT, None, None),
+    ):
         user_add(store, op, name, role, PASSWORD)
         if kind:
             user_grant(store, op, name, kind, value)
@@ -102,11 +136,16 @@ def test_each_complaint_is_linked_to_its_delivery_by_the_first_path_that_finds_i
     invoke(home, "fbl", "fetch")
     rows = Warehouse(open_lake(home), Scope.root()).query(
         "SELECT uid, linked_by, gateway, queue_id, sender, sender_domain, sasl_username, recipient, "
-        "counted, delivery_ts FROM complaints ORDER BY uid")
-    assert rows["linked_by"].to_list() == ["queue_id", "message_id", "sender_recipient_time", "unlinked",
-                                           "queue_id"]
-    assert rows["sender"].to_list() == ["news@shop.example", "promo@other.example", "news@shop.example", None,
-                                        "news@shop.example"]
+        "counted, delivery_ts FROM complaints ORDER BY uid"
+    )
+    assert rows["linked_by"].to_list() == ["queue_id", "message_id", "sender_recipient_time", "unlinked", "queue_id"]
+    assert rows["sender"].to_list() == [
+        "news@shop.example",
+        "promo@other.example",
+        "news@shop.example",
+        None,
+        "news@shop.example",
+    ]
     assert rows["recipient"].to_list()[:3] == ["bob@yahoo.example", "ann@aol.example", "cid@mail.example"]
     assert rows["gateway"].to_list()[:3] == ["gw-paris"] * 3 and rows["gateway"][3] is None
     assert rows["sasl_username"].to_list()[:3] == ["shop", "other", "shop"]
@@ -120,21 +159,27 @@ def test_a_user_sees_only_the_complaints_about_their_own_traffic(home: Path) -> 
     store = open_store(control_db(home))
 
     def seen(name: str) -> list[int]:
-        return Warehouse(lake, scope_for(get_user(store, name))).query(
-            "SELECT uid FROM complaints ORDER BY uid")["uid"].to_list()
+        return (
+            Warehouse(lake, scope_for(get_user(store, name)))
+            .query("SELECT uid FROM complaints ORDER BY uid")["uid"]
+            .to_list()
+        )
 
     assert seen("shop-admin@relay.example") == [1, 3, 5]
     assert seen("other-admin@relay.example") == [2]
     assert seen("shop-user@relay.example") == [1, 3, 5]
     assert seen("root@relay.example") == [1, 2, 3, 4, 5]
-    out = invoke(home, "sql", "SELECT uid FROM complaints ORDER BY uid", "--as", "other-admin@relay.example",
-                 "--format", "csv")
+    out = invoke(
+        home, "sql", "SELECT uid FROM complaints ORDER BY uid", "--as", "other-admin@relay.example", "--format", "csv"
+    )
     assert out.split() == ["uid", "2"]
-    out = invoke(home, "sql", "SELECT count(*) AS n FROM complaints", "--as", "shop-user@relay.example",
-                 "--format", "csv")
+    out = invoke(
+        home, "sql", "SELECT count(*) AS n FROM complaints", "--as", "shop-user@relay.example", "--format", "csv"
+    )
     assert out.split() == ["n", "3"]
-    refused = CliRunner().invoke(main, ["--home", str(home), "sql", "SELECT * FROM complaints_unparsed", "--as",
-                                        "shop-user@relay.example"])
+    refused = CliRunner().invoke(
+        main, ["--home", str(home), "sql", "SELECT * FROM complaints_unparsed", "--as", "shop-user@relay.example"]
+    )
     assert refused.exit_code == 1
 
 
@@ -147,7 +192,8 @@ def test_rates_count_complaints_per_thousand_delivered_without_not_spam(home: Pa
     assert (shop["complaints"], shop["not_spam"], shop["delivered"]) == (2, 1, 2)
     assert shop["per_thousand"] == 1000.0
     assert complaint_rates(wh, period, by="sasl_username").filter(pl.col("sasl_username") == "other")[
-        "complaints"].to_list() == [1]
+        "complaints"
+    ].to_list() == [1]
 
 
 def test_the_notification_reaches_only_the_admins_whose_grants_cover_the_complaints(

@@ -30,11 +30,22 @@ def invoke(home: Path, *args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def mailbox_toml(name: str, server: ImapServer, user: str, *, port: int | None = None, folder: str = "INBOX",
-                 after: str = "flag", host: str | None = None, ca_file: Path | None = None) -> str:
-    return (f'[[fbl.mailboxes]]\nname = "{name}"\nhost = "{host or server.host}"\nport = {port or server.tls_port}\n'
-            f'user = "{user}"\npassword_env = "FBL_PW_{user.upper()}"\nca_file = "{ca_file or server.ca_file}"\n'
-            f'folder = "{folder}"\nafter = "{after}"\n')
+def mailbox_toml(
+    name: str,
+    server: ImapServer,
+    user: str,
+    *,
+    port: int | None = None,
+    folder: str = "INBOX",
+    after: str = "flag",
+    host: str | None = None,
+    ca_file: Path | None = None,
+) -> str:
+    return (
+        f'[[fbl.mailboxes]]\nname = "{name}"\nhost = "{host or server.host}"\nport = {port or server.tls_port}\n'
+        f'user = "{user}"\npassword_env = "FBL_PW_{user.upper()}"\nca_file = "{ca_file or server.ca_file}"\n'
+        f'folder = "{folder}"\nafter = "{after}"\n'
+    )
 
 
 def new_user(server: ImapServer, monkeypatch: pytest.MonkeyPatch) -> str:
@@ -56,16 +67,24 @@ def feed() -> list[bytes]:
     common = {"sender": "news@shop.example", "when": WHEN}
     return [
         samples.arf(rcpt="bob@yahoo.example", message_id="m1@shop.example", queue_id="4QwErTy1z2", **common),
-        samples.arf(rcpt="ann@aol.example", message_id="m2@shop.example", part="headers",
-                    encoding="quoted-printable", user_agent="AOL SComp", **common),
-        samples.arf(rcpt=None, message_id="m3@shop.example", part="message-id", user_agent="ReturnPathFBL/2.0",
-                    **common),
+        samples.arf(
+            rcpt="ann@aol.example",
+            message_id="m2@shop.example",
+            part="headers",
+            encoding="quoted-printable",
+            user_agent="AOL SComp",
+            **common,
+        ),
+        samples.arf(
+            rcpt=None, message_id="m3@shop.example", part="message-id", user_agent="ReturnPathFBL/2.0", **common
+        ),
         samples.arf(rcpt="cid@mail.example", message_id="m4@shop.example", encoding="base64", **common),
         samples.arf(feedback_type="not-spam", rcpt="dan@yahoo.example", message_id="m5@shop.example", **common),
         samples.non_arf_reply(WHEN),
         samples.broken_mime(WHEN),
-        samples.big_attachment(WHEN, sender="news@shop.example", rcpt="eve@yahoo.example",
-                               message_id="m6@shop.example"),
+        samples.big_attachment(
+            WHEN, sender="news@shop.example", rcpt="eve@yahoo.example", message_id="m6@shop.example"
+        ),
     ]
 
 
@@ -136,9 +155,17 @@ def test_fetch_killed_at_random_points_leaves_exactly_one_row_per_report(
         runs += 1
         assert runs <= 40, f"only {kills} kills in {runs} runs"
         for _ in range(rng.randint(8, 20)):  # new reports each round, so every run has work
-            imap_server.append(user, "INBOX", samples.arf(
-                sender="news@shop.example", rcpt=f"r{total}@yahoo.example", message_id=f"k{total}@shop.example",
-                when=WHEN + timedelta(minutes=total), report_message_id=f"<fbl-{total}@feedback.example.net>"))
+            imap_server.append(
+                user,
+                "INBOX",
+                samples.arf(
+                    sender="news@shop.example",
+                    rcpt=f"r{total}@yahoo.example",
+                    message_id=f"k{total}@shop.example",
+                    when=WHEN + timedelta(minutes=total),
+                    report_message_id=f"<fbl-{total}@feedback.example.net>",
+                ),
+            )
             total += 1
         before = complaints(home).height
         child = spawn.Process(target=_fetch, args=(home, env), daemon=True)
@@ -169,13 +196,15 @@ def test_bad_mailboxes_fail_clearly_in_status_and_leave_the_others_alone(
     good, other = new_user(imap_server, monkeypatch), new_user(imap_server, monkeypatch)
     imap_server.append(good, "INBOX", feed()[0])
     with running_imap_server(cert_names=("imap.other.example",)) as mismatched:
-        boxes = "\n".join([
-            mailbox_toml("good", imap_server, good),
-            mailbox_toml("wrong-password", imap_server, other).replace(f"FBL_PW_{other.upper()}", "FBL_PW_BAD"),
-            mailbox_toml("unreachable", imap_server, good, port=free_port()),
-            mailbox_toml("no-folder", imap_server, good, folder="Feedback/Missing"),
-            mailbox_toml("cert-mismatch", mismatched, good, ca_file=mismatched.ca_file),
-        ])
+        boxes = "\n".join(
+            [
+                mailbox_toml("good", imap_server, good),
+                mailbox_toml("wrong-password", imap_server, other).replace(f"FBL_PW_{other.upper()}", "FBL_PW_BAD"),
+                mailbox_toml("unreachable", imap_server, good, port=free_port()),
+                mailbox_toml("no-folder", imap_server, good, folder="Feedback/Missing"),
+                mailbox_toml("cert-mismatch", mismatched, good, ca_file=mismatched.ca_file),
+            ]
+        )
         monkeypatch.setenv("FBL_PW_BAD", "not-the-password")
         home = make_home(tmp_path, boxes)
         code, out = invoke(home, "fbl", "fetch")

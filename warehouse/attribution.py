@@ -20,8 +20,20 @@ from warehouse.lake import Lake
 LOOKBACK_DAYS = 30
 AFTER = timedelta(hours=1)
 """A complaint's Arrival-Date may run a little ahead of the gateway's clock."""
-LINK_COLUMNS = ("gateway", "queue_id", "message_key", "ts", "sender", "sender_domain", "sasl_username",
-                "recipient", "recipient_domain", "provider", "message_id", "status")
+LINK_COLUMNS = (
+    "gateway",
+    "queue_id",
+    "message_key",
+    "ts",
+    "sender",
+    "sender_domain",
+    "sasl_username",
+    "recipient",
+    "recipient_domain",
+    "provider",
+    "message_id",
+    "status",
+)
 PATHS = ("queue_id", "message_id", "sender_recipient_time")
 
 
@@ -55,8 +67,9 @@ def _candidates(lake: Lake, wanted: list[Wanted], window: timedelta) -> pl.DataF
         first = (min(stamps) - max(timedelta(days=LOOKBACK_DAYS), window)).date().isoformat()
         last = (max(stamps) + timedelta(days=1)).date().isoformat()
         scan = scan.filter(pl.col("day").cast(pl.String).is_between(pl.lit(first), pl.lit(last)))
-    match = (pl.col("queue_id").is_in(queue_ids) | pl.col("message_id").is_in(message_ids)
-             | pl.col("sender").is_in(senders))
+    match = (
+        pl.col("queue_id").is_in(queue_ids) | pl.col("message_id").is_in(message_ids) | pl.col("sender").is_in(senders)
+    )
     return scan.filter(match).select(LINK_COLUMNS).collect()
 
 
@@ -93,9 +106,12 @@ def link_one(rows: pl.DataFrame, want: Wanted, window: timedelta) -> tuple[str, 
         if found is not None:
             return "message_id", found
     if report.original_mail_from and want.recipients and arrival is not None:
-        inside = rows.filter((ts >= arrival - window) & (ts <= arrival + AFTER)
-                             & (pl.col("sender") == report.original_mail_from)
-                             & pl.col("recipient").is_in(want.recipients))
+        inside = rows.filter(
+            (ts >= arrival - window)
+            & (ts <= arrival + AFTER)
+            & (pl.col("sender") == report.original_mail_from)
+            & pl.col("recipient").is_in(want.recipients)
+        )
         found = _best(inside, want)
         if found is not None:
             return "sender_recipient_time", found

@@ -26,18 +26,46 @@ NOT_COUNTED = frozenset({"not-spam"})
 """Feedback types stored but never counted as complaints."""
 TS = pl.Datetime("us", "UTC")
 SCHEMA: dict[str, pl.DataType] = {
-    "report_id": pl.String(), "mailbox": pl.String(), "uidvalidity": pl.Int64(), "uid": pl.Int64(),
-    "fetched_at": TS, "received_at": TS, "arrival_ts": TS,
-    "feedback_type": pl.String(), "counted": pl.Boolean(), "user_agent": pl.String(), "version": pl.String(),
-    "report_from": pl.String(), "reporting_mta": pl.String(), "source_ip": pl.String(),
-    "incidents": pl.Int64(), "reported_domain": pl.List(pl.String()), "original_mail_from": pl.String(),
-    "original_rcpt_to": pl.List(pl.String()), "reported_part": pl.String(),
-    "reported_message_id": pl.String(), "reported_from": pl.String(), "reported_to": pl.String(),
-    "reported_subject": pl.String(), "reported_queue_id": pl.String(), "reported_host": pl.String(),
-    "linked_by": pl.String(), "gateway": pl.String(), "queue_id": pl.String(), "message_key": pl.String(),
-    "delivery_ts": TS, "sender": pl.String(), "sender_domain": pl.String(), "sasl_username": pl.String(),
-    "recipient": pl.String(), "recipient_domain": pl.String(), "provider": pl.String(),
-    "message_id": pl.String(), "parse_error": pl.String(), "size": pl.Int64(), "raw": pl.Binary(),
+    "report_id": pl.String(),
+    "mailbox": pl.String(),
+    "uidvalidity": pl.Int64(),
+    "uid": pl.Int64(),
+    "fetched_at": TS,
+    "received_at": TS,
+    "arrival_ts": TS,
+    "feedback_type": pl.String(),
+    "counted": pl.Boolean(),
+    "user_agent": pl.String(),
+    "version": pl.String(),
+    "report_from": pl.String(),
+    "reporting_mta": pl.String(),
+    "source_ip": pl.String(),
+    "incidents": pl.Int64(),
+    "reported_domain": pl.List(pl.String()),
+    "original_mail_from": pl.String(),
+    "original_rcpt_to": pl.List(pl.String()),
+    "reported_part": pl.String(),
+    "reported_message_id": pl.String(),
+    "reported_from": pl.String(),
+    "reported_to": pl.String(),
+    "reported_subject": pl.String(),
+    "reported_queue_id": pl.String(),
+    "reported_host": pl.String(),
+    "linked_by": pl.String(),
+    "gateway": pl.String(),
+    "queue_id": pl.String(),
+    "message_key": pl.String(),
+    "delivery_ts": TS,
+    "sender": pl.String(),
+    "sender_domain": pl.String(),
+    "sasl_username": pl.String(),
+    "recipient": pl.String(),
+    "recipient_domain": pl.String(),
+    "provider": pl.String(),
+    "message_id": pl.String(),
+    "parse_error": pl.String(),
+    "size": pl.Int64(),
+    "raw": pl.Binary(),
     "day": pl.String(),
 }
 
@@ -53,28 +81,61 @@ def app_id(mailbox: str, uidvalidity: int) -> str:
 
 def _row(mail: FetchedMail, fetched_at: datetime, link: tuple[str, dict | None]) -> dict:
     report = mail.report
-    row: dict = {"report_id": mail.report_id, "mailbox": mail.mailbox, "uidvalidity": mail.uidvalidity,
-                 "uid": mail.uid, "fetched_at": fetched_at, "received_at": mail.received_at,
-                 "parse_error": mail.error, "size": len(mail.raw), "raw": mail.raw}
+    row: dict = {
+        "report_id": mail.report_id,
+        "mailbox": mail.mailbox,
+        "uidvalidity": mail.uidvalidity,
+        "uid": mail.uid,
+        "fetched_at": fetched_at,
+        "received_at": mail.received_at,
+        "parse_error": mail.error,
+        "size": len(mail.raw),
+        "raw": mail.raw,
+    }
     if report is not None:
         arrival = report.arrival_ts or report.reported_date or mail.received_at
         first = report.received_ids[0] if report.received_ids else (None, None)
         row.update(
-            feedback_type=report.feedback_type, counted=report.feedback_type not in NOT_COUNTED,
-            user_agent=report.user_agent, version=report.version, report_from=report.report_from,
-            reporting_mta=report.reporting_mta, source_ip=report.source_ip, incidents=report.incidents,
-            reported_domain=list(report.reported_domain), original_mail_from=report.original_mail_from,
-            original_rcpt_to=list(report.original_rcpt_to), arrival_ts=arrival,
-            reported_part=report.reported_part, reported_message_id=report.reported_message_id,
-            reported_from=report.reported_from, reported_to=report.reported_to,
-            reported_subject=report.reported_subject, reported_host=first[0], reported_queue_id=first[1],
+            feedback_type=report.feedback_type,
+            counted=report.feedback_type not in NOT_COUNTED,
+            user_agent=report.user_agent,
+            version=report.version,
+            report_from=report.report_from,
+            reporting_mta=report.reporting_mta,
+            source_ip=report.source_ip,
+            incidents=report.incidents,
+            reported_domain=list(report.reported_domain),
+            original_mail_from=report.original_mail_from,
+            original_rcpt_to=list(report.original_rcpt_to),
+            arrival_ts=arrival,
+            reported_part=report.reported_part,
+            reported_message_id=report.reported_message_id,
+            reported_from=report.reported_from,
+            reported_to=report.reported_to,
+            reported_subject=report.reported_subject,
+            reported_host=first[0],
+            reported_queue_id=first[1],
         )
         linked_by, delivery = link
         row["linked_by"] = linked_by
         if delivery is not None:
-            row.update({k: delivery[k] for k in ("gateway", "queue_id", "message_key", "sender", "sender_domain",
-                                                 "sasl_username", "recipient", "recipient_domain", "provider",
-                                                 "message_id")})
+            row.update(
+                {
+                    k: delivery[k]
+                    for k in (
+                        "gateway",
+                        "queue_id",
+                        "message_key",
+                        "sender",
+                        "sender_domain",
+                        "sasl_username",
+                        "recipient",
+                        "recipient_domain",
+                        "provider",
+                        "message_id",
+                    )
+                }
+            )
             row["delivery_ts"] = delivery["ts"]
         else:
             recipient = (report.original_rcpt_to or (report.reported_to,))[0]
@@ -87,13 +148,16 @@ def _row(mail: FetchedMail, fetched_at: datetime, link: tuple[str, dict | None])
     return row
 
 
-def complaint_rows(lake: Lake, mails: list[FetchedMail], *, window: timedelta,
-                   fetched_at: datetime | None = None) -> pl.DataFrame:
+def complaint_rows(
+    lake: Lake, mails: list[FetchedMail], *, window: timedelta, fetched_at: datetime | None = None
+) -> pl.DataFrame:
     """The table rows of fetched mails, reports linked to their deliveries."""
     fetched_at = fetched_at or datetime.now(UTC)
     reports = [m for m in mails if m.report is not None]
-    wanted = [Wanted(m.report, m.report.arrival_ts or m.report.reported_date or m.received_at)  # type: ignore[union-attr]
-              for m in reports]
+    wanted = [
+        Wanted(m.report, m.report.arrival_ts or m.report.reported_date or m.received_at)  # type: ignore[union-attr]
+        for m in reports
+    ]
     links = dict(zip((m.uid for m in reports), link_reports(lake, wanted, window=window), strict=True))
     rows = [_row(m, fetched_at, links.get(m.uid, ("unlinked", None))) for m in mails]
     frame = pl.DataFrame(rows, schema=SCHEMA) if rows else empty_complaints()
@@ -123,7 +187,17 @@ class ComplaintStore:
 
     def commit_reports(self, mailbox: str, uidvalidity: int, last_uid: int, mails: list[FetchedMail]) -> int:
         frame = complaint_rows(self.lake, mails, window=self.window)
-        meta = {"mailbox": mailbox, "uidvalidity": uidvalidity, "last_uid": last_uid, "mails": frame.height,
-                "unparsed": int(frame["parse_error"].is_not_null().sum())}
-        return self.lake.append(TABLE, frame, app_id=app_id(mailbox, uidvalidity), app_version=last_uid,
-                                metadata={"relaywatch.fbl": json.dumps(meta)})
+        meta = {
+            "mailbox": mailbox,
+            "uidvalidity": uidvalidity,
+            "last_uid": last_uid,
+            "mails": frame.height,
+            "unparsed": int(frame["parse_error"].is_not_null().sum()),
+        }
+        return self.lake.append(
+            TABLE,
+            frame,
+            app_id=app_id(mailbox, uidvalidity),
+            app_version=last_uid,
+            metadata={"relaywatch.fbl": json.dumps(meta)},
+        )

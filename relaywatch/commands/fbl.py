@@ -26,8 +26,10 @@ def fetch(mailbox: str | None) -> None:
     failed = False
     for name, outcome in fbl_fetch(current_home(), mailbox=mailbox).items():
         if isinstance(outcome, FetchResult):
-            click.echo(f"{name}: {outcome.reports} report(s), {outcome.unparsed} unparsed mail(s) kept aside, "
-                       f"last UID {outcome.last_uid} (UIDVALIDITY {outcome.uidvalidity})")
+            click.echo(
+                f"{name}: {outcome.reports} report(s), {outcome.unparsed} unparsed mail(s) kept aside, "
+                f"last UID {outcome.last_uid} (UIDVALIDITY {outcome.uidvalidity})"
+            )
         elif outcome is None:
             click.echo(f"{name}: skipped, being fetched by another process")
         else:
@@ -61,8 +63,10 @@ def fbl_status_command(as_json: bool) -> None:
 def describe(row: dict) -> str:
     """One line per mailbox for `status` tables."""
     error = f"; last error {row['last_error_at']}: {row['last_error']}" if row["last_error"] else ""
-    return (f"{row['mailbox']} ({row['target']}): {row['state']}, last fetch {row['last_fetch_at'] or '-'}, "
-            f"{row['reports_total']} report(s), {row['unparsed_total']} unparsed{error}")
+    return (
+        f"{row['mailbox']} ({row['target']}): {row['state']}, last fetch {row['last_fetch_at'] or '-'}, "
+        f"{row['reports_total']} report(s), {row['unparsed_total']} unparsed{error}"
+    )
 
 
 COMMANDS = (fbl,)

@@ -14,8 +14,21 @@ import polars as pl
 from warehouse.queries.common import PERIOD_SQL, Period, Queryable, run
 
 GROUPS = ("gateway", "sender", "sender_domain", "sasl_username", "provider")
-LIST_COLUMNS = ("report_id", "arrival_ts", "feedback_type", "counted", "provider", "gateway", "sender",
-                "sasl_username", "recipient", "linked_by", "message_key", "reported_subject", "mailbox")
+LIST_COLUMNS = (
+    "report_id",
+    "arrival_ts",
+    "feedback_type",
+    "counted",
+    "provider",
+    "gateway",
+    "sender",
+    "sasl_username",
+    "recipient",
+    "linked_by",
+    "message_key",
+    "reported_subject",
+    "mailbox",
+)
 ARRIVAL_SQL = "arrival_ts >= $start AND arrival_ts < $end"
 
 
