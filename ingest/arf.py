@@ -105,19 +105,50 @@ def _message_id(value: object) -> str | None:
     return match[1] if match else text.strip("<> ") or None
 
 
-def part_bytes(part: Message) -> bytes:
-    """The decoded body of one part, whatever its type.
+def _body(raw: bytes) -> bytes:
+    """What follows the header block of a raw entity."""
+    match = re.search(rb"\r?\n\r?\n", raw)
+    return raw[match.end() :] if match else b""
 
-    The parser turns every `message/*` part into sub-messages: they are serialised back, then decoded
-    when the part declares quoted-printable or base64 (which RFC 2046 forbids for message/*, and
-    providers do anyway)."""
+
+def raw_parts(message: Message, raw: bytes) -> dict[int, bytes]:
+    """id(part) -> the part's own raw bytes (headers and body), split along the MIME boundaries.
+
+    The email package parses every `message/*` part into sub-messages, and serialising them back is lossy
+    when the part is quoted-printable or base64 (which RFC 2046 forbids for message/*, and providers do
+    anyway): the raw bytes are the only faithful source."""
+    found: dict[int, bytes] = {}
+    boundary = message.get_boundary()
+    payload = message.get_payload()
+    if not boundary or not isinstance(payload, list):
+        return found
+    delimiter = re.compile(
+        rb"(?:^|\r?\n)--" + re.escape(boundary.encode(errors="replace")) + rb"(--)?[ \t]*(?:\r?\n|$)"
+    )
+    body = _body(raw)
+    pieces, start = [], None
+    for match in delimiter.finditer(body):
+        if start is not None:
+            pieces.append(body[start : match.start()])
+        start = None if match[1] else match.end()
+    for part, piece in zip(payload, pieces, strict=False):
+        if isinstance(part, Message):
+            found[id(part)] = piece
+            if part.get_content_maintype() == "multipart":
+                found.update(raw_parts(part, piece))
+    return found
+
+
+def part_bytes(part: Message, raw: bytes | None = None) -> bytes:
+    """The decoded body of one part, from its raw bytes when known (see raw_parts), whatever its type."""
     encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
     payload = part.get_payload()
-    if isinstance(payload, list):
+    if raw is not None:
+        body = _body(raw)
+    elif isinstance(payload, list):
         body = b"".join(sub.as_bytes(policy=POLICY) if isinstance(sub, Message) else b"" for sub in payload)
     else:
-        body = part.get_payload(decode=True) or b""
-        encoding = ""  # get_payload(decode=True) already decoded it
+        return part.get_payload(decode=True) or b""
     if encoding == "quoted-printable":
         return quopri.decodestring(body)
     if encoding == "base64":
@@ -128,18 +159,17 @@ def part_bytes(part: Message) -> bytes:
     return body
 
 
-def _fields(part: Message) -> Message:
-    body = part_bytes(part).lstrip(b"\r\n")
+def _headers(part: Message, raws: dict[int, bytes]) -> Message:
+    body = part_bytes(part, raws.get(id(part))).lstrip(b"\r\n")
     return BytesHeaderParser(policy=POLICY).parsebytes(body)
 
 
-def _reported(parts: list[Message]) -> tuple[str, Message | None]:
+def _reported(parts: list[Message], raws: dict[int, bytes]) -> tuple[str, Message | None]:
     """The reported message's headers: from a message/rfc822 or text/rfc822-headers part, else none."""
     for part in parts:
         kind = part.get_content_type()
         if kind in ("message/rfc822", "text/rfc822-headers"):
-            headers = BytesHeaderParser(policy=POLICY).parsebytes(part_bytes(part).lstrip(b"\r\n"))
-            return ("message" if kind == "message/rfc822" else "headers"), headers
+            return ("message" if kind == "message/rfc822" else "headers"), _headers(part, raws)
     return "none", None
 
 
@@ -158,11 +188,12 @@ def parse_report(raw: bytes) -> Report:
     feedback = next((p for p in parts if p.get_content_type() == "message/feedback-report"), None)
     if feedback is None:
         raise ArfError("not a feedback report: no message/feedback-report part")
-    fields = _fields(feedback)
+    raws = raw_parts(message, raw)
+    fields = _headers(feedback, raws)
     kind = (_text(fields.get("Feedback-Type")) or "").lower()
     if not kind:
         raise ArfError("feedback report without Feedback-Type")
-    reported_part, headers = _reported([p for p in parts if p is not feedback])
+    reported_part, headers = _reported([p for p in parts if p is not feedback], raws)
     incidents = _text(fields.get("Incidents"))
     received = []
     if headers is not None:

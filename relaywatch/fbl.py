@@ -9,6 +9,7 @@ processes from fetching the same mailbox at once.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -162,3 +163,40 @@ def _language(home: Path, name: str) -> str:
     except (OSError, ValueError):
         return "en"
     return settings.get("language") or "en" if isinstance(settings, dict) else "en"
+
+
+def fbl_pass(home: Path, *, stop: threading.Event | None = None) -> None:
+    """One scheduled step: fetch every mailbox, then notify (within `[fbl] notify_seconds`); failures are
+    recorded per mailbox and logged, never raised (the scheduler keeps going)."""
+    from relaywatch.jsonlog import event, failure
+
+    if not load_config(home).fbl.mailboxes:
+        return
+    try:
+        for name, outcome in fbl_fetch(home, stop=stop).items():
+            if isinstance(outcome, Exception):
+                event(logging.WARNING, "fbl_failed", mailbox=name, error=str(outcome))
+            elif outcome is not None and (outcome.reports or outcome.unparsed):
+                event(logging.INFO, "fbl_fetched", mailbox=name, reports=outcome.reports, unparsed=outcome.unparsed)
+        sent = fbl_notify(home, force=False)
+        if sent:
+            event(logging.INFO, "fbl_notified", accounts=sorted(sent))
+    except Exception as exc:  # a feedback-loop failure must not stop collection
+        failure("fbl_failed", exc)
+
+
+def start_fbl_worker(home: Path, stop: threading.Event) -> threading.Thread | None:
+    """`relaywatch run`'s feedback-loop thread: a pass every `[fbl] fetch_seconds` until `stop` (None when
+    no mailbox is configured or fetching is disabled)."""
+    config = load_config(home).fbl
+    if not config.mailboxes or not config.fetch_seconds:
+        return None
+
+    def loop() -> None:
+        while not stop.is_set():
+            fbl_pass(home, stop=stop)
+            stop.wait(config.fetch_seconds)
+
+    worker = threading.Thread(target=loop, name="fbl", daemon=True)
+    worker.start()
+    return worker

@@ -218,3 +218,56 @@ def test_bad_mailboxes_fail_clearly_in_status_and_leave_the_others_alone(
     assert "unreachable" in lines["unreachable"] and "Connection refused" in lines["unreachable"]
     assert "folder 'Feedback/Missing' cannot be opened" in lines["no-folder"]
     assert "certificate refused" in lines["cert-mismatch"] and "mismatch" in lines["cert-mismatch"]
+
+
+def test_a_recreated_folder_new_uidvalidity_refetches_nothing_already_stored_and_starttls_works(
+    imap_server: ImapServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = new_user(imap_server, monkeypatch)
+    first, second = feed()[0], feed()[3]
+    imap_server.append(user, "Feedback", first)
+    box = mailbox_toml("starttls", imap_server, user, port=imap_server.starttls_port, folder="Feedback")
+    home = make_home(tmp_path, box.replace('after = "flag"', 'after = "flag"\nsecurity = "starttls"'))
+    assert invoke(home, "fbl", "fetch")[0] == 0
+    client = imap_server.connect(user)
+    client.delete("Feedback")  # the operator recreates the folder: new UIDVALIDITY, UIDs from 1 again
+    client.logout()
+    imap_server.append(user, "Feedback", first)
+    imap_server.append(user, "Feedback", second)
+    code, out = invoke(home, "fbl", "fetch")
+    assert code == 0 and "starttls: 1 report(s)" in out, out
+    stored = complaints(home)
+    assert stored.height == 2 and stored["uidvalidity"].n_unique() == 2
+
+
+def test_the_scheduler_fetches_mailboxes_on_its_interval(
+    imap_server: ImapServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from relaywatch.registry import gateway_add
+    from relaywatch.scheduler import run
+
+    user = new_user(imap_server, monkeypatch)
+    home = make_home(tmp_path, mailbox_toml("sched", imap_server, user))
+    config = home / homes.CONFIG_NAME
+    config.write_text(config.read_text().replace("[fbl]\n", "[fbl]\nfetch_seconds = 0.5\n", 1)
+                      + "\n[collect]\nqueue_seconds = 0\n")
+    log = tmp_path / "gw" / "mail.log"
+    log.parent.mkdir()
+    log.write_text("")
+    gateway_add(home, "gw-local", log_path=str(log))
+    stop = threading.Event()
+    runner = threading.Thread(target=run, args=(home,), kwargs={"stop": stop}, daemon=True)
+    runner.start()
+    try:
+        for expected in (1, 2):
+            imap_server.append(user, "INBOX", feed()[expected - 1])
+            deadline = time.monotonic() + 20
+            while complaints(home).height < expected:
+                assert time.monotonic() < deadline, f"the scheduler did not fetch report {expected}"
+                time.sleep(0.2)
+    finally:
+        stop.set()
+        runner.join(30)
+    assert complaints(home).height == 2
