@@ -81,7 +81,6 @@ class ImapServer:
         self.mail_root = root / "mail"
         self.ca_file, self.key_file = make_certificate(root, list(cert_names))
         self.users: dict[str, str] = {}
-        self._mtime = 0.0
         self._process: subprocess.Popen[bytes] | None = None
         for sub in ("run", "state", "mail"):
             (root / sub).mkdir(exist_ok=True)
@@ -109,6 +108,7 @@ ssl_cert = <{self.ca_file}
 ssl_key = <{self.key_file}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_failure_delay = 0
 mail_location = maildir:{self.mail_root}/%u
 mail_uid = {uid}
 mail_gid = {gid}
@@ -193,11 +193,21 @@ service stats {{
         return ssl.create_default_context(cafile=str(self.ca_file))
 
     def add_user(self, user: str, password: str) -> None:
-        """A new mail user (Dovecot notices the changed passwd-file on the next login)."""
+        """A new mail user; returns once Dovecot accepts its login."""
         self.users[user] = password
         self.passwd_path.write_text("".join(f"{u}:{p}\n" for u, p in self.users.items()))
-        self._mtime = max(time.time(), self._mtime + 1.0)  # Dovecot compares whole-second mtimes
-        os.utime(self.passwd_path, (self._mtime, self._mtime))
+        # Dovecot looks at the passwd-file at most once a second, and a failed login is penalised (anvil
+        # delays the next ones from the address): wait for the next look rather than trying too early.
+        time.sleep(1.1)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self.connect(user).logout()
+                return
+            except imaplib.IMAP4.error:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.25)
 
     def connect(self, user: str) -> imaplib.IMAP4_SSL:
         """A logged-in stdlib IMAP client (the test's side: putting mail in, checking flags)."""
