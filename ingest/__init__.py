@@ -28,7 +28,7 @@ if TYPE_CHECKING:
         rotation_set,
     )
     from ingest.collectors import open_collector, probe
-    from ingest.fbl import ComplaintSink, FblError, FetchedMail, FetchResult, fetch_mailbox
+    from ingest.fbl import ComplaintSink, FblError, FetchedMail, FetchResult, fetch_mailbox, read_mail
     from ingest.fbl import connect as connect_mailbox
     from ingest.follow import LocalCollector, LocalFiles
     from ingest.gateways import (
@@ -85,6 +85,7 @@ _PUBLIC = {
     "FetchedMail": "ingest.fbl",
     "connect_mailbox": "ingest.fbl:connect",
     "fetch_mailbox": "ingest.fbl",
+    "read_mail": "ingest.fbl",
     "LocalCollector": "ingest.follow",
     "LocalFiles": "ingest.follow",
     "Gateway": "ingest.gateways",
