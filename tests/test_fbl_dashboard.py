@@ -77,3 +77,10 @@ def test_the_page_shows_rates_and_the_detail_of_the_selected_report(
     mine = Warehouse(lake, Scope(senders=frozenset({ALICE_SENDER})))
     assert complaint_detail(mine, alice_id)["message_key"]  # linked to the message it is about
     assert complaint_detail(mine, bob_id) is None
+
+
+def test_the_overview_counts_the_users_complaints(home: DemoHome, monkeypatch: pytest.MonkeyPatch) -> None:
+    complaints = listed(page(home, "alice", monkeypatch))["counted"].sum()
+    at = goto(choose_days(open_app(home, "alice", monkeypatch)), "overview.py")
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["Complaints"] == str(complaints)
