@@ -215,15 +215,16 @@ service stats {{
         client.login(user, self.users[user])
         return client
 
-    def append(self, user: str, folder: str, message: bytes, *, flags: str = "") -> None:
-        """Deliver one message into a user's folder (created when missing)."""
+    def append(self, user: str, folder: str, *messages: bytes) -> None:
+        """Deliver messages into a user's folder (created when missing), over one connection."""
         client = self.connect(user)
         try:
             if folder != "INBOX":
                 client.create(folder)
-            status, detail = client.append(folder, flags or None, None, message)
-            if status != "OK":
-                raise RuntimeError(f"APPEND to {folder} failed: {detail}")
+            for message in messages:
+                status, detail = client.append(folder, None, None, message)
+                if status != "OK":
+                    raise RuntimeError(f"APPEND to {folder} failed: {detail}")
         finally:
             client.logout()
 
