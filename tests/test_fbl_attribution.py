@@ -200,6 +200,9 @@ def test_the_notification_reaches_only_the_admins_whose_grants_cover_the_complai
     home: Path, smtp_sink: SmtpSink
 ) -> None:
     invoke(home, "fbl", "fetch")
+    settings = home / "settings"
+    settings.mkdir(exist_ok=True)
+    (settings / "other-admin@relay.example.json").write_text('{"language": "fr"}')
     out = invoke(home, "fbl", "notify")
     assert "3 notification(s) sent" in out
     mails = smtp_sink.wait_until(lambda t: len([x for x in t if x.data]) >= 3)
@@ -210,6 +213,7 @@ def test_the_notification_reaches_only_the_admins_whose_grants_cover_the_complai
     body = shop.get_content()
     assert "bob@yahoo.example" in body and "cid@mail.example" in body and "ann@aol.example" not in body
     assert "4 new complaint(s)" in by_rcpt["root@relay.example"]["Subject"]
+    assert by_rcpt["other-admin@relay.example"]["Subject"] == "relaywatch : 1 nouvelle(s) plainte(s)"
     smtp_sink.clear()
     out = invoke(home, "fbl", "notify")
     assert "0 notification(s) sent" in out  # nothing new: nothing sent again
