@@ -16,11 +16,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from deltalake.exceptions import DeltaError
 from imapclient.exceptions import IMAPClientError
 
 from ingest import FblError, FetchResult, fetch_mailbox
 from relaywatch.core import file_lock, load_config, locks_dir, open_home, write_atomic
+from relaywatch.jsonlog import event, failure
 from warehouse import ComplaintStore, open_lake
+from warehouse import relink_complaints as relink
 
 STATUS_NAME = "fbl-status.json"
 
@@ -99,6 +102,10 @@ def fbl_fetch(
                 last_error_at=None,
             )
             outcomes[box.name] = result
+    try:
+        relink(store.lake, window=store.window)
+    except DeltaError as exc:  # a concurrent commit won the race: the next fetch tries again
+        event(logging.WARNING, "fbl_relink_failed", error=str(exc))
     return outcomes
 
 
@@ -168,8 +175,6 @@ def _language(home: Path, name: str) -> str:
 def fbl_pass(home: Path, *, stop: threading.Event | None = None) -> None:
     """One scheduled step: fetch every mailbox, then notify (within `[fbl] notify_seconds`); failures are
     recorded per mailbox and logged, never raised (the scheduler keeps going)."""
-    from relaywatch.jsonlog import event, failure
-
     if not load_config(home).fbl.mailboxes:
         return
     try:

@@ -218,3 +218,32 @@ def test_the_notification_reaches_only_the_admins_whose_grants_cover_the_complai
     out = invoke(home, "fbl", "notify")
     assert "0 notification(s) sent" in out  # nothing new: nothing sent again
     assert not [t for t in smtp_sink.transactions if t.data]
+
+
+def test_a_complaint_fetched_before_its_delivery_reached_the_lake_is_linked_on_a_later_fetch(
+    home: Path, imap_server: ImapServer, tmp_path: Path
+) -> None:
+    invoke(home, "fbl", "fetch")
+    mailbox_user = [
+        line.split('"')[1] for line in (home / "relaywatch.toml").read_text().splitlines() if line.startswith("user = ")
+    ][0]
+    imap_server.append(
+        mailbox_user,
+        "INBOX",
+        samples.arf(
+            sender="late@shop.example", rcpt="dora@yahoo.example", queue_id="9A8B7C6D5E", when=SENT + timedelta(hours=3)
+        ),
+    )
+    invoke(home, "fbl", "fetch")
+    wh = Warehouse(open_lake(home), Scope.root())
+    assert wh.query("SELECT linked_by FROM complaints WHERE uid = 6")["linked_by"].to_list() == ["unlinked"]
+    late = tmp_path / "late.log"
+    late.write_text(
+        "\n".join(message("9A8B7C6D5E", SENT, "late@shop.example", "dora@yahoo.example", "late@shop.example", "shop"))
+        + "\n"
+    )
+    invoke(home, "ingest", "--gateway-name", "gw-paris", "--file", str(late), "--quiet")
+    invoke(home, "fbl", "fetch")  # nothing new in the mailbox: the pending link is retried
+    rows = wh.query("SELECT uid, linked_by, sender, gateway FROM complaints ORDER BY uid")
+    assert rows.filter(pl.col("uid") == 6).row(0) == (6, "queue_id", "late@shop.example", "gw-paris")
+    assert rows.height == 6 and rows["linked_by"].to_list()[3] == "unlinked"  # about nothing we sent

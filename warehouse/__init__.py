@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from warehouse.classify import classify as classify_json_lines
     from warehouse.compaction import CompactStats, compact
     from warehouse.complaints import ComplaintStore
+    from warehouse.complaints import relink as relink_complaints
     from warehouse.evaluation import evaluate, format_report
     from warehouse.export import csv_chunks, neutralise_formulas, to_csv, to_json_lines
     from warehouse.jsonlines import parse as parse_json_lines
@@ -71,6 +72,7 @@ _PUBLIC = {
     "explain": "warehouse.classify",
     "load_rules": "warehouse.classify",
     "ComplaintStore": "warehouse.complaints",
+    "relink_complaints": "warehouse.complaints:relink",
     "CompactStats": "warehouse.compaction",
     "compact": "warehouse.compaction",
     "evaluate": "warehouse.evaluation",

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
-from ingest import FetchedMail
+from ingest import FetchedMail, read_mail
 from warehouse.attribution import Wanted, link_reports
 from warehouse.lake import Lake
 from warehouse.providers import provider_of
@@ -166,6 +166,56 @@ def complaint_rows(
         guessed = provider_of(frame.select("recipient_domain"))
         frame = frame.with_columns(provider=pl.when(unlinked).then(guessed).otherwise(pl.col("provider")))
     return frame
+
+
+LINKED = (
+    "linked_by",
+    "gateway",
+    "queue_id",
+    "message_key",
+    "delivery_ts",
+    "sender",
+    "sender_domain",
+    "sasl_username",
+    "recipient",
+    "recipient_domain",
+    "provider",
+    "message_id",
+)
+RELINK_DAYS = 7
+"""Unlinked complaints fetched in the last days are tried again (the lake may have been behind)."""
+
+
+def relink(lake: Lake, *, window: timedelta, now: datetime | None = None) -> int:
+    """Link the recent unlinked complaints whose delivery the lake now holds (it was behind when they were
+    fetched), in one merge commit; how many were linked."""
+    table = lake.table(TABLE)
+    if table is None:
+        return 0
+    since = (now or datetime.now(UTC)) - timedelta(days=RELINK_DAYS)
+    pending = (
+        pl.scan_delta(table)
+        .filter((pl.col("linked_by") == "unlinked") & pl.col("parse_error").is_null() & (pl.col("fetched_at") >= since))
+        .select("report_id", "mailbox", "uidvalidity", "uid", "raw", "received_at")
+        .collect()
+    )
+    if not pending.height:
+        return 0
+    mails = [
+        read_mail(r["mailbox"], r["uidvalidity"], r["uid"], r["raw"], r["received_at"])
+        for r in pending.iter_rows(named=True)
+    ]
+    rows = complaint_rows(lake, mails, window=window).filter(pl.col("linked_by") != "unlinked")
+    if not rows.height:
+        return 0
+    updates = {column: f"s.{column}" for column in LINKED}
+    table.merge(
+        rows.select("report_id", *LINKED).to_arrow(),
+        predicate="t.report_id = s.report_id",
+        source_alias="s",
+        target_alias="t",
+    ).when_matched_update(updates).execute()
+    return rows.height
 
 
 class ComplaintStore:
