@@ -12,6 +12,7 @@ Mails that are not feedback reports are handed to the sink raw, with the reason,
 from __future__ import annotations
 
 import hashlib
+import re
 import ssl
 import threading
 from collections.abc import Callable, Iterator
@@ -133,8 +134,10 @@ def connect(box: FblMailbox, *, timeout: float = 30.0) -> Iterator[IMAPClient]:
 
 
 def _text(exc: Exception) -> str:
+    """The server's words in an imapclient error (which may be the repr of bytes)."""
     value = exc.args[0] if exc.args else exc
-    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+    text = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+    return re.sub(r"^b(['\"])(.*)\1$", r"\2", text)
 
 
 def select(client: IMAPClient, box: FblMailbox) -> int:
@@ -143,7 +146,8 @@ def select(client: IMAPClient, box: FblMailbox) -> int:
         info = client.select_folder(box.folder)
     except IMAPClientError as exc:
         raise FblError(
-            f"mailbox {box.name}: folder {box.folder!r} cannot be opened (does it exist?): {_text(exc)}"
+            f"mailbox {box.name} ({box.user}@{box.host}:{box.port}): folder {box.folder!r} cannot be opened "
+            f"(does it exist?): {_text(exc)}"
         ) from exc
     return int(info[b"UIDVALIDITY"])
 

@@ -209,7 +209,7 @@ def test_bad_mailboxes_fail_clearly_in_status_and_leave_the_others_alone(
                 mailbox_toml("good", imap_server, good),
                 mailbox_toml("wrong-password", imap_server, other).replace(f"FBL_PW_{other.upper()}", "FBL_PW_BAD"),
                 mailbox_toml("unreachable", imap_server, good, port=free_port()),
-                mailbox_toml("no-folder", imap_server, good, folder="Feedback/Missing"),
+                mailbox_toml("no-folder", imap_server, good, folder="Feedback-Missing"),
                 mailbox_toml("cert-mismatch", mismatched, good, ca_file=mismatched.ca_file),
             ]
         )
