@@ -224,7 +224,7 @@ def test_bad_mailboxes_fail_clearly_in_status_and_leave_the_others_alone(
     assert "ok" in lines["good"]
     assert "login refused (wrong user or password?)" in lines["wrong-password"]
     assert "unreachable" in lines["unreachable"] and "Connection refused" in lines["unreachable"]
-    assert "folder 'Feedback/Missing' cannot be opened" in lines["no-folder"]
+    assert "folder 'Feedback-Missing' cannot be opened" in lines["no-folder"]
     assert "certificate refused" in lines["cert-mismatch"] and "mismatch" in lines["cert-mismatch"]
 
 
