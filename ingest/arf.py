@@ -173,6 +173,33 @@ def _reported(parts: list[Message], raws: dict[int, bytes]) -> tuple[str, Messag
     return "none", None
 
 
+JMRP_SUBJECT = re.compile(r"^\s*complaint about message from ", re.I)
+
+
+def _is_jmrp(message: Message) -> bool:
+    """Microsoft's JMRP mails: the reported message as message/rfc822, no feedback-report part, sent by
+    staff@hotmail.com with `Subject: complaint about message from IP` (as Sisimai recognises them,
+    github.com/sisimai/set-of-emails maildir/bsd/arf-22.eml)."""
+    sender = _address(message.get("From")) or ""
+    return sender == "staff@hotmail.com" or bool(JMRP_SUBJECT.match(_text(message.get("Subject")) or ""))
+
+
+def _jmrp_fields(parts: list[Message], raws: dict[int, bytes]) -> Message:
+    """The fields a JMRP mail implies: an abuse report on the attached message, whose original recipient
+    Microsoft writes in `X-HmXmrOriginalRecipient`."""
+    fields = Message()
+    fields["Feedback-Type"] = "abuse"
+    fields["User-Agent"] = "JMRP"
+    _, headers = _reported(parts, raws)
+    if headers is not None:
+        if headers.get("X-HmXmrOriginalRecipient"):
+            fields["Original-Rcpt-To"] = str(headers["X-HmXmrOriginalRecipient"])
+        sender = headers.get("Return-Path") or headers.get("X-SID-PRA") or headers.get("From")
+        if sender:
+            fields["Original-Mail-From"] = str(sender)
+    return fields
+
+
 def parse_report(raw: bytes) -> Report:
     """One feedback report from the raw mail, or ArfError saying why it is not one."""
     try:
@@ -186,10 +213,13 @@ def parse_report(raw: bytes) -> Report:
         raise ArfError(f"not a feedback report: {kind}, not multipart/report")
     parts = list(message.walk())
     feedback = next((p for p in parts if p.get_content_type() == "message/feedback-report"), None)
-    if feedback is None:
-        raise ArfError("not a feedback report: no message/feedback-report part")
     raws = raw_parts(message, raw)
-    fields = _headers(feedback, raws)
+    if feedback is not None:
+        fields = _headers(feedback, raws)
+    elif _is_jmrp(message):
+        fields = _jmrp_fields(parts, raws)
+    else:
+        raise ArfError("not a feedback report: no message/feedback-report part")
     kind = (_text(fields.get("Feedback-Type")) or "").lower()
     if not kind:
         raise ArfError("feedback report without Feedback-Type")

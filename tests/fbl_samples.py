@@ -161,3 +161,18 @@ def big_attachment(when: datetime, *, sender: str, rcpt: str, message_id: str, s
         extra_body=body,
         report_message_id="<fbl-big@feedback.example.net>",
     )
+
+
+def jmrp(when: datetime, *, sender: str, rcpt: str, message_id: str) -> bytes:
+    """Microsoft's JMRP shape (after sisimai/set-of-emails maildir/bsd/arf-22.eml): multipart/mixed, the
+    reported message as message/rfc822 with `X-HmXmrOriginalRecipient`, no feedback-report part."""
+    return (
+        "From: staff@hotmail.com\r\nTo: fbl@relay.example\r\n"
+        "Subject: complaint about message from 192.0.2.222\r\n"
+        f"Date: {format_datetime(when)}\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed; boundary="jmrp-1"\r\n\r\n'
+        "--jmrp-1\r\nContent-Type: message/rfc822\r\nContent-Disposition: inline\r\n\r\n"
+        f"X-HmXmrOriginalRecipient: {rcpt}\r\nX-SID-PRA: {sender}\r\n"
+        f"Date: {format_datetime(when)}\r\nTo: {rcpt}\r\nFrom: Shop <{sender}>\r\nSubject: Offers\r\n"
+        f"Message-ID: <{message_id}>\r\n\r\nHello\r\n--jmrp-1--\r\n"
+    ).encode()

@@ -100,3 +100,13 @@ def test_damaged_reports_never_raise_anything_but_arf_error(cut: int, at: int, n
     raw = BASE[:at] + noise + BASE[at:cut] if at < cut else BASE[:cut]
     with contextlib.suppress(ArfError):
         parse_report(raw)
+
+
+def test_microsoft_jmrp_mails_are_read_as_abuse_reports() -> None:
+    report = parse_report(
+        samples.jmrp(WHEN, sender="news@shop.example", rcpt="kim@outlook.example", message_id="j1@shop.example")
+    )
+    assert (report.feedback_type, report.user_agent) == ("abuse", "JMRP")
+    assert report.original_rcpt_to == ("kim@outlook.example",)
+    assert report.original_mail_from == "news@shop.example"
+    assert report.reported_message_id == "j1@shop.example" and report.arrival_ts is None
