@@ -5,7 +5,7 @@ last UID committed. A fetch reads the UIDs above it in batches; each batch is pa
 committed with its last UID, and only then flagged, moved or deleted on the server. A crash anywhere
 leaves either the batch committed (its UIDs are skipped next time, and the pending flag/move/delete is
 done first) or not (it is read again): never lost, never twice. A new UIDVALIDITY (the folder was
-recreated) starts over from UID 1, skipping reports whose content the sink already holds.
+recreated) starts over from UID 1, skipping mails whose content the sink holds under an earlier one.
 Mails that are not feedback reports are handed to the sink raw, with the reason, never dropped.
 """
 
@@ -17,7 +17,7 @@ import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -59,8 +59,8 @@ class ComplaintSink(Protocol):
         """Last UID committed for this mailbox and UIDVALIDITY (0 when none)."""
         ...
 
-    def fbl_report_ids(self, mailbox: str) -> set[str]:
-        """Report ids already stored for a mailbox (used only after a UIDVALIDITY change)."""
+    def fbl_report_ids(self, mailbox: str, *, other_than: int) -> set[str]:
+        """Report ids stored for a mailbox under another UIDVALIDITY (the same mails in a recreated folder)."""
         ...
 
     def commit_reports(self, mailbox: str, uidvalidity: int, last_uid: int, mails: list[FetchedMail]) -> int:
@@ -79,7 +79,6 @@ class FetchResult:
     unparsed: int = 0
     skipped: int = 0
     commits: int = 0
-    started: float = field(default_factory=lambda: datetime.now(UTC).timestamp())
 
 
 def read_mail(mailbox: str, uidvalidity: int, uid: int, raw: bytes, received_at: datetime | None) -> FetchedMail:
@@ -219,8 +218,8 @@ def fetch_mailbox(
         last = sink.fbl_committed(box.name, uidvalidity)
         result.uidvalidity, result.last_uid = uidvalidity, last
         settle(client, box, unsettled(client, box, last))
-        known = sink.fbl_report_ids(box.name) if last == 0 else set()
         new = [uid for uid in client.search(["UID", f"{last + 1}:*"]) if uid > last]
+        known = sink.fbl_report_ids(box.name, other_than=uidvalidity) if new else set()
         sizes = {uid: int(data[b"RFC822.SIZE"]) for uid, data in client.fetch(new, ["RFC822.SIZE"]).items()}
         for uids in batches(sizes, count=batch, size=batch_bytes):
             fetched = client.fetch(uids, ["BODY.PEEK[]", "INTERNALDATE"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import random
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -14,12 +15,15 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
+from ingest import fetch_mailbox
 from relaywatch import core as homes
 from relaywatch.cli import main
+from relaywatch.core import load_config
 from relaywatch.fbl import fbl_fetch
 from tests import fbl_samples as samples
 from tests.servers.imap import ImapServer, running_imap_server
 from tests.servers.ports import free_port
+from warehouse import ComplaintStore, open_lake
 
 pytestmark = pytest.mark.server
 WHEN = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
@@ -232,27 +236,29 @@ def test_a_recreated_folder_new_uidvalidity_refetches_nothing_already_stored_and
     imap_server: ImapServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     user = new_user(imap_server, monkeypatch)
-    first, second = feed()[0], feed()[3]
-    imap_server.append(user, "Feedback", first)
+    old, new = feed()[:2], feed()[3]
+    imap_server.append(user, "Feedback", *old)
     box = mailbox_toml("starttls", imap_server, user, port=imap_server.starttls_port, folder="Feedback")
     home = make_home(tmp_path, box.replace('after = "flag"', 'after = "flag"\nsecurity = "starttls"'))
     assert invoke(home, "fbl", "fetch")[0] == 0
     client = imap_server.connect(user)
     client.delete("Feedback")  # the operator recreates the folder: new UIDVALIDITY, UIDs from 1 again
     client.logout()
-    imap_server.append(user, "Feedback", first)
-    imap_server.append(user, "Feedback", second)
+    imap_server.append(user, "Feedback", *old, new)
+    stop = threading.Event()
+    stop.set()  # one batch, then stop: as if the fetch had died after its first commit
+    mailbox = load_config(home).fbl.mailboxes[0]
+    first = fetch_mailbox(mailbox, ComplaintStore(open_lake(home)), batch=1, stop=stop)
+    assert (first.commits, first.skipped, first.last_uid) == (1, 1, 1)
     code, out = invoke(home, "fbl", "fetch")
     assert code == 0 and "starttls: 1 report(s)" in out, out
     stored = complaints(home)
-    assert stored.height == 2 and stored["uidvalidity"].n_unique() == 2
+    assert stored.height == 3 and stored["uidvalidity"].n_unique() == 2
 
 
 def test_the_scheduler_fetches_mailboxes_on_its_interval(
     imap_server: ImapServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import threading
-
     from relaywatch.registry import gateway_add
     from relaywatch.scheduler import run
 

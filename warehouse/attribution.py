@@ -34,7 +34,6 @@ LINK_COLUMNS = (
     "message_id",
     "status",
 )
-PATHS = ("queue_id", "message_id", "sender_recipient_time")
 
 
 @dataclass(frozen=True)

@@ -228,11 +228,12 @@ class ComplaintStore:
     def fbl_committed(self, mailbox: str, uidvalidity: int) -> int:
         return self.lake.app_version(TABLE, app_id(mailbox, uidvalidity)) or 0
 
-    def fbl_report_ids(self, mailbox: str) -> set[str]:
+    def fbl_report_ids(self, mailbox: str, *, other_than: int) -> set[str]:
         table = self.lake.table(TABLE)
         if table is None:
             return set()
-        ids = pl.scan_delta(table).filter(pl.col("mailbox") == mailbox).select("report_id").collect()
+        mine = (pl.col("mailbox") == mailbox) & (pl.col("uidvalidity") != other_than)
+        ids = pl.scan_delta(table).filter(mine).select("report_id").collect()
         return set(ids["report_id"])
 
     def commit_reports(self, mailbox: str, uidvalidity: int, last_uid: int, mails: list[FetchedMail]) -> int:
