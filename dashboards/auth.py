@@ -53,6 +53,7 @@ PAGES = (
     PageSpec("message", "message.py", ":material/mail:", EVERYONE),
     PageSpec("queue", "mailqueue.py", ":material/hourglass_top:", (ROOT, ADMIN)),
     PageSpec("bounces", "bounces.py", ":material/report:", EVERYONE),
+    PageSpec("complaints", "complaints.py", ":material/thumb_down:", EVERYONE),
     PageSpec("reputation", "reputation.py", ":material/verified_user:", (ROOT, ADMIN)),
     PageSpec("account", "account.py", ":material/person:", EVERYONE),
     PageSpec("admin", "admin.py", ":material/admin_panel_settings:", (ROOT,)),

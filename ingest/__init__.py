@@ -1,5 +1,6 @@
 """ingest: getting bytes in. Log files by identity and offset (exactly once, across rotations), over SSH/SFTP
-or on this machine, queue snapshots, the gateway registry and the collectors' status.
+or on this machine, queue snapshots, feedback-loop reports over IMAP (ARF), the gateway registry and the
+collectors' status.
 
 Imports only relaywatch.core. What other packages may use is named here.
 """
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 from relaywatch.core import lazy_exports
 
 if TYPE_CHECKING:
+    from ingest.arf import FEEDBACK_TYPES, ArfError, Report, parse_report
     from ingest.backoff import Backoff
     from ingest.chunks import (
         CHUNK_BYTES,
@@ -35,6 +37,8 @@ if TYPE_CHECKING:
         rotation_set,
     )
     from ingest.collectors import open_collector, probe
+    from ingest.fbl import ComplaintSink, FblError, FetchedMail, FetchResult, fetch_mailbox, read_mail
+    from ingest.fbl import connect as connect_mailbox
     from ingest.follow import LocalCollector, LocalFiles
     from ingest.gateways import (
         Gateway,
@@ -62,6 +66,10 @@ if TYPE_CHECKING:
 
 _PUBLIC = {
     "Backoff": "ingest.backoff",
+    "ArfError": "ingest.arf",
+    "FEEDBACK_TYPES": "ingest.arf",
+    "Report": "ingest.arf",
+    "parse_report": "ingest.arf",
     "CHUNK_BYTES": "ingest.chunks",
     "Chunk": "ingest.chunks",
     "ChunkSink": "ingest.chunks",
@@ -82,6 +90,13 @@ _PUBLIC = {
     "rotation_set": "ingest.collect",
     "open_collector": "ingest.collectors",
     "probe": "ingest.collectors",
+    "ComplaintSink": "ingest.fbl",
+    "FblError": "ingest.fbl",
+    "FetchResult": "ingest.fbl",
+    "FetchedMail": "ingest.fbl",
+    "connect_mailbox": "ingest.fbl:connect",
+    "fetch_mailbox": "ingest.fbl",
+    "read_mail": "ingest.fbl",
     "LocalCollector": "ingest.follow",
     "LocalFiles": "ingest.follow",
     "Gateway": "ingest.gateways",

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from acl import NotFound, Scope, get_user, local_operator, open_store, user_add, user_grant
 from relaywatch.core import CONFIG_NAME, control_db, open_home, write_atomic
+from relaywatch.fblgen import seed_complaints
 from relaywatch.loggen import generate
 from relaywatch.output import ingest_summary
 from reports import report_preview, report_settings
@@ -31,6 +32,11 @@ from warehouse import Lake, Warehouse, ingest, open_lake
 GATEWAYS = ["gw-paris", "gw-lyon", "gw-lille"]
 DAYS = 3
 LIVE = "gw-live"
+DOMAIN_SQL = (
+    "SELECT sender_domain FROM deliveries WHERE sender_domain IS NOT NULL "
+    "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1 OFFSET 3"
+)
+"""The customer's sender domain: the fourth busiest."""
 LIVE_CONFIG = """
 [collect]
 # The demo gateways have no Postfix queue to snapshot.
@@ -51,6 +57,7 @@ def demo(directory: Path) -> list[tuple[str, str, str]]:
         print(ingest_summary(gateway, logs / f"{gateway}.log", ingest(lake, gateway, logs / f"{gateway}.log")))
     accounts = _accounts(home, directory / "logins.txt", lake)
     _reports(home, directory / "reports")
+    _complaints(lake)
     return accounts
 
 
@@ -63,15 +70,26 @@ def _reports(home: Path, folder: Path) -> None:
         print(f"report preview of {name}: {report_preview(home, name, None, folder / f'{name}.html')}")
 
 
+def _complaints(lake: Lake) -> None:
+    """Feedback-loop complaints about 60 delivered mails, a third of them from the customer's domain."""
+    warehouse = Warehouse(lake, Scope.root())
+    sent = "SELECT gateway, queue_id, ts, sender, recipient, message_id FROM deliveries WHERE status = 'sent'"
+    deliveries = warehouse.query(
+        f"({sent} AND sender_domain = ({DOMAIN_SQL}) ORDER BY hash(queue_id) LIMIT 20) "  # noqa: S608 - our SQL
+        f"UNION ALL ({sent} ORDER BY hash(queue_id, recipient) LIMIT 40)"
+    )
+    warehouse.close()
+    count = seed_complaints(lake, deliveries)
+    if count:
+        print(f"demo-fbl: {count} feedback-loop mails committed to the complaints table")
+
+
 def _accounts(home: Path, logins: Path, lake: Lake) -> list[tuple[str, str, str]]:
     """A root operator and a customer granted one sender domain seen in the demo traffic."""
     if logins.is_file():
         return [tuple(line.split("\t")) for line in logins.read_text().splitlines()]  # type: ignore[misc]
     warehouse = Warehouse(lake, Scope.root())
-    domain = warehouse.query(
-        "SELECT sender_domain FROM deliveries WHERE sender_domain IS NOT NULL "
-        "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1 OFFSET 3"
-    )["sender_domain"][0]
+    domain = warehouse.query(DOMAIN_SQL)["sender_domain"][0]
     warehouse.close()
     store = open_store(control_db(home))
     operator = local_operator()

@@ -42,6 +42,7 @@ from ingest import (
     update_status,
 )
 from relaywatch.core import CollectSection, file_lock, load_config, locks_dir, open_home
+from relaywatch.fbl import fbl_pass, start_fbl_worker
 from relaywatch.jsonlog import event, failure, setup_logging
 from relaywatch.output import Backfill
 from reports import ReportScheduler, send_due_reports
@@ -310,6 +311,7 @@ def run_once(home: Path, gateways: dict[str, Gateway], lake: SharedLake, setting
                    for name, gw in gateways.items()}
         outcomes = {name: future.result() for name, future in futures.items()}
     processed = run_process(open_lake(home), home)
+    fbl_pass(home)
     if settings.queue_seconds:
         with ThreadPoolExecutor(max_workers=len(gateways), thread_name_prefix="queue") as pool:
             for name, gateway in gateways.items():
@@ -364,6 +366,7 @@ def run_forever(home: Path, gateways: dict[str, Gateway], lake: SharedLake, sett
     try:
         processor.start()
         ReportScheduler(home, stop).start()
+        start_fbl_worker(home, stop)
         sync(gateways)
         while not stop.wait(REGISTRY_SECONDS):
             try:

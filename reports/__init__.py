@@ -1,6 +1,7 @@
 """reports: periodic HTML e-mail reports built from the warehouse query API in the reader's Scope,
 per-user settings and the exactly-once record of what was sent (control.db), and the per-account
-preferences the dashboards share with them (language, error-rate rule, thresholds).
+preferences the dashboards share with them (language, error-rate rule, thresholds), and
+complaint notifications.
 
 Imports warehouse, acl, policy and relaywatch.core only. What other packages may use is named here.
 """
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 from relaywatch.core import lazy_exports
 
 if TYPE_CHECKING:
+    from reports.complaints import notify_complaints
     from reports.content import NoGrant
     from reports.periods import ReportPeriod, due_periods, parse_period, period_of
     from reports.preferences import (
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
     )
 
 _PUBLIC = {
+    "notify_complaints": "reports.complaints",
     "NoGrant": "reports.content",
     "ReportPeriod": "reports.periods",
     "due_periods": "reports.periods",

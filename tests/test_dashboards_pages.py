@@ -52,7 +52,7 @@ def test_overview_counts_only_the_users_rows(monkeypatch: pytest.MonkeyPatch) ->
     at = page_as("alice", "overview.py", monkeypatch)
     assert not at.exception
     assert metrics(at) == {"Attempts": "5", "Sent": "2", "Deferred": "1", "Bounced": "2", "Expired": "0",
-                           "Error rate": "40.00 %"}
+                           "Error rate": "40.00 %", "Complaints": "0", "Per 1,000 delivered": "0.000"}
     assert frame(at, "sender")["sender"].to_list() == [ALICE_SENDER]
     assert set(frame(at, "recipient_domain")["recipient_domain"]) == {"gmail.com", "orange.fr", "example.net"}
     assert frame(at, "gateway")["gateway"].to_list() == ["gw1"]

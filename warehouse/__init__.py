@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     )
     from warehouse.classify import classify as classify_json_lines
     from warehouse.compaction import CompactStats, compact
+    from warehouse.complaints import ComplaintStore
+    from warehouse.complaints import relink as relink_complaints
     from warehouse.evaluation import evaluate, format_report
     from warehouse.export import (
         csv_chunks,
@@ -41,6 +43,15 @@ if TYPE_CHECKING:
     from warehouse.providers import provider_ids, provider_of
     from warehouse.queries.bounces import Bounces, bounces
     from warehouse.queries.common import HIGHLIGHTED_REASONS, STATUSES, Period, Queryable
+    from warehouse.queries.complaints import (
+        GROUPS as COMPLAINT_GROUPS,
+    )
+    from warehouse.queries.complaints import (
+        complaint_detail,
+        complaint_list,
+        complaint_rates,
+        complaint_totals,
+    )
     from warehouse.queries.logs import (
         EXPORT_COLUMNS,
         LOG_COLUMNS,
@@ -71,6 +82,8 @@ _PUBLIC = {
     "classify_frame": "warehouse.classify",
     "explain": "warehouse.classify",
     "load_rules": "warehouse.classify",
+    "ComplaintStore": "warehouse.complaints",
+    "relink_complaints": "warehouse.complaints:relink",
     "CompactStats": "warehouse.compaction",
     "compact": "warehouse.compaction",
     "evaluate": "warehouse.evaluation",
@@ -104,6 +117,11 @@ _PUBLIC = {
     "Period": "warehouse.queries.common",
     "Queryable": "warehouse.queries.common",
     "STATUSES": "warehouse.queries.common",
+    "COMPLAINT_GROUPS": "warehouse.queries.complaints:GROUPS",
+    "complaint_detail": "warehouse.queries.complaints",
+    "complaint_list": "warehouse.queries.complaints",
+    "complaint_rates": "warehouse.queries.complaints",
+    "complaint_totals": "warehouse.queries.complaints",
     "EXPORT_COLUMNS": "warehouse.queries.logs",
     "LOG_COLUMNS": "warehouse.queries.logs",
     "LogFilter": "warehouse.queries.logs",

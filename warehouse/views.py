@@ -27,6 +27,7 @@ import polars as pl
 import pyarrow as pa
 
 from ingest import QUEUE_SCHEMA
+from warehouse.complaints import empty_complaints
 from warehouse.correlate import correlate, empty_state, with_outcome
 from warehouse.lake import LINE_COLUMNS, Lake
 from warehouse.parse import parse_lines
@@ -42,9 +43,17 @@ SCOPED_VIEWS = {
         "SELECT snapshot_ts, gateway, count(queue_id) AS messages, coalesce(sum(message_size), 0) AS bytes "
         "FROM _lake_queue WHERE {scope} GROUP BY snapshot_ts, gateway",
     ),
+    "complaints": ("complaints", "SELECT * EXCLUDE (raw) FROM _lake_complaints WHERE parse_error IS NULL AND {scope}"),
 }
 """Each public view: the lake table it reads and its definition, filtered by the Scope's predicate."""
-EVERYTHING_VIEWS = {"lines": ("lines", "SELECT * FROM _lake_lines")}
+EVERYTHING_VIEWS = {
+    "lines": ("lines", "SELECT * FROM _lake_lines"),
+    "complaints_unparsed": (
+        "complaints",
+        "SELECT report_id, mailbox, uidvalidity, uid, fetched_at, received_at, day, size, parse_error, raw "
+        "FROM _lake_complaints WHERE parse_error IS NOT NULL",
+    ),
+}
 """Views only a scope that sees everything gets (raw lines carry no sender to filter on)."""
 PUBLIC_VIEWS = tuple(SCOPED_VIEWS)
 PARAMETER = re.compile(r"scope_[a-z0-9_]+")
@@ -74,6 +83,7 @@ def _empty_tables() -> dict[str, pl.DataFrame]:
         "rejects": result.rejects,
         "messages": result.messages,
         "messages_open": with_outcome(result.state),
+        "complaints": empty_complaints(),
     }
 
 
@@ -106,6 +116,7 @@ class Warehouse:
         "messages": ("messages", "messages_open"),
         "lines": ("lines",),
         "queue": ("queue",),
+        "complaints": ("complaints",),
     }
 
     def __init__(self, lake: Lake, scope: RowFilter, *, memory: str = MEMORY_LIMIT) -> None:

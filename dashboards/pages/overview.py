@@ -1,4 +1,4 @@
-"""Overview: sent, deferred, bounced, expired and the error rate over the period; volume over time; by
+"""Overview: sent, deferred, bounced, expired, the error rate and complaints over the period; volume over time; by
 gateway; top senders and recipient domains with their error rates, tinted by the person's thresholds."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import streamlit as st
 from dashboards import charts
 from dashboards.auth import guard
 from dashboards.filters import period_choice
-from warehouse import overview
+from warehouse import complaint_totals, overview
 
 session = guard("overview")
 t = session.t
@@ -47,6 +47,11 @@ def body() -> None:
     cells[5].badge(t(f"level.{level}"), color={"ok": "green", "warn": "orange", "critical": "red"}[level])
     st.caption(t("overview.rate_help_soft" if prefs.soft_is_error else "overview.rate_help_hard",
                  warn=prefs.warn_rate, critical=prefs.critical_rate))
+    complaints = complaint_totals(session.warehouse, period)
+    rate_1000 = complaints["per_thousand"]
+    cells = st.columns(6)
+    cells[0].metric(t("complaints.count"), f"{complaints['complaints']:,}")
+    cells[1].metric(t("complaints.per_thousand"), "-" if rate_1000 is None else f"{rate_1000:.3f}")
     if not totals["attempts"]:
         st.info(t("common.no_data"))
         return

@@ -125,13 +125,16 @@ def run(once: bool) -> None:
 @home_option
 def status(as_json: bool) -> None:
     """Per gateway: state, last line collected, lag, bytes behind, last error."""
+    from relaywatch.commands.fbl import describe
+    from relaywatch.fbl import fbl_status
     from relaywatch.registry import status as collector_status
     from reports import report_status
 
     rows = collector_status(_home())
     reports = report_status(_home())
+    mailboxes = fbl_status(_home())
     if as_json:
-        for row in rows + reports:
+        for row in rows + reports + mailboxes:
             click.echo(json.dumps(row))
         return
     _table(
@@ -147,6 +150,8 @@ def status(as_json: bool) -> None:
                  "; ".join(f"{f['period']}: {f['attempts']} attempt(s){' (gave up)' if f['gave_up'] else ''}, "
                            f"next {f['next_try']}: {_short(f['error'], 100)}" for f in r["failing"]) or None]
                 for r in reports])
+    for row in mailboxes:
+        click.echo(f"feedback mailbox {describe(row)}")
 
 
 def _short(text: str | None, size: int) -> str | None:

@@ -172,6 +172,74 @@ class ClassifySection:
     rules: tuple[dict[str, Any], ...] = ()
 
 
+FBL_SECURITY = ("tls", "starttls", "none")
+FBL_AFTER = ("flag", "move", "delete")
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+@dataclass(frozen=True)
+class FblMailbox:
+    """`[[fbl.mailboxes]]`: one IMAP mailbox a feedback-loop programme delivers ARF reports to."""
+
+    name: str
+    host: str
+    user: str
+    password_env: str
+    """Name of the environment variable holding the IMAP password (never the password itself)."""
+    port: int = field(default=993, metadata=_minimum(1))
+    security: str = "tls"
+    """`tls` (implicit, port 993), `starttls` (port 143) or `none` (loopback only)."""
+    ca_file: str = ""
+    """PEM file of the CA to trust instead of the system's (a private IMAP server)."""
+    folder: str = "INBOX"
+    after: str = "flag"
+    """What to do with a report once it is committed: `flag` (mark \\Seen), `move` (to move_to) or
+    `delete`."""
+    move_to: str = "relaywatch-done"
+
+    @property
+    def password(self) -> str | None:
+        return os.environ.get(self.password_env)
+
+    def check(self) -> None:
+        where = f"[[fbl.mailboxes]] {self.name!r}"
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", self.name):
+            raise ConfigError(f"{where}: name must be letters, digits, '.', '_' or '-'")
+        if self.port > 65535:
+            raise ConfigError(f"{where}: port = {self.port}: out of range (1-65535)")
+        if self.security not in FBL_SECURITY:
+            raise ConfigError(f"{where}: security = {self.security!r}: expected one of {', '.join(FBL_SECURITY)}")
+        if self.security == "none" and self.host not in LOOPBACK:
+            raise ConfigError(f"{where}: security = 'none' is only allowed to a loopback host, not {self.host}")
+        if self.after not in FBL_AFTER:
+            raise ConfigError(f"{where}: after = {self.after!r}: expected one of {', '.join(FBL_AFTER)}")
+
+
+@dataclass(frozen=True)
+class FblSection:
+    """`[fbl]`: feedback-loop mailboxes (ARF complaints over IMAP), how often they are read, linking and
+    notification."""
+
+    mailboxes: tuple[FblMailbox, ...] = ()
+    fetch_seconds: float = field(default=300.0, metadata=_minimum(0))
+    """Pause between two fetches of every mailbox in `relaywatch run` (0 disables)."""
+    batch: int = field(default=50, metadata=_minimum(1))
+    """Reports per commit (the last UID of each batch is committed with it)."""
+    batch_bytes: int = field(default=32 * 1024 * 1024, metadata=_minimum(1024))
+    """A batch ends early once its mails reach this size."""
+    timeout_seconds: float = field(default=30.0, metadata=_minimum(1))
+    link_window_hours: float = field(default=72.0, metadata=_minimum(0))
+    """How long before its arrival a delivery may be, to be linked by sender + recipient + time."""
+    notify_seconds: float = field(default=3600.0, metadata=_minimum(0))
+    """Complaint notifications are batched: one mail per person at most this often (0 disables)."""
+
+    def check(self) -> None:
+        names = [box.name for box in self.mailboxes]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ConfigError(f"[fbl] mailbox names must be unique: {', '.join(duplicates)}")
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole relaywatch.toml."""
@@ -183,6 +251,7 @@ class Config:
     classify: ClassifySection = ClassifySection()
     sql: SqlSection = SqlSection()
     reports: ReportsSection = ReportsSection()
+    fbl: FblSection = FblSection()
 
 
 def load_config(home: Path) -> Config:

@@ -1,8 +1,8 @@
-"""Real servers for the tests (Postfix, OpenSSH sshd, an SMTP sink): no mocks.
+"""Real servers for the tests (Postfix, OpenSSH sshd, an SMTP sink, Dovecot IMAP): no mocks.
 
 Every server listens on 127.0.0.1 only, on a free port, with its own configuration and spool in a temp
 directory, and is stopped by PID at teardown. Register the fixtures with
-``pytest_plugins = ["tests.servers.sink", "tests.servers.postfix", "tests.servers.sshd"]``.
+``pytest_plugins = ["tests.servers.sink", "tests.servers.postfix", "tests.servers.sshd", "tests.servers.imap"]``.
 """
 
 import contextlib
