@@ -46,10 +46,11 @@ if TYPE_CHECKING:
     )
     from warehouse.queries.message import MessageDetail, find_messages, message_detail
     from warehouse.queries.overview import Overview, overview
+    from warehouse.queries.policy import SUPPRESSIBLE_REASONS, recent_complaints, suppressible_bounces
     from warehouse.queries.queue import QueueView, queue
     from warehouse.queries.reputation import Reputation, reputation
     from warehouse.reclassification import ReclassifyStats, format_stats, reclassify
-    from warehouse.views import PUBLIC_VIEWS, Warehouse
+    from warehouse.views import BLACKLIST_SCHEMA, PUBLIC_VIEWS, Warehouse
 
 _PUBLIC = {
     "ClassifyInputError": "warehouse.classify",
@@ -104,6 +105,9 @@ _PUBLIC = {
     "message_detail": "warehouse.queries.message",
     "Overview": "warehouse.queries.overview",
     "overview": "warehouse.queries.overview",
+    "SUPPRESSIBLE_REASONS": "warehouse.queries.policy",
+    "recent_complaints": "warehouse.queries.policy",
+    "suppressible_bounces": "warehouse.queries.policy",
     "QueueView": "warehouse.queries.queue",
     "queue": "warehouse.queries.queue",
     "Reputation": "warehouse.queries.reputation",
@@ -111,6 +115,7 @@ _PUBLIC = {
     "ReclassifyStats": "warehouse.reclassification",
     "format_stats": "warehouse.reclassification",
     "reclassify": "warehouse.reclassification",
+    "BLACKLIST_SCHEMA": "warehouse.views",
     "PUBLIC_VIEWS": "warehouse.views",
     "Warehouse": "warehouse.views",
 }

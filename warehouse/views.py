@@ -42,6 +42,10 @@ SCOPED_VIEWS = {
         "SELECT snapshot_ts, gateway, count(queue_id) AS messages, coalesce(sum(message_size), 0) AS bytes "
         "FROM _lake_queue WHERE {scope} GROUP BY snapshot_ts, gateway",
     ),
+    "blacklist": (
+        "blacklist",
+        "SELECT *, (expires_at IS NULL OR expires_at > now()) AS active FROM _lake_blacklist WHERE {scope}",
+    ),
 }
 """Each public view: the lake table it reads and its definition, filtered by the Scope's predicate."""
 EVERYTHING_VIEWS = {"lines": ("lines", "SELECT * FROM _lake_lines")}
@@ -49,6 +53,15 @@ EVERYTHING_VIEWS = {"lines": ("lines", "SELECT * FROM _lake_lines")}
 PUBLIC_VIEWS = tuple(SCOPED_VIEWS)
 PARAMETER = re.compile(r"scope_[a-z0-9_]+")
 MEMORY_LIMIT = "2GB"
+BLACKLIST_SCHEMA = {
+    "id": pl.Int64, "kind": pl.String, "value": pl.String, "gateway": pl.String, "all_gateways": pl.Boolean,
+    "sender": pl.String, "sender_domain": pl.String, "sasl_username": pl.String, "reason": pl.String,
+    "source": pl.String, "created_by": pl.String, "created_at": pl.Datetime("us", "UTC"),
+    "expires_at": pl.Datetime("us", "UTC"), "note": pl.String, "explanation": pl.String, "day": pl.String,
+}
+"""`lake/blacklist`, policy's mirror of its blacklist (one row per entry and gateway it applies to;
+`sender`/`sender_domain` name the sender scope, null for every sender; `day` of creation), rewritten on
+each change so the scoped `blacklist` view filters it like any other view."""
 
 
 class RowFilter(Protocol):
@@ -74,6 +87,7 @@ def _empty_tables() -> dict[str, pl.DataFrame]:
         "rejects": result.rejects,
         "messages": result.messages,
         "messages_open": with_outcome(result.state),
+        "blacklist": pl.DataFrame(schema=BLACKLIST_SCHEMA),
     }
 
 
@@ -106,6 +120,7 @@ class Warehouse:
         "messages": ("messages", "messages_open"),
         "lines": ("lines",),
         "queue": ("queue",),
+        "blacklist": ("blacklist",),
     }
 
     def __init__(self, lake: Lake, scope: RowFilter, *, memory: str = MEMORY_LIMIT) -> None:

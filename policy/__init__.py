@@ -1,0 +1,58 @@
+"""policy: blacklists (manual and automatic), their rendering into Postfix maps and their deployment to
+the gateways (over ingest's pinned SSH sessions, or on this host), with an audit log of every change.
+
+Imports ingest, warehouse, acl and relaywatch.core through their public APIs. State lives in
+DIR/control.db (policy's own tables and migrations); `lake/blacklist` mirrors the blacklist for the
+scoped `blacklist` view. What other packages may use is named here.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from relaywatch.core import lazy_exports
+
+if TYPE_CHECKING:
+    from policy.audit import policy_audit
+    from policy.auto import AutoChange, auto_blacklist
+    from policy.blacklist import (
+        allow_add,
+        allow_list,
+        allow_remove,
+        blacklist_add,
+        blacklist_list,
+        blacklist_remove,
+    )
+    from policy.deploy import DeployResult, policy_check, policy_deploy, policy_diff, policy_rollback, policy_status
+    from policy.errors import PolicyError
+    from policy.render import Rendered, main_cf_snippet, render_gateway
+    from policy.store import Allowed, Deployment, Entry, PolicyStore
+
+_PUBLIC = {
+    "policy_audit": "policy.audit",
+    "AutoChange": "policy.auto",
+    "auto_blacklist": "policy.auto",
+    "allow_add": "policy.blacklist",
+    "allow_list": "policy.blacklist",
+    "allow_remove": "policy.blacklist",
+    "blacklist_add": "policy.blacklist",
+    "blacklist_list": "policy.blacklist",
+    "blacklist_remove": "policy.blacklist",
+    "DeployResult": "policy.deploy",
+    "policy_check": "policy.deploy",
+    "policy_deploy": "policy.deploy",
+    "policy_diff": "policy.deploy",
+    "policy_rollback": "policy.deploy",
+    "policy_status": "policy.deploy",
+    "PolicyError": "policy.errors",
+    "Rendered": "policy.render",
+    "main_cf_snippet": "policy.render",
+    "render_gateway": "policy.render",
+    "Allowed": "policy.store",
+    "Deployment": "policy.store",
+    "Entry": "policy.store",
+    "PolicyStore": "policy.store",
+}
+"""Public name -> the module defining it (imported on first use)."""
+__all__ = sorted(_PUBLIC)
+__getattr__ = lazy_exports(__name__, _PUBLIC)

@@ -1,0 +1,36 @@
+"""Queries the policy package runs: the deliveries and complaints behind the automatic blacklist rules.
+
+Like every query here they read the scoped views of the Warehouse they are given (the automatic rules use
+root's), with values as parameters.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+
+from warehouse.queries.common import Queryable, run
+
+SUPPRESSIBLE_REASONS = ("user_unknown", "domain_not_found", "mailbox_disabled")
+"""Hard bounces that say the address itself is bad (DESIGN.md); never reputation, policy, rate limits."""
+
+
+def suppressible_bounces(wh: Queryable, *, since: datetime) -> pl.DataFrame:
+    """Hard bounces with a suppressible reason since `since`, one row per delivery attempt, by recipient."""
+    sql = (
+        "SELECT recipient, gateway, message_key, queue_id, ts, reason, dsn FROM deliveries "
+        "WHERE qualification = 'hard' AND list_contains($reasons::VARCHAR[], reason) "
+        "AND ts >= $since AND day >= CAST($since AS DATE) AND recipient IS NOT NULL ORDER BY recipient, ts"
+    )
+    return run(wh, sql, {"reasons": list(SUPPRESSIBLE_REASONS), "since": since})
+
+
+def recent_complaints(wh: Queryable, *, since: datetime) -> pl.DataFrame | None:
+    """FBL complaints since `since` (recipient, sender_domain, ts and the complaint's other columns), or
+    None while the warehouse has no `complaints` view."""
+    if "complaints" not in getattr(wh, "views", ()):
+        return None
+    sql = ("SELECT * FROM complaints WHERE ts >= $since AND recipient IS NOT NULL AND sender_domain IS NOT NULL "
+           "ORDER BY recipient, ts")
+    return run(wh, sql, {"since": since})
