@@ -43,8 +43,9 @@ def may_manage(user: User, *, gateway: str | None, sender: str | None = None, se
     return sender_domain is not None and grant_within(make_grant("domain", sender_domain), user.grants)
 
 
-def require_manage(user: User, *, gateway: str | None, sender: str | None = None,
-                   sender_domain: str | None = None) -> None:
+def require_manage(
+    user: User, *, gateway: str | None, sender: str | None = None, sender_domain: str | None = None
+) -> None:
     """PermissionDenied unless `may_manage`."""
     if user.role not in ("root", ADMIN) or user.disabled:
         raise PermissionDenied("only root and admins may change policy")

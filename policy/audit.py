@@ -17,5 +17,6 @@ def policy_audit(home: Path, actor: User, *, since_id: int = 0, limit: int = 100
             require_global(ctx.actor, "read the policy audit log")
         with ctx.store.transaction(write=False) as tx:
             rows = tx.audit_rows(since_id, max(1, min(limit, 100_000)))
-    return [AuditEntry(r[0], r[1], r[2], r[3], r[4], r[5] and json.loads(r[5]), r[6] and json.loads(r[6]))
-            for r in rows]
+    return [
+        AuditEntry(r[0], r[1], r[2], r[3], r[4], r[5] and json.loads(r[5]), r[6] and json.loads(r[6])) for r in rows
+    ]

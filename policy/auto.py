@@ -61,22 +61,46 @@ def _proposals(wh: Warehouse, settings: Any, now: float) -> list[AutoChange]:
             continue
         last = rows["ts"].max()
         evidence = [{k: _iso(v) for k, v in r.items()} for r in rows.tail(EVIDENCE_ROWS).iter_rows(named=True)]
-        wanted.append(AutoChange(
-            "create", "recipient", str(recipient), None, last.timestamp() + block, "suppressible_bounces",
-            {"rule": "suppressible_bounces", "threshold": settings.bounce_threshold,
-             "window_days": settings.bounce_window_days, "count": rows.height, "deliveries": evidence},
-        ))
+        wanted.append(
+            AutoChange(
+                "create",
+                "recipient",
+                str(recipient),
+                None,
+                last.timestamp() + block,
+                "suppressible_bounces",
+                {
+                    "rule": "suppressible_bounces",
+                    "threshold": settings.bounce_threshold,
+                    "window_days": settings.bounce_window_days,
+                    "count": rows.height,
+                    "deliveries": evidence,
+                },
+            )
+        )
     complaints = recent_complaints(wh, since=since)
     if complaints is not None and complaints.height:
         for (recipient, domain), rows in complaints.group_by(["recipient", "sender_domain"], maintain_order=True):
             last = rows["ts"].max()
-            evidence = [{k: _iso(v) for k, v in r.items() if k in ("ts", "gateway", "message_key", "complaint_id",
-                                                                    "feedback_type", "sender")}
-                        for r in rows.tail(EVIDENCE_ROWS).iter_rows(named=True)]
-            wanted.append(AutoChange(
-                "create", "recipient", str(recipient).lower(), str(domain).lower(), last.timestamp() + block,
-                "complaint", {"rule": "complaint", "threshold": 1, "count": rows.height, "complaints": evidence},
-            ))
+            evidence = [
+                {
+                    k: _iso(v)
+                    for k, v in r.items()
+                    if k in ("ts", "gateway", "message_key", "complaint_id", "feedback_type", "sender")
+                }
+                for r in rows.tail(EVIDENCE_ROWS).iter_rows(named=True)
+            ]
+            wanted.append(
+                AutoChange(
+                    "create",
+                    "recipient",
+                    str(recipient).lower(),
+                    str(domain).lower(),
+                    last.timestamp() + block,
+                    "complaint",
+                    {"rule": "complaint", "threshold": 1, "count": rows.height, "complaints": evidence},
+                )
+            )
     return wanted
 
 
@@ -90,12 +114,21 @@ def _compare(proposal: AutoChange, existing: Entry | None, now: float) -> AutoCh
         return None
     if existing.expires_at is not None and existing.expires_at >= proposal.expires_at:
         return None
-    return AutoChange("extend", proposal.kind, proposal.value, proposal.for_sender_domain, proposal.expires_at,
-                      proposal.rule, proposal.explanation, existing.id)
+    return AutoChange(
+        "extend",
+        proposal.kind,
+        proposal.value,
+        proposal.for_sender_domain,
+        proposal.expires_at,
+        proposal.rule,
+        proposal.explanation,
+        existing.id,
+    )
 
 
-def auto_blacklist(home: Path, actor: User | None = None, *, dry_run: bool = False,
-                   now: float | None = None) -> list[AutoChange]:
+def auto_blacklist(
+    home: Path, actor: User | None = None, *, dry_run: bool = False, now: float | None = None
+) -> list[AutoChange]:
     """Apply the automatic rules (or, with `dry_run`, only list what they would change)."""
     now = time.time() if now is None else now
     with opened(home, actor or local_operator("scheduler")) as ctx:
@@ -123,18 +156,48 @@ def _write(tx: Any, actor: str, change: AutoChange, existing: Entry | None, now:
     explanation = json.dumps(change.explanation, sort_keys=True)
     reason = "complaint" if change.rule == "complaint" else "suppressible_bounce"
     if existing is None:
-        entry_id = tx.insert_entry({
-            "kind": change.kind, "value": change.value, "gateway": None, "for_sender_domain": change.for_sender_domain,
-            "reason": reason, "source": f"auto:{change.rule}", "created_by": actor, "created_at": now,
-            "updated_at": now, "expires_at": change.expires_at, "note": None, "explanation": explanation,
-        })
+        entry_id = tx.insert_entry(
+            {
+                "kind": change.kind,
+                "value": change.value,
+                "gateway": None,
+                "for_sender_domain": change.for_sender_domain,
+                "reason": reason,
+                "source": f"auto:{change.rule}",
+                "created_by": actor,
+                "created_at": now,
+                "updated_at": now,
+                "expires_at": change.expires_at,
+                "note": None,
+                "explanation": explanation,
+            }
+        )
     else:
         entry_id = existing.id
-        tx.update_entry(entry_id, expires_at=change.expires_at, explanation=explanation, updated_at=now,
-                        source=f"auto:{change.rule}", reason=reason)
+        tx.update_entry(
+            entry_id,
+            expires_at=change.expires_at,
+            explanation=explanation,
+            updated_at=now,
+            source=f"auto:{change.rule}",
+            reason=reason,
+        )
     after = tx.entry(entry_id)
-    tx.audit(actor, f"auto_blacklist_{change.action}", f"bl-{entry_id}",
-             existing.snapshot() if existing else None, after.snapshot(), now)
-    return AutoChange(change.action, change.kind, change.value, change.for_sender_domain, change.expires_at,
-                      change.rule, change.explanation, entry_id)
-
+    tx.audit(
+        actor,
+        f"auto_blacklist_{change.action}",
+        f"bl-{entry_id}",
+        existing.snapshot() if existing else None,
+        after.snapshot(),
+        now,
+    )
+    return AutoChange(
+        change.action,
+        change.kind,
+        change.value,
+        change.for_sender_domain,
+        change.expires_at,
+        change.rule,
+        change.explanation,
+        entry_id,
+    )

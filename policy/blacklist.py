@@ -61,9 +61,20 @@ def blacklist_add(
             existing = tx.entry_by_key(kind, value, gateway, for_sender_domain)
             if existing is not None and existing.active(now):
                 raise PolicyError(f"already blacklisted as bl-{existing.id} ({existing.source}, {existing.reason})")
-            fields = {"kind": kind, "value": value, "gateway": gateway, "for_sender_domain": for_sender_domain,
-                      "reason": reason, "source": "manual", "created_by": ctx.actor.name, "created_at": now,
-                      "updated_at": now, "expires_at": expires_at, "note": note, "explanation": None}
+            fields = {
+                "kind": kind,
+                "value": value,
+                "gateway": gateway,
+                "for_sender_domain": for_sender_domain,
+                "reason": reason,
+                "source": "manual",
+                "created_by": ctx.actor.name,
+                "created_at": now,
+                "updated_at": now,
+                "expires_at": expires_at,
+                "note": note,
+                "explanation": None,
+            }
             if existing is None:
                 entry_id = tx.insert_entry(fields)
             else:
@@ -71,14 +82,21 @@ def blacklist_add(
                 tx.update_entry(entry_id, **{k: v for k, v in fields.items() if k != "created_at"})
             entry = tx.entry(entry_id)
             assert entry is not None
-            tx.audit(ctx.actor.name, "blacklist_add", f"bl-{entry_id}",
-                     existing.snapshot() if existing else None, entry.snapshot(), now)
+            tx.audit(
+                ctx.actor.name,
+                "blacklist_add",
+                f"bl-{entry_id}",
+                existing.snapshot() if existing else None,
+                entry.snapshot(),
+                now,
+            )
         mirror_blacklist(ctx)
     return entry
 
 
-def blacklist_list(home: Path, actor: User, *, search: str | None = None, expired: bool = False,
-                   now: float | None = None) -> list[Entry]:
+def blacklist_list(
+    home: Path, actor: User, *, search: str | None = None, expired: bool = False, now: float | None = None
+) -> list[Entry]:
     """Entries the actor may manage (root: all), newest last; `search` matches value, reason or note."""
     now = time.time() if now is None else now
     with opened(home, actor) as ctx:
@@ -87,7 +105,8 @@ def blacklist_list(home: Path, actor: User, *, search: str | None = None, expire
             entries = tx.entries()
     needle = (search or "").lower()
     return [
-        e for e in entries
+        e
+        for e in entries
         if (expired or e.active(now))
         and may_manage(ctx.actor, gateway=e.gateway, **_scope_kwargs(e))
         and (not needle or needle in " ".join(filter(None, (e.value, e.reason, e.note, e.source))).lower())
@@ -109,8 +128,9 @@ def blacklist_remove(home: Path, actor: User, entry_id: int, *, now: float | Non
     return entry
 
 
-def allow_add(home: Path, actor: User, kind: str, value: str, *, note: str | None = None,
-              now: float | None = None) -> Allowed:
+def allow_add(
+    home: Path, actor: User, kind: str, value: str, *, note: str | None = None, now: float | None = None
+) -> Allowed:
     """Allow-list a recipient or recipient domain: the automatic rules never block it."""
     now = time.time() if now is None else now
     if kind not in values.ALLOW_KINDS:
@@ -151,8 +171,10 @@ def allow_remove(home: Path, actor: User, kind: str, value: str, *, now: float |
 def require_manage_any(ctx: Context) -> None:
     """Listing policy is for root and admins; users read the scoped `blacklist` view instead."""
     if ctx.actor.role not in ("root", "admin"):
-        raise PolicyError("only root and admins manage policy; users see their entries with "
-                          "`relaywatch sql --as USER \"SELECT * FROM blacklist\"`")
+        raise PolicyError(
+            "only root and admins manage policy; users see their entries with "
+            '`relaywatch sql --as USER "SELECT * FROM blacklist"`'
+        )
 
 
 def _scope_kwargs(entry: Entry) -> dict[str, str | None]:

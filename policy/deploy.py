@@ -63,10 +63,12 @@ class Session:
             directory = f"{directory}/{gateway}"
         self.target: Target = open_target(ctx.home, self.gateway, ctx.config.collect.timeout_seconds)
         try:
-            self.dir = self.target.run(["sh", "-c", 'mkdir -p -- "$1/prev" && cd -- "$1" && pwd -P', "sh",
-                                        directory]).strip()
-            self.config_dir = settings.config_directory or self.target.run(
-                ["postconf", "-h", "config_directory"]).strip()
+            self.dir = self.target.run(
+                ["sh", "-c", 'mkdir -p -- "$1/prev" && cd -- "$1" && pwd -P', "sh", directory]
+            ).strip()
+            self.config_dir = (
+                settings.config_directory or self.target.run(["postconf", "-h", "config_directory"]).strip()
+            )
         except BaseException:
             self.target.close()
             raise
@@ -108,8 +110,10 @@ def _install(s: Session, rendered: Rendered, on_step: Step) -> tuple[str, ...]:
     keep = 'cd -- "$1" && shift && for f in "$@"; do [ ! -e "$f" ] || cp -p -- "$f" "prev/$f"; done'
     kept = [n for name in names for n in (name, f"{name}.db")] + [MANIFEST]
     s.target.run(["sh", "-c", keep, "sh", s.dir, *kept])
-    swap = ('cd -- "$1" && shift && for f in "$@"; do [ ! -e ".$f.new.db" ] || mv -f -- ".$f.new.db" "$f.db"; '
-            'mv -f -- ".$f.new" "$f"; done')
+    swap = (
+        'cd -- "$1" && shift && for f in "$@"; do [ ! -e ".$f.new.db" ] || mv -f -- ".$f.new.db" "$f.db"; '
+        'mv -f -- ".$f.new" "$f"; done'
+    )
     s.target.run(["sh", "-c", swap, "sh", s.dir, *names])
     manifest = {"version": rendered.version, "files": rendered.manifest(), "deployed_at": time.time()}
     s.target.write(s.path(f".{MANIFEST}.new"), json.dumps(manifest, indent=1, sort_keys=True).encode())
@@ -132,8 +136,7 @@ def _discard(s: Session, names: list[str]) -> None:
         pass
 
 
-def _apply(ctx: Context, gateway: str, make: Callable[[Session], Rendered], action: str,
-           on_step: Step) -> DeployResult:
+def _apply(ctx: Context, gateway: str, make: Callable[[Session], Rendered], action: str, on_step: Step) -> DeployResult:
     """Run one deployment under the gateway's lock, recording it (success or failure) and auditing it."""
     _require_gateway(ctx.actor, gateway)
     with file_lock(locks_dir(ctx.home) / f"policy-{gateway}"):
@@ -154,8 +157,14 @@ def _apply(ctx: Context, gateway: str, make: Callable[[Session], Rendered], acti
                 session.close()
         with ctx.store.transaction() as tx:
             tx.insert_deployment(gateway, now, ctx.actor.name, True, rendered.version, rendered.manifest(), None)
-            tx.audit(ctx.actor.name, action, gateway, before and {"version": before.get("version")},
-                     {"version": rendered.version, "changed": list(changed)}, now)
+            tx.audit(
+                ctx.actor.name,
+                action,
+                gateway,
+                before and {"version": before.get("version")},
+                {"version": rendered.version, "changed": list(changed)},
+                now,
+            )
     return DeployResult(gateway, rendered.version, changed, session.dir)
 
 
@@ -165,8 +174,9 @@ def _rendered(ctx: Context, gateway: str, now: float | None) -> Rendered:
     return render(entries, allowed, gateway, ctx.config.policy, time.time() if now is None else now)
 
 
-def policy_deploy(home: Path, actor: User, gateway: str, *, now: float | None = None,
-                  on_step: Step = lambda step: None) -> DeployResult:
+def policy_deploy(
+    home: Path, actor: User, gateway: str, *, now: float | None = None, on_step: Step = lambda step: None
+) -> DeployResult:
     """Render the gateway's maps and put them in force."""
     with opened(home, actor) as ctx:
         return _apply(ctx, gateway, lambda s: _rendered(ctx, gateway, now), "policy_deploy", on_step)
@@ -211,8 +221,12 @@ def policy_diff(home: Path, actor: User, gateway: str, *, now: float | None = No
             parts = []
             for name in sorted(rendered.files):
                 current = (session.target.read(session.path(name)) or b"").decode("utf-8", "replace")
-                parts += difflib.unified_diff(current.splitlines(True), rendered.files[name].splitlines(True),
-                                              f"{gateway}:{name}", f"pending:{name}")
+                parts += difflib.unified_diff(
+                    current.splitlines(True),
+                    rendered.files[name].splitlines(True),
+                    f"{gateway}:{name}",
+                    f"pending:{name}",
+                )
             return "".join(parts)
         finally:
             session.close()
@@ -232,8 +246,11 @@ def policy_status(home: Path, actor: User, *, now: float | None = None) -> list[
                 continue
             with ctx.store.transaction(write=False) as tx:
                 last = tx.last_deployment(name)
-            row: dict[str, Any] = {"gateway": name, "last_attempt_ok": None if last is None else last.ok,
-                                   "last_error": None if last is None else last.error}
+            row: dict[str, Any] = {
+                "gateway": name,
+                "last_attempt_ok": None if last is None else last.ok,
+                "last_error": None if last is None else last.error,
+            }
             try:
                 session = Session(ctx, name)
             except PolicyError as exc:
@@ -248,8 +265,12 @@ def policy_status(home: Path, actor: User, *, now: float | None = None) -> list[
                     if data is None or hashlib.sha256(data).hexdigest() != digest:
                         drift.append(file)
                 pending = _rendered(ctx, name, now)
-                row.update(version=(deployed or {}).get("version"), drift=drift, directory=session.dir,
-                           pending=pending.version != (deployed or {}).get("version"))
+                row.update(
+                    version=(deployed or {}).get("version"),
+                    drift=drift,
+                    directory=session.dir,
+                    pending=pending.version != (deployed or {}).get("version"),
+                )
             finally:
                 session.close()
             rows.append(row)

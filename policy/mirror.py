@@ -29,14 +29,33 @@ def mirror_blacklist(ctx: Context) -> int:
         sender_domain = e.value if e.kind == "sender_domain" else e.for_sender_domain
         created = datetime.fromtimestamp(e.created_at, UTC)
         for gateway in [e.gateway] if e.gateway else gateways:
-            rows.append({
-                "id": e.id, "kind": e.kind, "value": e.value, "gateway": gateway, "all_gateways": e.gateway is None,
-                "sender": sender, "sender_domain": sender_domain, "sasl_username": None, "reason": e.reason,
-                "source": e.source, "created_by": e.created_by, "created_at": created,
-                "expires_at": None if e.expires_at is None else datetime.fromtimestamp(e.expires_at, UTC),
-                "note": e.note, "explanation": e.explanation, "day": created.date().isoformat(),
-            })
+            rows.append(
+                {
+                    "id": e.id,
+                    "kind": e.kind,
+                    "value": e.value,
+                    "gateway": gateway,
+                    "all_gateways": e.gateway is None,
+                    "sender": sender,
+                    "sender_domain": sender_domain,
+                    "sasl_username": None,
+                    "reason": e.reason,
+                    "source": e.source,
+                    "created_by": e.created_by,
+                    "created_at": created,
+                    "expires_at": None if e.expires_at is None else datetime.fromtimestamp(e.expires_at, UTC),
+                    "note": e.note,
+                    "explanation": e.explanation,
+                    "day": created.date().isoformat(),
+                }
+            )
     frame = pl.DataFrame(rows, schema=BLACKLIST_SCHEMA)
     lake = open_lake(ctx.home)
-    return lake.append("blacklist", frame, app_id="policy", app_version=lake.version("blacklist") + 2,
-                       mode="overwrite", partition_by=())
+    return lake.append(
+        "blacklist",
+        frame,
+        app_id="policy",
+        app_version=lake.version("blacklist") + 2,
+        mode="overwrite",
+        partition_by=(),
+    )

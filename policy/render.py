@@ -61,9 +61,9 @@ def allowed_by(entry: Entry, allowed: list[Allowed]) -> bool:
 def live_entries(entries: list[Entry], allowed: list[Allowed], gateway: str, now: float) -> list[Entry]:
     """Entries in force on a gateway: not expired, for it or every gateway, automatic ones not allow-listed."""
     return [
-        e for e in entries
-        if e.active(now) and e.gateway in (None, gateway)
-        and not (e.source != "manual" and allowed_by(e, allowed))
+        e
+        for e in entries
+        if e.active(now) and e.gateway in (None, gateway) and not (e.source != "manual" and allowed_by(e, allowed))
     ]
 
 
@@ -81,8 +81,7 @@ def _table(entries: list[Entry], settings: PolicySection) -> tuple[str, tuple[tu
     return header + "".join(lines), tuple(sorted(rows.items())[:SAMPLES_PER_MAP])
 
 
-def render(entries: list[Entry], allowed: list[Allowed], gateway: str, settings: PolicySection,
-           now: float) -> Rendered:
+def render(entries: list[Entry], allowed: list[Allowed], gateway: str, settings: PolicySection, now: float) -> Rendered:
     """The maps of one gateway at time `now` (pure: the same inputs give the same files)."""
     live = live_entries(entries, allowed, gateway, now)
     files: dict[str, str] = {}

@@ -72,8 +72,19 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
 )
 
 ENTRY_COLUMNS = (
-    "id", "kind", "value", "gateway", "for_sender_domain", "reason", "source", "created_by", "created_at",
-    "updated_at", "expires_at", "note", "explanation",
+    "id",
+    "kind",
+    "value",
+    "gateway",
+    "for_sender_domain",
+    "reason",
+    "source",
+    "created_by",
+    "created_at",
+    "updated_at",
+    "expires_at",
+    "note",
+    "explanation",
 )
 
 
@@ -143,7 +154,8 @@ class Tx:
 
     def entry(self, entry_id: int) -> Entry | None:
         row = self._c.execute(
-            f"SELECT {', '.join(ENTRY_COLUMNS)} FROM policy_blacklist WHERE id = ?", (entry_id,)  # noqa: S608
+            f"SELECT {', '.join(ENTRY_COLUMNS)} FROM policy_blacklist WHERE id = ?",  # noqa: S608
+            (entry_id,),
         ).fetchone()
         return Entry(*row) if row else None
 
@@ -190,8 +202,16 @@ class Tx:
         cur = self._c.execute("DELETE FROM policy_allowlist WHERE kind = ? AND value = ?", (kind, value))
         return cur.rowcount == 1
 
-    def insert_deployment(self, gateway: str, at: float, actor: str, ok: bool, version: str | None,
-                          manifest: dict[str, str] | None, error: str | None) -> None:
+    def insert_deployment(
+        self,
+        gateway: str,
+        at: float,
+        actor: str,
+        ok: bool,
+        version: str | None,
+        manifest: dict[str, str] | None,
+        error: str | None,
+    ) -> None:
         self._c.execute(
             "INSERT INTO policy_deployments (gateway, at, actor, ok, version, manifest, error)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -206,8 +226,9 @@ class Tx:
         ).fetchone()
         if row is None:
             return None
-        return Deployment(row[0], row[1], row[2], row[3], bool(row[4]), row[5],
-                          None if row[6] is None else json.loads(row[6]), row[7])
+        return Deployment(
+            row[0], row[1], row[2], row[3], bool(row[4]), row[5], None if row[6] is None else json.loads(row[6]), row[7]
+        )
 
     def audit(self, actor: str, action: str, target: str | None, before: object, after: object, now: float) -> None:
         """Append one audit entry (who, what, before/after as JSON) in this transaction."""
@@ -222,10 +243,13 @@ class Tx:
         )
 
     def audit_rows(self, since_id: int, limit: int) -> list[tuple]:
-        return list(self._c.execute(
-            "SELECT id, ts, actor, action, target, before, after FROM policy_audit WHERE id > ? ORDER BY id LIMIT ?",
-            (since_id, limit),
-        ))
+        return list(
+            self._c.execute(
+                "SELECT id, ts, actor, action, target, before, after FROM policy_audit"
+                " WHERE id > ? ORDER BY id LIMIT ?",
+                (since_id, limit),
+            )
+        )
 
 
 class PolicyStore:

@@ -38,8 +38,9 @@ class LocalTarget:
         self.cwd = cwd
 
     def run(self, argv: list[str]) -> str:
-        done = subprocess.run(["sh", "-c", SBIN_PATH, "sh", *argv], capture_output=True, text=True,
-                              cwd=self.cwd, timeout=120, check=False)
+        done = subprocess.run(
+            ["sh", "-c", SBIN_PATH, "sh", *argv], capture_output=True, text=True, cwd=self.cwd, timeout=120, check=False
+        )
         if done.returncode != 0:
             raise PolicyError(f"`{shlex.join(argv)}` exited with {done.returncode}: {done.stderr.strip()[:500]}")
         return done.stdout
@@ -89,8 +90,9 @@ class SshTarget:
             with self.session.sftp.open(path, "wb") as handle:
                 handle.write(data)
         except (OSError, EOFError, paramiko.SSHException) as exc:
-            raise PolicyError(f"gateway {self.gateway.name}: upload of {path} failed: "
-                              f"{exc or type(exc).__name__}") from exc
+            raise PolicyError(
+                f"gateway {self.gateway.name}: upload of {path} failed: {exc or type(exc).__name__}"
+            ) from exc
 
     def close(self) -> None:
         self.session.close()

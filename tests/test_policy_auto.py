@@ -43,10 +43,13 @@ def test_three_user_unknown_bounces_block_the_address_and_two_do_not(
 ) -> None:
     smtp_sink.script = {"listed@dest.example": LISTED}
     sent: dict[str, list[str]] = {}
-    for recipient, times in (("hard1@dest.example", 3), ("hard2@dest.example", 2), ("listed@dest.example", 3),
-                             ("hard3@dest.example", 3)):
-        sent[recipient] = [postfix_gateway.send("alice@customer-a.example", [recipient]).queue_id
-                           for _ in range(times)]
+    for recipient, times in (
+        ("hard1@dest.example", 3),
+        ("hard2@dest.example", 2),
+        ("listed@dest.example", 3),
+        ("hard3@dest.example", 3),
+    ):
+        sent[recipient] = [postfix_gateway.send("alice@customer-a.example", [recipient]).queue_id for _ in range(times)]
     postfix_gateway.wait_idle(timeout=30)
     postfix_gateway.wait_for_log(r"status=bounced", count=11)
 
@@ -83,8 +86,14 @@ def test_three_user_unknown_bounces_block_the_address_and_two_do_not(
 
     operator = local_operator()
     policy_deploy(home, operator, "gw-local")
-    query = ["postmap", "-c", str(postfix_gateway.config_dir), "-q", "hard1@dest.example",
-             f"hash:{maps_dir}/recipient_access"]
+    query = [
+        "postmap",
+        "-c",
+        str(postfix_gateway.config_dir),
+        "-q",
+        "hard1@dest.example",
+        f"hash:{maps_dir}/recipient_access",
+    ]
     assert subprocess.run(query, capture_output=True, text=True).stdout.startswith("550 5.7.1")
     expires = listed[0]["expires_at"]
     assert 29 * 86400 < expires - time.time() <= 30 * 86400

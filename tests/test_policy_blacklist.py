@@ -98,8 +98,9 @@ def test_a_duplicate_entry_is_refused_and_names_the_existing_one(home: Path) -> 
     assert again.exit_code == 1
     assert "already blacklisted as bl-1" in again.output
     assert [e["value"] for e in entries(home)] == ["bad@example.com"]
-    scoped = cli(home, "policy", "blacklist", "add", "recipient", "bad@example.com",
-                 "--for-sender-domain", "customer-a.example")
+    scoped = cli(
+        home, "policy", "blacklist", "add", "recipient", "bad@example.com", "--for-sender-domain", "customer-a.example"
+    )
     assert scoped.exit_code == 0, "the same recipient for one sender domain is another entry"
 
 
@@ -157,24 +158,38 @@ def test_users_see_in_the_blacklist_view_only_the_entries_of_their_own_traffic(h
 
 def test_expired_entries_leave_the_rendered_maps() -> None:
     now = time.time()
-    live = Entry(1, "recipient", "a@x.example", None, None, "manual", "manual", "root", now, now, now + 3600, None,
-                 None)
+    live = Entry(
+        1, "recipient", "a@x.example", None, None, "manual", "manual", "root", now, now, now + 3600, None, None
+    )
     settings_ = PolicySection()
     assert "a@x.example" in render([live], [], "gw", settings_, now).files["recipient_access"]
     assert "a@x.example" not in render([live], [], "gw", settings_, now + 7200).files["recipient_access"]
 
 
-addresses = st.builds(lambda local, dom: f"{local}@{dom}.example", st.from_regex(r"[a-z]{1,8}", fullmatch=True),
-                      st.sampled_from(["d1", "d2", "d3"]))
+addresses = st.builds(
+    lambda local, dom: f"{local}@{dom}.example",
+    st.from_regex(r"[a-z]{1,8}", fullmatch=True),
+    st.sampled_from(["d1", "d2", "d3"]),
+)
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(addresses, st.sampled_from([None, "gw", "other"]),
-                          st.sampled_from([None, "customer-a.example", "customer-b.example"])), max_size=12))
+@given(
+    st.lists(
+        st.tuples(
+            addresses,
+            st.sampled_from([None, "gw", "other"]),
+            st.sampled_from([None, "customer-a.example", "customer-b.example"]),
+        ),
+        max_size=12,
+    )
+)
 def test_each_live_entry_lands_in_exactly_the_map_of_its_sender_scope(rows: list) -> None:
     now = time.time()
-    made = [Entry(i, "recipient", v, g, s, "r", "manual", "root", now, now, None, None, None)
-            for i, (v, g, s) in enumerate(rows, 1)]
+    made = [
+        Entry(i, "recipient", v, g, s, "r", "manual", "root", now, now, None, None, None)
+        for i, (v, g, s) in enumerate(rows, 1)
+    ]
     rendered = render(made, [], "gw", PolicySection(scope_slots=2), now)
     assert rendered == render(list(reversed(made)), [], "gw", PolicySection(scope_slots=2), now)
     slots = dict(line.split("\t") for line in rendered.files["sender_scopes"].splitlines())
@@ -182,8 +197,11 @@ def test_each_live_entry_lands_in_exactly_the_map_of_its_sender_scope(rows: list
         if e.gateway == "other":
             assert all(f"(bl-{e.id})" not in text for text in rendered.files.values())
             continue
-        expected = "recipient_access" if e.for_sender_domain is None else slots[e.for_sender_domain].replace(
-            "relaywatch_scope_", "scope_")
+        expected = (
+            "recipient_access"
+            if e.for_sender_domain is None
+            else slots[e.for_sender_domain].replace("relaywatch_scope_", "scope_")
+        )
         holders = {name for name, text in rendered.files.items() if f"\n{e.value}\t" in "\n" + text}
         assert expected in holders
         assert "sender_access" not in holders, "a recipient entry never blocks a sender"

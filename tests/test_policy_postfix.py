@@ -71,23 +71,43 @@ def with_snippet(gateway: PostfixGateway, maps: Path) -> None:
 
 @pytest.fixture
 def setup(
-    make_postfix_gateway: Callable[..., PostfixGateway], smtp_sink: SmtpSink, sshd_server: SshServer,
-    maps_dir: Path, tmp_path: Path,
+    make_postfix_gateway: Callable[..., PostfixGateway],
+    smtp_sink: SmtpSink,
+    sshd_server: SshServer,
+    maps_dir: Path,
+    tmp_path: Path,
 ) -> tuple[Path, PostfixGateway, SshServer, Path]:
     postfix = make_postfix_gateway(smtp_sink.port, smtpd_recipient_restrictions=OWN_RESTRICTIONS)
     home = make_home(tmp_path, maps_dir, postfix.config_dir)
-    gateway_add(home, GATEWAY, log_path=str(postfix.log_path), key=str(sshd_server.client_key_path),
-                ssh=f"{sshd_server.user}@{sshd_server.host}:{sshd_server.port}", accept_host_key=True)
+    gateway_add(
+        home,
+        GATEWAY,
+        log_path=str(postfix.log_path),
+        key=str(sshd_server.client_key_path),
+        ssh=f"{sshd_server.user}@{sshd_server.host}:{sshd_server.port}",
+        accept_host_key=True,
+    )
     return home, postfix, sshd_server, maps_dir
 
 
 def test_deployed_maps_refuse_blacklisted_recipients_at_rcpt_and_the_warehouse_sees_policy_rejects(
-    setup: tuple[Path, PostfixGateway, SshServer, Path], smtp_sink: SmtpSink,
+    setup: tuple[Path, PostfixGateway, SshServer, Path],
+    smtp_sink: SmtpSink,
 ) -> None:
     home, postfix, _, maps = setup
     assert cli(home, "policy", "blacklist", "add", "recipient", "blocked@dest.example").exit_code == 0
-    scoped = cli(home, "policy", "blacklist", "add", "recipient", "scoped@dest.example",
-                 "--for-sender-domain", "customer-a.example", "--reason", "complaint from customer A's list")
+    scoped = cli(
+        home,
+        "policy",
+        "blacklist",
+        "add",
+        "recipient",
+        "scoped@dest.example",
+        "--for-sender-domain",
+        "customer-a.example",
+        "--reason",
+        "complaint from customer A's list",
+    )
     assert scoped.exit_code == 0, scoped.output
 
     diff = cli(home, "policy", "diff", GATEWAY)
@@ -114,8 +134,13 @@ def test_deployed_maps_refuse_blacklisted_recipients_at_rcpt_and_the_warehouse_s
 
     ingested = cli(home, "ingest", "--gateway-name", GATEWAY, "--file", str(postfix.log_path), "--quiet")
     assert ingested.exit_code == 0, ingested.output
-    rows = cli(home, "sql", "--format", "json",
-               "SELECT recipient, sender, reason, rule, response FROM rejects ORDER BY recipient")
+    rows = cli(
+        home,
+        "sql",
+        "--format",
+        "json",
+        "SELECT recipient, sender, reason, rule, response FROM rejects ORDER BY recipient",
+    )
     rejects = [json.loads(line) for line in rows.stdout.splitlines()]
     assert [(r["recipient"], r["sender"], r["reason"]) for r in rejects] == [
         ("blocked@dest.example", "alice@customer-a.example", "policy"),

@@ -36,8 +36,9 @@ def _actor(name: str | None) -> User:
 
 
 def as_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--as", "as_user", default=None, metavar="USER",
-                        help="Act as this account (its role and grants decide).")(func)
+    return click.option(
+        "--as", "as_user", default=None, metavar="USER", help="Act as this account (its role and grants decide)."
+    )(func)
 
 
 def _when(ts: float | None) -> str:
@@ -72,16 +73,35 @@ def blacklist() -> None:
 @click.option("--note", default=None)
 @as_option
 @home_option
-def blacklist_add(kind: str, value: str, gateway: str | None, for_sender_domain: str | None, reason: str | None,
-                  expires: str | None, note: str | None, as_user: str | None) -> None:
+def blacklist_add(
+    kind: str,
+    value: str,
+    gateway: str | None,
+    for_sender_domain: str | None,
+    reason: str | None,
+    expires: str | None,
+    note: str | None,
+    as_user: str | None,
+) -> None:
     """Block a recipient, recipient domain, sender or sender domain."""
     from policy import blacklist_add as run
 
-    entry = run(current_home(), _actor(as_user), kind, value, gateway=gateway, for_sender_domain=for_sender_domain,
-                reason=reason, expires=expires, note=note)
-    click.echo(f"bl-{entry.id}: {entry.kind} {entry.value} blocked on {entry.gateway or 'every gateway'} for "
-               f"{entry.for_sender_domain or 'every sender'} until {_when(entry.expires_at)}"
-               " (deploy with `relaywatch policy deploy GATEWAY`)")
+    entry = run(
+        current_home(),
+        _actor(as_user),
+        kind,
+        value,
+        gateway=gateway,
+        for_sender_domain=for_sender_domain,
+        reason=reason,
+        expires=expires,
+        note=note,
+    )
+    click.echo(
+        f"bl-{entry.id}: {entry.kind} {entry.value} blocked on {entry.gateway or 'every gateway'} for "
+        f"{entry.for_sender_domain or 'every sender'} until {_when(entry.expires_at)}"
+        " (deploy with `relaywatch policy deploy GATEWAY`)"
+    )
 
 
 @blacklist.command("list")
@@ -99,9 +119,23 @@ def blacklist_list(search: str | None, expired: bool, as_json: bool, as_user: st
         for e in entries:
             click.echo(json.dumps(e.snapshot(), ensure_ascii=False))
         return
-    _table(["id", "kind", "value", "gateway", "for sender domain", "reason", "source", "by", "expires"],
-           [[f"bl-{e.id}", e.kind, e.value, e.gateway or "*", e.for_sender_domain or "*", e.reason, e.source,
-             e.created_by, _when(e.expires_at)] for e in entries])
+    _table(
+        ["id", "kind", "value", "gateway", "for sender domain", "reason", "source", "by", "expires"],
+        [
+            [
+                f"bl-{e.id}",
+                e.kind,
+                e.value,
+                e.gateway or "*",
+                e.for_sender_domain or "*",
+                e.reason,
+                e.source,
+                e.created_by,
+                _when(e.expires_at),
+            ]
+            for e in entries
+        ],
+    )
 
 
 @blacklist.command("remove")
@@ -146,8 +180,10 @@ def allow_list(as_user: str | None) -> None:
     """The allow-list."""
     from policy import allow_list as run
 
-    _table(["kind", "value", "by", "at", "note"],
-           [[a.kind, a.value, a.created_by, _when(a.created_at), a.note] for a in run(current_home(), _actor(as_user))])
+    _table(
+        ["kind", "value", "by", "at", "note"],
+        [[a.kind, a.value, a.created_by, _when(a.created_at), a.note] for a in run(current_home(), _actor(as_user))],
+    )
 
 
 @allow.command("remove")
@@ -212,9 +248,19 @@ def policy_status(as_json: bool, as_user: str | None) -> None:
         for row in rows:
             click.echo(json.dumps(row))
         return
-    _table(["gateway", "version", "pending", "drift", "last error"],
-           [[r["gateway"], r.get("version"), r.get("pending"), ", ".join(r.get("drift", [])) or "none",
-             r.get("error") or r.get("last_error")] for r in rows])
+    _table(
+        ["gateway", "version", "pending", "drift", "last error"],
+        [
+            [
+                r["gateway"],
+                r.get("version"),
+                r.get("pending"),
+                ", ".join(r.get("drift", [])) or "none",
+                r.get("error") or r.get("last_error"),
+            ]
+            for r in rows
+        ],
+    )
 
 
 @policy.command("check")
@@ -247,8 +293,10 @@ def auto_blacklist(dry_run: bool, as_user: str | None) -> None:
     changes = run(current_home(), _actor(as_user), dry_run=dry_run)
     for c in changes:
         scope = f" for {c.for_sender_domain}" if c.for_sender_domain else ""
-        click.echo(f"{'would ' if dry_run else ''}{c.action} {c.kind} {c.value}{scope} until {_when(c.expires_at)}"
-                   f" ({c.rule}: {c.explanation['count']} event(s), threshold {c.explanation['threshold']})")
+        click.echo(
+            f"{'would ' if dry_run else ''}{c.action} {c.kind} {c.value}{scope} until {_when(c.expires_at)}"
+            f" ({c.rule}: {c.explanation['count']} event(s), threshold {c.explanation['threshold']})"
+        )
     if not changes:
         click.echo("no change")
 
@@ -262,8 +310,20 @@ def policy_audit(since_id: int, as_user: str | None) -> None:
     from policy import policy_audit as run
 
     for e in run(current_home(), _actor(as_user), since_id=since_id):
-        click.echo(json.dumps({"id": e.id, "ts": e.ts, "actor": e.actor, "action": e.action, "target": e.target,
-                               "before": e.before, "after": e.after}, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "id": e.id,
+                    "ts": e.ts,
+                    "actor": e.actor,
+                    "action": e.action,
+                    "target": e.target,
+                    "before": e.before,
+                    "after": e.after,
+                },
+                ensure_ascii=False,
+            )
+        )
 
 
 COMMANDS = (policy,)

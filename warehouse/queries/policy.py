@@ -31,6 +31,8 @@ def recent_complaints(wh: Queryable, *, since: datetime) -> pl.DataFrame | None:
     None while the warehouse has no `complaints` view."""
     if "complaints" not in getattr(wh, "views", ()):
         return None
-    sql = ("SELECT * FROM complaints WHERE ts >= $since AND recipient IS NOT NULL AND sender_domain IS NOT NULL "
-           "ORDER BY recipient, ts")
+    sql = (
+        "SELECT * FROM complaints WHERE ts >= $since AND recipient IS NOT NULL AND sender_domain IS NOT NULL "
+        "ORDER BY recipient, ts"
+    )
     return run(wh, sql, {"since": since})
