@@ -1,4 +1,4 @@
-"""policy: blacklists (manual and automatic), their rendering into Postfix maps and their deployment to
+"""policy: blacklists (manual and automatic), routing rules, SMTP-auth accounts, their rendering into Postfix maps and their deployment to
 the gateways (over ingest's pinned SSH sessions, or on this host), with an audit log of every change.
 
 Imports ingest, warehouse, acl and relaywatch.core through their public APIs. State lives in
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from relaywatch.core import lazy_exports
 
 if TYPE_CHECKING:
+    from policy.accounts import sasl_add, sasl_delete, sasl_disable, sasl_list, sasl_passwd
     from policy.audit import policy_audit
     from policy.auto import AutoChange, auto_blacklist
     from policy.blacklist import (
@@ -25,10 +26,17 @@ if TYPE_CHECKING:
     )
     from policy.deploy import DeployResult, policy_check, policy_deploy, policy_diff, policy_rollback, policy_status
     from policy.errors import PolicyError
-    from policy.render import Rendered, main_cf_snippet, render_gateway
-    from policy.store import Allowed, Deployment, Entry, PolicyStore
+    from policy.model import Account, Allowed, Deployment, Entry, Route
+    from policy.render import Rendered, dovecot_snippet, main_cf_snippet, render_gateway
+    from policy.routing import RoutePlan, route_add, route_list, route_remove
+    from policy.store import PolicyStore
 
 _PUBLIC = {
+    "sasl_add": "policy.accounts",
+    "sasl_delete": "policy.accounts",
+    "sasl_disable": "policy.accounts",
+    "sasl_list": "policy.accounts",
+    "sasl_passwd": "policy.accounts",
     "policy_audit": "policy.audit",
     "AutoChange": "policy.auto",
     "auto_blacklist": "policy.auto",
@@ -46,11 +54,18 @@ _PUBLIC = {
     "policy_status": "policy.deploy",
     "PolicyError": "policy.errors",
     "Rendered": "policy.render",
+    "dovecot_snippet": "policy.render",
     "main_cf_snippet": "policy.render",
     "render_gateway": "policy.render",
-    "Allowed": "policy.store",
-    "Deployment": "policy.store",
-    "Entry": "policy.store",
+    "RoutePlan": "policy.routing",
+    "route_add": "policy.routing",
+    "route_list": "policy.routing",
+    "route_remove": "policy.routing",
+    "Account": "policy.model",
+    "Allowed": "policy.model",
+    "Deployment": "policy.model",
+    "Entry": "policy.model",
+    "Route": "policy.model",
     "PolicyStore": "policy.store",
 }
 """Public name -> the module defining it (imported on first use)."""

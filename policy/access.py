@@ -30,7 +30,14 @@ def all_gateways(user: User) -> bool:
     return user.is_root or (user.role == ADMIN and Grant("gateway", ALL_GATEWAYS) in user.grants)
 
 
-def may_manage(user: User, *, gateway: str | None, sender: str | None = None, sender_domain: str | None = None) -> bool:
+def may_manage(
+    user: User,
+    *,
+    gateway: str | None,
+    sender: str | None = None,
+    sender_domain: str | None = None,
+    sasl: str | None = None,
+) -> bool:
     """True when `user` may create or remove an entry scoped to this gateway (None: all) and sender."""
     if all_gateways(user):
         return True
@@ -40,18 +47,25 @@ def may_manage(user: User, *, gateway: str | None, sender: str | None = None, se
         return True
     if sender is not None and grant_within(make_grant("sender", sender), user.grants):
         return True
+    if sasl is not None and Grant("sasl", sasl) in user.grants:
+        return True
     return sender_domain is not None and grant_within(make_grant("domain", sender_domain), user.grants)
 
 
 def require_manage(
-    user: User, *, gateway: str | None, sender: str | None = None, sender_domain: str | None = None
+    user: User,
+    *,
+    gateway: str | None,
+    sender: str | None = None,
+    sender_domain: str | None = None,
+    sasl: str | None = None,
 ) -> None:
     """PermissionDenied unless `may_manage`."""
     if user.role not in ("root", ADMIN) or user.disabled:
         raise PermissionDenied("only root and admins may change policy")
-    if not may_manage(user, gateway=gateway, sender=sender, sender_domain=sender_domain):
+    if not may_manage(user, gateway=gateway, sender=sender, sender_domain=sender_domain, sasl=sasl):
         where = f"gateway {gateway}" if gateway else "every gateway"
-        who = sender or sender_domain or "every sender"
+        who = sender or sender_domain or (sasl and f"login {sasl}") or "every sender"
         raise PermissionDenied(f"{user.name} may not manage policy for {who} on {where}: not granted")
 
 

@@ -24,8 +24,8 @@ from acl import Scope, User, local_operator
 from policy.access import require_global
 from policy.context import opened
 from policy.mirror import mirror_blacklist
+from policy.model import Entry
 from policy.render import allowed_by
-from policy.store import Entry
 from warehouse import Warehouse, open_lake, recent_complaints, suppressible_bounces
 
 EVIDENCE_ROWS = 20

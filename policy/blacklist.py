@@ -18,7 +18,7 @@ from policy.access import may_manage, require_global, require_manage
 from policy.context import Context, opened
 from policy.errors import PolicyError
 from policy.mirror import mirror_blacklist
-from policy.store import Allowed, Entry
+from policy.model import Allowed, Entry
 
 
 def _scope_of(kind: str, value: str, for_sender_domain: str | None) -> tuple[str | None, str | None]:

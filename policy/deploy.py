@@ -27,7 +27,7 @@ from ingest import get_gateway
 from policy.access import all_gateways
 from policy.context import Context, opened
 from policy.errors import PolicyError
-from policy.render import Rendered, main_cf_snippet, render, restriction_checks
+from policy.render import NOT_INDEXED, Rendered, main_cf_snippet, render_state, restriction_checks
 from policy.targets import Target, open_target
 from relaywatch.core import file_lock, locks_dir
 
@@ -168,18 +168,12 @@ def _apply(ctx: Context, gateway: str, make: Callable[[Session], Rendered], acti
     return DeployResult(gateway, rendered.version, changed, session.dir)
 
 
-def _rendered(ctx: Context, gateway: str, now: float | None) -> Rendered:
-    with ctx.store.transaction(write=False) as tx:
-        entries, allowed = tx.entries(), tx.allowed()
-    return render(entries, allowed, gateway, ctx.config.policy, time.time() if now is None else now)
-
-
 def policy_deploy(
     home: Path, actor: User, gateway: str, *, now: float | None = None, on_step: Step = lambda step: None
 ) -> DeployResult:
     """Render the gateway's maps and put them in force."""
     with opened(home, actor) as ctx:
-        return _apply(ctx, gateway, lambda s: _rendered(ctx, gateway, now), "policy_deploy", on_step)
+        return _apply(ctx, gateway, lambda s: render_state(ctx, gateway, now), "policy_deploy", on_step)
 
 
 def policy_rollback(home: Path, actor: User, gateway: str, *, on_step: Step = lambda step: None) -> DeployResult:
@@ -195,8 +189,8 @@ def policy_rollback(home: Path, actor: User, gateway: str, *, on_step: Step = la
             if data is None:
                 raise PolicyError(f"previous deployment is incomplete: prev/{name} is missing")
             files[name] = data.decode()
-        samples = {name: tuple(_rows(text)[:1]) for name, text in files.items()}
-        return Rendered(gateway, files, tuple(files), samples)
+        samples = {name: tuple(_rows(text)[:1]) for name, text in files.items() if name not in NOT_INDEXED}
+        return Rendered(gateway, files, tuple(n for n in files if n not in NOT_INDEXED), samples)
 
     with opened(home, actor) as ctx:
         return _apply(ctx, gateway, previous, "policy_rollback", on_step)
@@ -215,7 +209,7 @@ def policy_diff(home: Path, actor: User, gateway: str, *, now: float | None = No
     """Unified diff from the maps on the gateway to the ones a deployment would install ('' when none)."""
     with opened(home, actor) as ctx:
         _require_gateway(ctx.actor, gateway)
-        rendered = _rendered(ctx, gateway, now)
+        rendered = render_state(ctx, gateway, now)
         session = Session(ctx, gateway)
         try:
             parts = []
@@ -264,7 +258,7 @@ def policy_status(home: Path, actor: User, *, now: float | None = None) -> list[
                     data = session.target.read(session.path(file))
                     if data is None or hashlib.sha256(data).hexdigest() != digest:
                         drift.append(file)
-                pending = _rendered(ctx, name, now)
+                pending = render_state(ctx, name, now)
                 row.update(
                     version=(deployed or {}).get("version"),
                     drift=drift,

@@ -6,7 +6,9 @@ Maps (Postfix access(5) tables, indexed with `postmap hash:`):
 - `sender_scopes` + `scope_1..N`: entries for one sender domain only. Postfix refuses lookup tables inside
   access maps, so the snippet declares N restriction classes `relaywatch_scope_K = check_recipient_access
   hash:DIR/scope_K`; `sender_scopes` maps each sender domain with entries on this gateway to its class.
-Each action is `<code> <dsn> <text> (bl-<id>)`: Postfix answers RCPT with it, the log carries it, and the
+- `transport`, `sender_routes`, `sasl_routes`: routing rules (policy.routing);
+- `sasl_passwd`: the Dovecot passwd-file of the SMTP-auth accounts (policy.accounts; not indexed).
+Each blacklist action is `<code> <dsn> <text> (bl-<id>)`: Postfix answers RCPT with it, the log carries it, and the
 warehouse classifies the refusal as `policy`, naming the entry that decided. A domain key also matches its
 subdomains (Postfix's default parent_domain_matches_subdomains includes smtpd_access_maps).
 """
@@ -15,17 +17,21 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from acl import User
-from policy.context import opened
+from policy.context import Context, opened
 from policy.errors import PolicyError
-from policy.store import Allowed, Entry
+from policy.model import Account, Allowed, Entry, Route
 from relaywatch.core import PolicySection
 
 RECIPIENT_KINDS = ("recipient", "recipient_domain")
+NOT_INDEXED = frozenset({"sasl_passwd"})
+ROUTE_MAPS = {"recipient_domain": "transport", "sender_domain": "sender_routes", "sasl_login": "sasl_routes"}
 SAMPLES_PER_MAP = 3
+SASL_SCHEME = "ARGON2ID"
 
 
 @dataclass(frozen=True)
@@ -81,7 +87,16 @@ def _table(entries: list[Entry], settings: PolicySection) -> tuple[str, tuple[tu
     return header + "".join(lines), tuple(sorted(rows.items())[:SAMPLES_PER_MAP])
 
 
-def render(entries: list[Entry], allowed: list[Allowed], gateway: str, settings: PolicySection, now: float) -> Rendered:
+def render(
+    entries: list[Entry],
+    allowed: list[Allowed],
+    gateway: str,
+    settings: PolicySection,
+    now: float,
+    *,
+    routes: Sequence[Route] = (),
+    accounts: Sequence[Account] = (),
+) -> Rendered:
     """The maps of one gateway at time `now` (pure: the same inputs give the same files)."""
     live = live_entries(entries, allowed, gateway, now)
     files: dict[str, str] = {}
@@ -104,7 +119,17 @@ def render(entries: list[Entry], allowed: list[Allowed], gateway: str, settings:
         domain = scoped[i - 1] if i <= len(scoped) else None
         chosen = [e for e in live if domain and e.for_sender_domain == domain and e.kind in RECIPIENT_KINDS]
         files[f"scope_{i}"], samples[f"scope_{i}"] = _table(chosen, settings)
-    return Rendered(gateway, files, tuple(files), samples)
+    for selector, name in ROUTE_MAPS.items():
+        rows: dict[str, str] = {}
+        for route in sorted(routes, key=lambda r: (r.priority, r.id)):
+            if route.selector == selector and route.on_gateway in (None, gateway) and route.via_gateway != gateway:
+                rows.setdefault(route.value, ("" if name == "transport" else "FILTER ") + f"smtp:{route.next_hop}")
+        files[name] = "".join(f"{key}\t{value}\n" for key, value in sorted(rows.items()))
+        samples[name] = tuple(sorted(rows.items())[:SAMPLES_PER_MAP])
+    files["sasl_passwd"] = "".join(
+        f"{a.login}:{a.password_hash}\n" for a in accounts if not a.disabled and a.gateway in (None, gateway)
+    )
+    return Rendered(gateway, files, tuple(n for n in files if n not in NOT_INDEXED), samples)
 
 
 def render_gateway(home: Path, actor: User, gateway: str, *, now: float | None = None) -> Rendered:
@@ -113,9 +138,22 @@ def render_gateway(home: Path, actor: User, gateway: str, *, now: float | None =
 
     with opened(home, actor) as ctx:
         known_gateway(home, gateway)
-        with ctx.store.transaction(write=False) as tx:
-            entries, allowed = tx.entries(), tx.allowed()
-        return render(entries, allowed, gateway, ctx.config.policy, time.time() if now is None else now)
+        return render_state(ctx, gateway, now)
+
+
+def render_state(ctx: Context, gateway: str, now: float | None) -> Rendered:
+    """The maps of `gateway` from the store's current state."""
+    with ctx.store.transaction(write=False) as tx:
+        entries, allowed, routes, accounts = tx.entries(), tx.allowed(), tx.routes(), tx.accounts()
+    return render(
+        entries,
+        allowed,
+        gateway,
+        ctx.config.policy,
+        time.time() if now is None else now,
+        routes=routes,
+        accounts=accounts,
+    )
 
 
 def main_cf_snippet(directory: str, settings: PolicySection) -> dict[str, str]:
@@ -125,7 +163,13 @@ def main_cf_snippet(directory: str, settings: PolicySection) -> dict[str, str]:
     params = {"smtpd_restriction_classes": ", ".join(classes)}
     params.update({name: f"check_recipient_access hash:{directory}/scope_{i}" for i, name in enumerate(classes, 1)})
     params["smtpd_recipient_restrictions"] = ", ".join(restriction_checks(directory))
+    params["transport_maps"] = f"hash:{directory}/transport"
     return params
+
+
+def dovecot_snippet(directory: str) -> str:
+    """The passdb an operator adds to the gateway's Dovecot (the auth service of smtpd_sasl_type = dovecot)."""
+    return f"passdb {{\n  driver = passwd-file\n  args = scheme={SASL_SCHEME} {directory}/sasl_passwd\n}}\n"
 
 
 def restriction_checks(directory: str) -> list[str]:
@@ -134,4 +178,6 @@ def restriction_checks(directory: str) -> list[str]:
         f"check_sender_access hash:{directory}/sender_access",
         f"check_sender_access hash:{directory}/sender_scopes",
         f"check_recipient_access hash:{directory}/recipient_access",
+        f"check_sender_access hash:{directory}/sender_routes",
+        f"check_sasl_access hash:{directory}/sasl_routes",
     ]

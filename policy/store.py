@@ -12,10 +12,11 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from policy.model import ENTRY_COLUMNS, Account, Allowed, Deployment, Entry, Route
 
 MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (
@@ -69,77 +70,36 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        2,
+        (
+            """CREATE TABLE policy_routes (
+                id INTEGER PRIMARY KEY,
+                selector TEXT NOT NULL CHECK (selector IN ('sender_domain', 'sasl_login', 'recipient_domain')),
+                value TEXT NOT NULL,
+                on_gateway TEXT,
+                via_gateway TEXT,
+                next_hop TEXT NOT NULL,
+                priority INTEGER NOT NULL,
+                created_by TEXT NOT NULL,
+                created_at REAL NOT NULL,
+                note TEXT
+            )""",
+            "CREATE UNIQUE INDEX policy_routes_key ON policy_routes"
+            " (selector, value, coalesce(on_gateway, ''), priority)",
+            """CREATE TABLE policy_sasl (
+                login TEXT PRIMARY KEY,
+                customer TEXT NOT NULL,
+                gateway TEXT,
+                password_hash TEXT NOT NULL,
+                disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+                created_by TEXT NOT NULL,
+                created_at REAL NOT NULL,
+                updated_at REAL NOT NULL
+            )""",
+        ),
+    ),
 )
-
-ENTRY_COLUMNS = (
-    "id",
-    "kind",
-    "value",
-    "gateway",
-    "for_sender_domain",
-    "reason",
-    "source",
-    "created_by",
-    "created_at",
-    "updated_at",
-    "expires_at",
-    "note",
-    "explanation",
-)
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One blacklist entry. `gateway` None: every gateway; `for_sender_domain` None: every sender."""
-
-    id: int
-    kind: str
-    value: str
-    gateway: str | None
-    for_sender_domain: str | None
-    reason: str
-    source: str
-    created_by: str
-    created_at: float
-    updated_at: float
-    expires_at: float | None
-    note: str | None
-    explanation: str | None
-
-    def active(self, now: float) -> bool:
-        return self.expires_at is None or self.expires_at > now
-
-    def snapshot(self) -> dict[str, Any]:
-        """The audited state of the entry."""
-        state = {name: getattr(self, name) for name in ENTRY_COLUMNS if name != "explanation"}
-        state["explanation"] = None if self.explanation is None else json.loads(self.explanation)
-        return state
-
-
-@dataclass(frozen=True)
-class Allowed:
-    """One allow-list entry: automatic rules never block this recipient or domain."""
-
-    id: int
-    kind: str
-    value: str
-    created_by: str
-    created_at: float
-    note: str | None
-
-
-@dataclass(frozen=True)
-class Deployment:
-    """One recorded deployment attempt of a gateway's maps."""
-
-    id: int
-    gateway: str
-    at: float
-    actor: str
-    ok: bool
-    version: str | None
-    manifest: dict[str, str] | None
-    error: str | None
 
 
 class Tx:
@@ -201,6 +161,61 @@ class Tx:
     def delete_allowed(self, kind: str, value: str) -> bool:
         cur = self._c.execute("DELETE FROM policy_allowlist WHERE kind = ? AND value = ?", (kind, value))
         return cur.rowcount == 1
+
+    def routes(self) -> list[Route]:
+        rows = self._c.execute(
+            "SELECT id, selector, value, on_gateway, via_gateway, next_hop, priority, created_by, created_at, note"
+            " FROM policy_routes ORDER BY priority, id"
+        )
+        return [Route(*r) for r in rows]
+
+    def insert_route(self, route: Route) -> int:
+        cur = self._c.execute(
+            "INSERT INTO policy_routes (selector, value, on_gateway, via_gateway, next_hop, priority, created_by,"
+            " created_at, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                route.selector,
+                route.value,
+                route.on_gateway,
+                route.via_gateway,
+                route.next_hop,
+                route.priority,
+                route.created_by,
+                route.created_at,
+                route.note,
+            ),
+        )
+        return int(cur.lastrowid or 0)
+
+    def delete_route(self, route_id: int) -> None:
+        self._c.execute("DELETE FROM policy_routes WHERE id = ?", (route_id,))
+
+    def accounts(self) -> list[Account]:
+        rows = self._c.execute(
+            "SELECT login, customer, gateway, password_hash, disabled, created_by, created_at, updated_at"
+            " FROM policy_sasl ORDER BY login"
+        )
+        return [Account(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6], r[7]) for r in rows]
+
+    def put_account(self, a: Account) -> None:
+        self._c.execute(
+            "INSERT INTO policy_sasl (login, customer, gateway, password_hash, disabled, created_by, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (login) DO UPDATE SET"
+            " password_hash = excluded.password_hash, disabled = excluded.disabled, updated_at = excluded.updated_at",
+            (
+                a.login,
+                a.customer,
+                a.gateway,
+                a.password_hash,
+                int(a.disabled),
+                a.created_by,
+                a.created_at,
+                a.updated_at,
+            ),
+        )
+
+    def delete_account(self, login: str) -> None:
+        self._c.execute("DELETE FROM policy_sasl WHERE login = ?", (login,))
 
     def insert_deployment(
         self,

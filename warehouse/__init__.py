@@ -46,7 +46,13 @@ if TYPE_CHECKING:
     )
     from warehouse.queries.message import MessageDetail, find_messages, message_detail
     from warehouse.queries.overview import Overview, overview
-    from warehouse.queries.policy import SUPPRESSIBLE_REASONS, recent_complaints, suppressible_bounces
+    from warehouse.queries.policy import (
+        ROUTE_COLUMNS,
+        SUPPRESSIBLE_REASONS,
+        recent_complaints,
+        route_traffic,
+        suppressible_bounces,
+    )
     from warehouse.queries.queue import QueueView, queue
     from warehouse.queries.reputation import Reputation, reputation
     from warehouse.reclassification import ReclassifyStats, format_stats, reclassify
@@ -105,7 +111,9 @@ _PUBLIC = {
     "message_detail": "warehouse.queries.message",
     "Overview": "warehouse.queries.overview",
     "overview": "warehouse.queries.overview",
+    "ROUTE_COLUMNS": "warehouse.queries.policy",
     "SUPPRESSIBLE_REASONS": "warehouse.queries.policy",
+    "route_traffic": "warehouse.queries.policy",
     "recent_complaints": "warehouse.queries.policy",
     "suppressible_bounces": "warehouse.queries.policy",
     "QueueView": "warehouse.queries.queue",

@@ -146,6 +146,8 @@ class PolicyGatewaySection:
     """Directory the relaywatch SSH user owns on the gateway (default: [policy] directory)."""
     config_directory: str = ""
     """Postfix instance (multi-instance hosts); default: what `postconf -h config_directory` says there."""
+    smtp: str = ""
+    """`[host]:port` where this gateway accepts mail relayed by the others (routing rules `--via-gateway`)."""
 
 
 @dataclass(frozen=True)

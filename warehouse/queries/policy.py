@@ -36,3 +36,22 @@ def recent_complaints(wh: Queryable, *, since: datetime) -> pl.DataFrame | None:
         "ORDER BY recipient, ts"
     )
     return run(wh, sql, {"since": since})
+
+
+ROUTE_COLUMNS = {
+    "sender_domain": "sender_domain",
+    "sasl_login": "sasl_username",
+    "recipient_domain": "recipient_domain",
+}
+"""A routing rule's selector -> the deliveries column it matches (allow-list: the only SQL chosen at run time)."""
+
+
+def route_traffic(wh: Queryable, selector: str, value: str, *, since: datetime) -> pl.DataFrame:
+    """Messages and recipients since `since`, by gateway, that a routing rule on `selector = value` matches."""
+    column = ROUTE_COLUMNS[selector]
+    sql = (
+        "SELECT gateway, count(DISTINCT message_key) AS messages, count(DISTINCT message_key || recipient) AS "  # noqa: S608
+        f"recipients FROM deliveries WHERE {column} = $value AND ts >= $since AND day >= CAST($since AS DATE) "
+        "GROUP BY gateway ORDER BY gateway"
+    )
+    return run(wh, sql, {"value": value, "since": since})
