@@ -8,49 +8,17 @@ grants then decide (an admin manages only its gateways and senders; a user chang
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
-from relaywatch.core import control_db
+from relaywatch.commands.policy_common import actor as _actor
+from relaywatch.commands.policy_common import as_option
+from relaywatch.commands.policy_common import table as _table
+from relaywatch.commands.policy_common import when as _when
+from relaywatch.commands.policy_routes import route, sasl
 from relaywatch.options import current_home, home_option
 
-if TYPE_CHECKING:
-    from acl import User
-
 KINDS = ["recipient", "recipient_domain", "sender", "sender_domain"]
-
-
-def _actor(name: str | None) -> User:
-    from acl import get_user, local_operator, open_store
-
-    if name is None:
-        return local_operator()
-    with open_store(control_db(current_home())) as store:
-        return get_user(store, name)
-
-
-def as_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--as", "as_user", default=None, metavar="USER", help="Act as this account (its role and grants decide)."
-    )(func)
-
-
-def _when(ts: float | None) -> str:
-    return "never" if ts is None else datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _table(columns: list[str], rows: list[list[Any]]) -> None:
-    """Rows as a text table: log-derived values are shown as plain text, never markup."""
-    table = Table(*columns)
-    for row in rows:
-        table.add_row(*(Text("" if v is None else str(v)) for v in row))
-    Console(width=max(100, Console().width)).print(table)
 
 
 @click.group()
@@ -269,12 +237,16 @@ def policy_status(as_json: bool, as_user: str | None) -> None:
 @home_option
 def policy_check(gateway: str, as_user: str | None) -> None:
     """Print the one-time main.cf snippet for GATEWAY and check it against `postconf -n` there."""
+    from policy import dovecot_snippet
     from policy import policy_check as run
 
     snippet, problems = run(current_home(), _actor(as_user), gateway)
     click.echo("# add to main.cf (then `postfix reload`); keep your own restrictions after ours:")
     for name, value in snippet.items():
         click.echo(f"{name} = {value}" + (", <your restrictions>" if name == "smtpd_recipient_restrictions" else ""))
+    directory = snippet["transport_maps"].removeprefix("hash:").rpartition("/")[0]
+    click.echo("# SMTP-auth: Dovecot's passdb (smtpd_sasl_type = dovecot, smtpd_sasl_auth_enable = yes):")
+    click.echo("".join(f"#   {line}\n" for line in dovecot_snippet(directory).splitlines()), nl=False)
     for problem in problems:
         click.echo(f"missing: {problem}", err=True)
     if problems:
@@ -326,4 +298,6 @@ def policy_audit(since_id: int, as_user: str | None) -> None:
         )
 
 
+policy.add_command(route)
+policy.add_command(sasl)
 COMMANDS = (policy,)
