@@ -4,4 +4,4 @@ import os
 
 os.environ.setdefault("RELAYWATCH_ARGON2", "fast")
 
-pytest_plugins = ["tests.servers.sink", "tests.servers.postfix", "tests.servers.sshd"]
+pytest_plugins = ["tests.servers.sink", "tests.servers.postfix", "tests.servers.sshd", "tests.servers.dovecot_auth"]

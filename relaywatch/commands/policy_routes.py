@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from relaywatch.commands.policy_common import actor as _actor
@@ -138,7 +140,7 @@ def sasl_add(login: str, customer: str, gateway: str | None, password_stdin: boo
     """Create an SMTP-auth login; a generated password is printed once."""
     from policy import sasl_add as run
 
-    password = click.get_text_stream("stdin").readline().rstrip("\n") if password_stdin else None
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     account, generated = run(current_home(), _actor(as_user), login, customer, gateway=gateway, password=password)
     click.echo(f"{account.login} created for {account.customer} (deploy to put it in force)")
     if generated:
@@ -183,7 +185,7 @@ def sasl_passwd(login: str, password_stdin: bool, as_user: str | None) -> None:
     """Rotate a login's password."""
     from policy import sasl_passwd as run
 
-    password = click.get_text_stream("stdin").readline().rstrip("\n") if password_stdin else None
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     generated = run(current_home(), _actor(as_user), login, password=password)
     click.echo(f"password of {login} changed" + (f": {generated}" if generated else ""))
 
