@@ -1,6 +1,6 @@
 """The automatic blacklist rule, fed by a real Postfix log: 3 user-unknown bounces block an address, 2 do not,
 reputation refusals never do, the allow-list wins; entries explain themselves, reruns change nothing, and
-an expired entry leaves the next deployment (to a local gateway: maps on this host, its Postfix's postmap).
+new bounces extend the entry, and an expired entry leaves the next deployment (to a local gateway: maps on this host, its Postfix's postmap).
 """
 
 from __future__ import annotations
@@ -83,6 +83,18 @@ def test_three_user_unknown_bounces_block_the_address_and_two_do_not(
 
     assert cli(home, "policy", "auto").output.strip() == "no change", "idempotent"
     assert len(cli(home, "policy", "blacklist", "list", "--json").output.splitlines()) == 1
+
+    postfix_gateway.send("alice@customer-a.example", ["hard1@dest.example"])
+    postfix_gateway.wait_idle(timeout=30)
+    postfix_gateway.wait_for_log(r"status=bounced", count=12)
+    again = cli(home, "ingest", "--gateway-name", "gw-local", "--file", str(postfix_gateway.log_path), "--quiet")
+    assert again.exit_code == 0, again.output
+    relisted = cli(home, "policy", "auto")
+    assert "extend recipient hard1@dest.example" in relisted.output and "4 event(s)" in relisted.output
+    extended = [json.loads(line) for line in cli(home, "policy", "blacklist", "list", "--json").output.splitlines()]
+    assert [e["id"] for e in extended] == [listed[0]["id"]], "re-listing extends the entry, never duplicates it"
+    assert extended[0]["expires_at"] > listed[0]["expires_at"]
+    listed = extended
 
     operator = local_operator()
     policy_deploy(home, operator, "gw-local")
