@@ -52,6 +52,7 @@ PAGES = (
     PageSpec("queue", "mailqueue.py", ":material/hourglass_top:", (ROOT, ADMIN)),
     PageSpec("bounces", "bounces.py", ":material/report:", EVERYONE),
     PageSpec("reputation", "reputation.py", ":material/verified_user:", (ROOT, ADMIN)),
+    PageSpec("policy", "gateway_policy.py", ":material/block:", EVERYONE),
     PageSpec("account", "account.py", ":material/person:", EVERYONE),
     PageSpec("admin", "admin.py", ":material/admin_panel_settings:", (ROOT,)),
 )

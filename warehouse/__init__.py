@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from warehouse.queries.policy import (
         ROUTE_COLUMNS,
         SUPPRESSIBLE_REASONS,
+        blacklist_entries,
         recent_complaints,
         route_traffic,
         suppressible_bounces,
@@ -113,6 +114,7 @@ _PUBLIC = {
     "overview": "warehouse.queries.overview",
     "ROUTE_COLUMNS": "warehouse.queries.policy",
     "SUPPRESSIBLE_REASONS": "warehouse.queries.policy",
+    "blacklist_entries": "warehouse.queries.policy",
     "route_traffic": "warehouse.queries.policy",
     "recent_complaints": "warehouse.queries.policy",
     "suppressible_bounces": "warehouse.queries.policy",

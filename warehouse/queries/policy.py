@@ -55,3 +55,15 @@ def route_traffic(wh: Queryable, selector: str, value: str, *, since: datetime) 
         "GROUP BY gateway ORDER BY gateway"
     )
     return run(wh, sql, {"value": value, "since": since})
+
+
+def blacklist_entries(wh: Queryable) -> pl.DataFrame:
+    """The blacklist entries in force within the warehouse's scope, one row per entry with the gateways it
+    applies to there (the Policy page of users, read-only)."""
+    sql = (
+        "SELECT id, kind, value, string_agg(DISTINCT gateway, ', ' ORDER BY gateway) AS gateways, "
+        "any_value(sender_domain) AS sender_domain, any_value(reason) AS reason, any_value(source) AS source, "
+        "any_value(created_at) AS created_at, any_value(expires_at) AS expires_at "
+        "FROM blacklist WHERE active GROUP BY id, kind, value ORDER BY id"
+    )
+    return run(wh, sql)
