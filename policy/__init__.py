@@ -1,5 +1,6 @@
-"""policy: blacklists (manual and automatic), routing rules, SMTP-auth accounts, their rendering into Postfix maps and their deployment to
-the gateways (over ingest's pinned SSH sessions, or on this host), with an audit log of every change.
+"""policy: blacklists (manual and automatic), routing rules, SMTP-auth accounts, their rendering into
+Postfix maps and their deployment to the gateways (over ingest's pinned SSH sessions, or on this host),
+with an audit log of every change.
 
 Imports ingest, warehouse, acl and relaywatch.core through their public APIs. State lives in
 DIR/control.db (policy's own tables and migrations); `lake/blacklist` mirrors the blacklist for the

@@ -9,17 +9,25 @@ sender on every gateway are visible to root and to holders of the gateways.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import polars as pl
 
 from ingest import load_gateways
 from policy.context import Context
+from relaywatch.core import file_lock, locks_dir
 from warehouse import BLACKLIST_SCHEMA, open_lake
 
 
 def mirror_blacklist(ctx: Context) -> int:
-    """Rewrite `lake/blacklist` from the store in one Delta commit; returns the table version."""
+    """Rewrite `lake/blacklist` from the store in one Delta commit; returns the table version. Read and
+    write happen under one lock, so concurrent changes never leave an older state as the last commit."""
+    with file_lock(locks_dir(ctx.home) / "policy-blacklist-mirror"):
+        return _mirror(ctx)
+
+
+def _mirror(ctx: Context) -> int:
     with ctx.store.transaction(write=False) as tx:
         entries = tx.entries()
     gateways = sorted(load_gateways(ctx.home)) or [None]
@@ -55,7 +63,7 @@ def mirror_blacklist(ctx: Context) -> int:
         "blacklist",
         frame,
         app_id="policy",
-        app_version=lake.version("blacklist") + 2,
+        app_version=time.time_ns() // 1000,
         mode="overwrite",
         partition_by=(),
     )

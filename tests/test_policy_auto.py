@@ -1,6 +1,7 @@
 """The automatic blacklist rule, fed by a real Postfix log: 3 user-unknown bounces block an address, 2 do not,
-reputation refusals never do, the allow-list wins; entries explain themselves, reruns change nothing, and
-new bounces extend the entry, and an expired entry leaves the next deployment (to a local gateway: maps on this host, its Postfix's postmap).
+reputation refusals never do, the allow-list wins; entries explain themselves, reruns change nothing, new
+bounces extend the entry, and an expired entry leaves the next deployment (to a local gateway: maps on this
+host, indexed by its Postfix's postmap). The scheduler runs the rules after processing.
 """
 
 from __future__ import annotations
@@ -111,3 +112,26 @@ def test_three_user_unknown_bounces_block_the_address_and_two_do_not(
     assert 29 * 86400 < expires - time.time() <= 30 * 86400
     policy_deploy(home, operator, "gw-local", now=expires + 1)
     assert subprocess.run(query, capture_output=True, text=True).returncode == 1, "expired: gone from the map"
+
+
+def test_the_scheduler_runs_the_automatic_rules_after_processing(
+    postfix_gateway: PostfixGateway, smtp_sink: SmtpSink, tmp_path: Path
+) -> None:
+    for _ in range(3):
+        postfix_gateway.send("alice@customer-a.example", ["hard9@dest.example"])
+    postfix_gateway.send("alice@customer-a.example", ["ok9@dest.example"])
+    postfix_gateway.wait_idle(timeout=30)
+    postfix_gateway.wait_for_log(r"status=bounced", count=3)
+    home = open_home(tmp_path / "home", create=True)
+    (home / "relaywatch.toml").write_text("[collect]\nqueue_seconds = 0\n")
+    save_gateway(home, make_gateway("gw-local", log=str(postfix_gateway.log_path)))
+    ran = cli(home, "run", "--once")
+    assert ran.exit_code == 0, ran.output
+    listed = [json.loads(line) for line in cli(home, "policy", "blacklist", "list", "--json").output.splitlines()]
+    assert [(e["value"], e["source"]) for e in listed] == [("hard9@dest.example", "auto:suppressible_bounces")]
+    (home / "relaywatch.toml").write_text("[collect]\nqueue_seconds = 0\n\n[policy]\nauto = false\n")
+    assert cli(home, "policy", "blacklist", "remove", f"bl-{listed[0]['id']}").exit_code == 0
+    postfix_gateway.send("alice@customer-a.example", ["ok10@dest.example"])
+    postfix_gateway.wait_for_log(r"ok10@dest.example.*status=sent")
+    assert cli(home, "run", "--once").exit_code == 0
+    assert cli(home, "policy", "blacklist", "list", "--json").output == "", "[policy] auto = false: no rule runs"
