@@ -136,6 +136,17 @@ def test_an_admin_manages_only_its_gateways_and_senders_and_a_user_nothing(home:
     assert len(entries(home)) == 3
 
 
+def test_deployment_is_for_root_and_the_admins_of_that_gateway(home: Path) -> None:
+    user = cli(home, "policy", "deploy", "gw-a", "--as", "alice")
+    assert user.exit_code == 1 and "only root and admins may deploy policy" in user.output
+    other = cli(home, "policy", "deploy", "gw-b", "--as", "ops-a")
+    assert other.exit_code == 1 and "may not deploy to gateway gw-b" in other.output
+    assert cli(home, "policy", "diff", "gw-b", "--as", "ops-cust").exit_code == 1
+    assert cli(home, "policy", "status", "--json", "--as", "alice").output == ""
+    unknown = cli(home, "policy", "deploy", "gw-nowhere")
+    assert unknown.exit_code == 1 and "no gateway named gw-nowhere" in unknown.output
+
+
 def test_users_see_in_the_blacklist_view_only_the_entries_of_their_own_traffic(home: Path) -> None:
     cli(home, "policy", "blacklist", "add", "recipient", "a@dest.example", "--for-sender-domain", "customer-a.example")
     cli(home, "policy", "blacklist", "add", "recipient", "b@dest.example", "--for-sender-domain", "customer-b.example")

@@ -48,13 +48,18 @@ def received(sink: SmtpSink) -> set[str]:
 
 
 def test_a_routing_rule_moves_matching_mail_to_the_other_gateway_after_a_dry_run(
-    postfix_gateway: PostfixGateway, smtp_sink: SmtpSink, other_sink: SmtpSink, maps_dir: Path, tmp_path: Path
+    postfix_gateway: PostfixGateway,
+    smtp_sink: SmtpSink,
+    other_sink: SmtpSink,
+    maps_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     postfix_gateway.postconf(smtpd_recipient_restrictions=OWN)
+    monkeypatch.setenv("MAIL_CONFIG", str(postfix_gateway.config_dir))  # no config_directory below: Postfix's own
     home = open_home(tmp_path / "home", create=True)
     (home / "relaywatch.toml").write_text(
-        f'[[policy.gateways]]\nname = "gw-pf"\ndirectory = "{maps_dir}"\n'
-        f'config_directory = "{postfix_gateway.config_dir}"\n\n'
+        f'[[policy.gateways]]\nname = "gw-pf"\ndirectory = "{maps_dir}"\n\n'
         f'[[policy.gateways]]\nname = "gw-other"\nsmtp = "[127.0.0.1]:{other_sink.port}"\n'
     )
     save_gateway(home, make_gateway("gw-pf", log=str(postfix_gateway.log_path)))

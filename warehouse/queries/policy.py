@@ -14,6 +14,8 @@ from warehouse.queries.common import Queryable, run
 
 SUPPRESSIBLE_REASONS = ("user_unknown", "domain_not_found", "mailbox_disabled")
 """Hard bounces that say the address itself is bad (DESIGN.md); never reputation, policy, rate limits."""
+COMPLAINT_COLUMNS = frozenset({"recipient", "sender_domain", "ts"})
+"""What the complaint rule needs of the `complaints` view (built by the FBL issue)."""
 
 
 def suppressible_bounces(wh: Queryable, *, since: datetime) -> pl.DataFrame:
@@ -28,8 +30,10 @@ def suppressible_bounces(wh: Queryable, *, since: datetime) -> pl.DataFrame:
 
 def recent_complaints(wh: Queryable, *, since: datetime) -> pl.DataFrame | None:
     """FBL complaints since `since` (recipient, sender_domain, ts and the complaint's other columns), or
-    None while the warehouse has no `complaints` view."""
+    None while the warehouse has no `complaints` view with those columns."""
     if "complaints" not in getattr(wh, "views", ()):
+        return None
+    if not COMPLAINT_COLUMNS.issubset(run(wh, "SELECT * FROM complaints LIMIT 0").columns):
         return None
     sql = (
         "SELECT * FROM complaints WHERE ts >= $since AND recipient IS NOT NULL AND sender_domain IS NOT NULL "
