@@ -16,6 +16,7 @@ import difflib
 import hashlib
 import json
 import re
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -76,15 +77,41 @@ class Session:
     def path(self, name: str) -> str:
         return f"{self.dir}/{name}"
 
-    def postmap(self, *args: str) -> str:
-        return self.target.run(["postmap", "-c", self.config_dir, *args])
-
     def deployed(self) -> dict[str, Any] | None:
         raw = self.target.read(self.path(MANIFEST))
         return None if raw is None else json.loads(raw)
 
     def close(self) -> None:
         self.target.close()
+
+
+INDEX = 'conf=$1; shift; for f in "$@"; do postmap -c "$conf" "hash:$f" || exit 1; done'
+"""One command indexes every map (a round trip per map costs more than the indexing)."""
+
+
+def _verify(s: Session, rendered: Rendered, path: Callable[[str], str]) -> None:
+    """Look every sample key up with `postmap -q -` (keys on stdin), all maps in one command."""
+    parts = []
+    for name, samples in rendered.samples.items():
+        if samples and name in rendered.indexed:
+            keys = shlex.join(["printf", "%s\\n", *(key for key, _ in samples)])
+            query = shlex.join(["postmap", "-c", s.config_dir, "-q", "-", f"hash:{path(name)}"])
+            parts.append(f"echo {shlex.quote('== ' + name)}; {keys} | {query} || true")
+    if not parts:
+        return
+    answers, current = {}, ""
+    for line in s.target.run(["sh", "-c", "; ".join(parts)]).splitlines():
+        if line.startswith("== "):
+            current = line[3:]
+        else:
+            key, _, value = line.partition("\t")
+            answers[(current, key)] = value.strip()
+    for name, samples in rendered.samples.items():
+        for key, expected in samples if name in rendered.indexed else ():
+            if answers.get((name, key)) != expected:
+                raise PolicyError(
+                    f"postmap -q {key} in {name} answered {answers.get((name, key))!r}, expected {expected!r}"
+                )
 
 
 def _install(s: Session, rendered: Rendered, on_step: Step) -> tuple[str, ...]:
@@ -95,35 +122,24 @@ def _install(s: Session, rendered: Rendered, on_step: Step) -> tuple[str, ...]:
         for name in names:
             s.target.write(s.path(f".{name}.new"), rendered.files[name].encode())
             on_step(f"uploaded {name}")
-        for name in rendered.indexed:
-            s.postmap(f"hash:{s.path(f'.{name}.new')}")
+        s.target.run(["sh", "-c", INDEX, "sh", s.config_dir, *(s.path(f".{n}.new") for n in rendered.indexed)])
         on_step("indexed")
-        for name, samples in rendered.samples.items():
-            for key, expected in samples:
-                answer = s.postmap("-q", key, f"hash:{s.path(f'.{name}.new')}").strip()
-                if answer != expected:
-                    raise PolicyError(f"postmap -q {key} in {name} answered {answer!r}, expected {expected!r}")
+        _verify(s, rendered, lambda name: s.path(f".{name}.new"))
         on_step("verified")
     except PolicyError as exc:
         _discard(s, names)
         raise PolicyError(f"{exc}; nothing was renamed: the previous maps stay in force") from exc
-    keep = 'cd -- "$1" && shift && for f in "$@"; do [ ! -e "$f" ] || cp -p -- "$f" "prev/$f"; done'
-    kept = [n for name in names for n in (name, f"{name}.db")] + [MANIFEST]
-    s.target.run(["sh", "-c", keep, "sh", s.dir, *kept])
-    swap = (
-        'cd -- "$1" && shift && for f in "$@"; do [ ! -e ".$f.new.db" ] || mv -f -- ".$f.new.db" "$f.db"; '
-        'mv -f -- ".$f.new" "$f"; done'
-    )
-    s.target.run(["sh", "-c", swap, "sh", s.dir, *names])
     manifest = {"version": rendered.version, "files": rendered.manifest(), "deployed_at": time.time()}
     s.target.write(s.path(f".{MANIFEST}.new"), json.dumps(manifest, indent=1, sort_keys=True).encode())
-    s.target.run(["mv", "-f", s.path(f".{MANIFEST}.new"), s.path(MANIFEST)])
+    swap = (
+        'cd -- "$1" && shift && for f in "$@" relaywatch.json; do [ ! -e "$f" ] || cp -p -- "$f" "prev/$f"; '
+        '[ ! -e "$f.db" ] || cp -p -- "$f.db" "prev/$f.db"; done && for f in "$@"; do '
+        '[ ! -e ".$f.new.db" ] || mv -f -- ".$f.new.db" "$f.db"; mv -f -- ".$f.new" "$f"; done && '
+        "mv -f -- .relaywatch.json.new relaywatch.json"
+    )
+    s.target.run(["sh", "-c", swap, "sh", s.dir, *names])
     on_step("renamed")
-    for name, samples in rendered.samples.items():
-        for key, expected in samples[:1]:
-            answer = s.postmap("-q", key, f"hash:{s.path(name)}").strip()
-            if answer != expected:
-                raise PolicyError(f"after the rename, postmap -q {key} in {name} answered {answer!r}")
+    _verify(s, rendered, s.path)
     return tuple(n for n in names if before["files"].get(n) != manifest["files"][n])
 
 
