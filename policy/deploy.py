@@ -65,10 +65,12 @@ class Session:
         self.target: Target = open_target(ctx.home, self.gateway, ctx.config.collect.timeout_seconds)
         try:
             self.dir = self.target.run(
-                ["sh", "-c", 'mkdir -p -- "$1/prev" && cd -- "$1" && pwd -P', "sh", directory]
+                ["sh", "-c", 'mkdir -p -- "$1/prev" && cd -- "$1" && pwd -P', "sh", directory],
+                what=f"creating the map directory {directory}",
             ).strip()
             self.config_dir = (
-                settings.config_directory or self.target.run(["postconf", "-h", "config_directory"]).strip()
+                settings.config_directory
+                or self.target.run(["postconf", "-h", "config_directory"], what="postconf -h config_directory").strip()
             )
         except BaseException:
             self.target.close()
@@ -100,7 +102,7 @@ def _verify(s: Session, rendered: Rendered, path: Callable[[str], str]) -> None:
     if not parts:
         return
     answers, current = {}, ""
-    for line in s.target.run(["sh", "-c", "; ".join(parts)]).splitlines():
+    for line in s.target.run(["sh", "-c", "; ".join(parts)], what="postmap -q (verifying sample keys)").splitlines():
         if line.startswith("== "):
             current = line[3:]
         else:
@@ -122,7 +124,10 @@ def _install(s: Session, rendered: Rendered, on_step: Step) -> tuple[str, ...]:
         for name in names:
             s.target.write(s.path(f".{name}.new"), rendered.files[name].encode())
             on_step(f"uploaded {name}")
-        s.target.run(["sh", "-c", INDEX, "sh", s.config_dir, *(s.path(f".{n}.new") for n in rendered.indexed)])
+        s.target.run(
+            ["sh", "-c", INDEX, "sh", s.config_dir, *(s.path(f".{n}.new") for n in rendered.indexed)],
+            what="postmap (indexing the new maps)",
+        )
         on_step("indexed")
         _verify(s, rendered, lambda name: s.path(f".{name}.new"))
         on_step("verified")
@@ -137,7 +142,7 @@ def _install(s: Session, rendered: Rendered, on_step: Step) -> tuple[str, ...]:
         '[ ! -e ".$f.new.db" ] || mv -f -- ".$f.new.db" "$f.db"; mv -f -- ".$f.new" "$f"; done && '
         "mv -f -- .relaywatch.json.new relaywatch.json"
     )
-    s.target.run(["sh", "-c", swap, "sh", s.dir, *names])
+    s.target.run(["sh", "-c", swap, "sh", s.dir, *names], what="renaming the new maps into place")
     on_step("renamed")
     _verify(s, rendered, s.path)
     return tuple(n for n in names if before["files"].get(n) != manifest["files"][n])
@@ -147,7 +152,7 @@ def _discard(s: Session, names: list[str]) -> None:
     """Remove uploaded temporary files, best effort (the connection may be gone)."""
     try:
         files = [s.path(f".{n}.new{suffix}") for n in names for suffix in ("", ".db")]
-        s.target.run(["rm", "-f", "--", *files])
+        s.target.run(["rm", "-f", "--", *files], what="removing the uploads")
     except PolicyError:
         pass
 
@@ -167,7 +172,7 @@ def _apply(ctx: Context, gateway: str, make: Callable[[Session], Rendered], acti
             with ctx.store.transaction() as tx:
                 tx.insert_deployment(gateway, now, ctx.actor.name, False, None, None, str(exc))
                 tx.audit(ctx.actor.name, f"{action}_failed", gateway, None, {"error": str(exc)}, now)
-            raise PolicyError(f"{action} to gateway {gateway} failed: {exc}") from exc
+            raise PolicyError(f"{action.removeprefix('policy_')} to gateway {gateway} failed: {exc}") from exc
         finally:
             if session is not None:
                 session.close()
@@ -293,7 +298,7 @@ def policy_check(home: Path, actor: User, gateway: str) -> tuple[dict[str, str],
         _require_gateway(ctx.actor, gateway)
         session = Session(ctx, gateway)
         try:
-            out = session.target.run(["postconf", "-c", session.config_dir, "-n"])
+            out = session.target.run(["postconf", "-c", session.config_dir, "-n"], what="postconf -n")
             directory = session.dir
         finally:
             session.close()

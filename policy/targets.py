@@ -21,7 +21,9 @@ SBIN_PATH = 'PATH="$PATH:/usr/sbin:/sbin:/usr/local/sbin"; exec "$@"'
 class Target(Protocol):
     """Files and commands on the machine that runs a gateway's Postfix."""
 
-    def run(self, argv: list[str]) -> str: ...
+    def run(self, argv: list[str], *, what: str | None = None) -> str:
+        """Standard output of a command; PolicyError naming `what` (default: the command) and its stderr."""
+        ...
 
     def read(self, path: str) -> bytes | None: ...
 
@@ -37,12 +39,13 @@ class LocalTarget:
         self.gateway = gateway
         self.cwd = cwd
 
-    def run(self, argv: list[str]) -> str:
+    def run(self, argv: list[str], *, what: str | None = None) -> str:
         done = subprocess.run(
             ["sh", "-c", SBIN_PATH, "sh", *argv], capture_output=True, text=True, cwd=self.cwd, timeout=120, check=False
         )
         if done.returncode != 0:
-            raise PolicyError(f"`{shlex.join(argv)}` exited with {done.returncode}: {done.stderr.strip()[:500]}")
+            label = what or f"`{shlex.join(argv)}`"
+            raise PolicyError(f"{label} exited with {done.returncode}: {done.stderr.strip()[:500]}")
         return done.stdout
 
     def read(self, path: str) -> bytes | None:
@@ -68,11 +71,15 @@ class SshTarget:
         except CollectError as exc:
             raise PolicyError(str(exc)) from exc
 
-    def run(self, argv: list[str]) -> str:
+    def run(self, argv: list[str], *, what: str | None = None) -> str:
         try:
             return self.session.run(shlex.join(["sh", "-c", SBIN_PATH, "sh", *argv])).decode("utf-8", "replace")
         except CollectError as exc:
-            raise PolicyError(str(exc)) from exc
+            _, sep, status = str(exc).rpartition("` exited with ")  # ingest names the whole command
+            label = what or f"`{shlex.join(argv)}`"
+            raise PolicyError(
+                f"gateway {self.gateway.name}: {label} exited with {status}" if sep else str(exc)
+            ) from exc
         except (OSError, EOFError, paramiko.SSHException) as exc:
             raise PolicyError(f"gateway {self.gateway.name}: SSH failed: {exc or type(exc).__name__}") from exc
 
