@@ -4,11 +4,13 @@ import policy) serves it as the scoped `blacklist` view over the same confined c
 One row per entry and gateway it applies to (an all-gateways entry is repeated for every registered
 gateway), so a user granted a gateway sees the entries of that gateway; `sender`/`sender_domain` carry the
 sender scope, so a user granted a sender or domain sees the entries made for it. Entries for every
-sender on every gateway are visible to root and to holders of the gateways.
+sender on every gateway are visible to root and to holders of the gateways; each row's explanation keeps
+only the deliveries of its gateway.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 
@@ -25,6 +27,17 @@ def mirror_blacklist(ctx: Context) -> int:
     write happen under one lock, so concurrent changes never leave an older state as the last commit."""
     with file_lock(locks_dir(ctx.home) / "policy-blacklist-mirror"):
         return _mirror(ctx)
+
+
+def _evidence_of(explanation: str | None, gateway: str | None) -> str | None:
+    """An explanation with only the deliveries of one gateway: a row is seen by that gateway's holders,
+    who must not learn message keys of other gateways' traffic (the count stays the rule's total)."""
+    if explanation is None or gateway is None:
+        return explanation
+    state = json.loads(explanation)
+    if "deliveries" in state:
+        state["deliveries"] = [d for d in state["deliveries"] if d.get("gateway") == gateway]
+    return json.dumps(state, sort_keys=True)
 
 
 def _mirror(ctx: Context) -> int:
@@ -53,7 +66,7 @@ def _mirror(ctx: Context) -> int:
                     "created_at": created,
                     "expires_at": None if e.expires_at is None else datetime.fromtimestamp(e.expires_at, UTC),
                     "note": e.note,
-                    "explanation": e.explanation,
+                    "explanation": _evidence_of(e.explanation, gateway),
                     "day": created.date().isoformat(),
                 }
             )

@@ -216,3 +216,45 @@ def test_each_live_entry_lands_in_exactly_the_map_of_its_sender_scope(rows: list
         holders = {name for name, text in rendered.files.items() if f"\n{e.value}\t" in "\n" + text}
         assert expected in holders
         assert "sender_access" not in holders, "a recipient entry never blocks a sender"
+
+
+def test_a_gateway_holder_sees_only_its_gateways_deliveries_in_an_explanation(home: Path) -> None:
+    from policy import PolicyStore
+
+    now = time.time()
+    why = {
+        "rule": "suppressible_bounces",
+        "count": 3,
+        "threshold": 3,
+        "deliveries": [
+            {"gateway": "gw-a", "message_key": "gw-a/A1/1"},
+            {"gateway": "gw-b", "message_key": "gw-b/B1/1"},
+            {"gateway": "gw-a", "message_key": "gw-a/A2/1"},
+        ],
+    }
+    with PolicyStore(control_db(home)) as store, store.transaction() as tx:
+        tx.insert_entry(
+            {
+                "kind": "recipient",
+                "value": "gone@dest.example",
+                "reason": "suppressible_bounce",
+                "source": "auto:suppressible_bounces",
+                "created_by": "scheduler",
+                "created_at": now,
+                "updated_at": now,
+                "explanation": json.dumps(why),
+            }
+        )
+    cli(home, "policy", "blacklist", "add", "recipient", "other@dest.example")  # any change rewrites the mirror
+    result = cli(
+        home,
+        "sql",
+        "--format",
+        "json",
+        "--as",
+        "watcher",
+        "SELECT gateway, explanation FROM blacklist WHERE value = 'gone@dest.example'",
+    )
+    [row] = [json.loads(line) for line in result.output.splitlines()]
+    assert row["gateway"] == "gw-b"
+    assert [d["message_key"] for d in json.loads(row["explanation"])["deliveries"]] == ["gw-b/B1/1"]
