@@ -1,6 +1,7 @@
 """SMTP-auth accounts end to end: relaywatch creates a login (hash only, ARGON2ID), deploys the Dovecot
 passwd-file, a real Dovecot auth service verifies it for a real Postfix (`smtpd_sasl_type = dovecot`), and
-the login can AUTH and send; after `disable` and a deployment it cannot. The customer gets the sasl grant.
+the login can AUTH and send; after `disable` and a deployment it cannot. The customer gets the sasl grant,
+and a routing rule on one SASL login sends that login's mail (only) to a second sink.
 """
 
 from __future__ import annotations
@@ -40,14 +41,16 @@ def maps_dir() -> Iterator[Path]:
 
 
 def auth_and_send(gateway: PostfixGateway, login: str, password: str) -> tuple[int, str]:
-    """AUTH PLAIN then one message; (code, text) of the AUTH reply, or of the refusal after it."""
+    """AUTH PLAIN then one message from `login`@customer-a.example; (code, text) of the AUTH reply, or of
+    the refusal."""
     with smtplib.SMTP(gateway.host, gateway.port, timeout=30) as smtp:
         smtp.ehlo("client.relaywatch.test")
         try:
             code, text = smtp.login(login, password)
         except smtplib.SMTPAuthenticationError as exc:
             return exc.smtp_code, exc.smtp_error.decode()
-        smtp.sendmail("app@customer-a.example", ["someone@dest.example"], b"Subject: hi\r\n\r\nhello\r\n")
+        sender = f"{login}@customer-a.example"
+        smtp.sendmail(sender, ["someone@dest.example"], b"Subject: hi\r\n\r\nhello\r\n")
     return code, text.decode()
 
 
@@ -67,6 +70,21 @@ def test_a_created_login_can_auth_and_send_and_after_disable_and_deploy_it_canno
     maps_dir: Path,
     tmp_path: Path,
 ) -> None:
+    other = SmtpSink(server_hostname="mx.other-gateway.test").start()
+    try:
+        run_scenario(make_postfix_gateway, make_dovecot_auth, smtp_sink, other, maps_dir, tmp_path)
+    finally:
+        other.stop()
+
+
+def run_scenario(
+    make_postfix_gateway: Callable[..., PostfixGateway],
+    make_dovecot_auth: Callable[..., DovecotAuth],
+    smtp_sink: SmtpSink,
+    other: SmtpSink,
+    maps_dir: Path,
+    tmp_path: Path,
+) -> None:
     postfix = make_postfix_gateway(smtp_sink.port, mynetworks="127.0.0.2/32")
     home = open_home(tmp_path / "home", create=True)
     (home / "relaywatch.toml").write_text(
@@ -81,6 +99,8 @@ def test_a_created_login_can_auth_and_send_and_after_disable_and_deploy_it_canno
     generated = cli(home, "policy", "sasl", "add", "app2", "--customer", "cust-a")
     assert generated.exit_code == 0, generated.output
     app2_password = generated.output.split("password: ")[1].strip()
+    routed = cli(home, "policy", "route", "add", "--sasl-login", "app2", "--next-hop", f"[127.0.0.1]:{other.port}")
+    assert routed.exit_code == 0, routed.output
     assert cli(home, "policy", "deploy", "gw-pf").exit_code == 0
     passwd = (maps_dir / "sasl_passwd").read_text()
     assert passwd.startswith("app1:{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$") and PASSWORD not in passwd
@@ -95,7 +115,12 @@ def test_a_created_login_can_auth_and_send_and_after_disable_and_deploy_it_canno
     assert auth_and_send(postfix, "app1", PASSWORD)[0] == 235
     assert auth_and_send(postfix, "app2", app2_password)[0] == 235
     assert auth_and_send(postfix, "app1", "wrong-password-000")[0] == 535
-    smtp_sink.wait_until(lambda ts: sum(1 for t in ts if t.data) >= 2)
+    smtp_sink.wait_until(lambda ts: sum(1 for t in ts if t.data) >= 1)
+    other.wait_until(lambda ts: sum(1 for t in ts if t.data) >= 1)
+    assert [t.mail_from for t in other.transactions if t.data] == ["app2@customer-a.example"], (
+        "the SASL login's routing rule sends its mail to the other gateway, and only its mail"
+    )
+    assert [t.mail_from for t in smtp_sink.transactions if t.data] == ["app1@customer-a.example"]
     postfix.wait_for_log(r"sasl_method=PLAIN, sasl_username=app1")
     with open_store(control_db(home)) as store:
         assert ("sasl", "app1") in {(g.kind, g.value) for g in get_user(store, "cust-a").grants}
