@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from policy.deploy import DeployResult, policy_check, policy_deploy, policy_diff, policy_rollback, policy_status
     from policy.errors import PolicyError
     from policy.model import Account, Allowed, Deployment, Entry, Route
-    from policy.render import Rendered, dovecot_snippet, main_cf_snippet, render_gateway
+    from policy.render import Rendered, dovecot_snippet, main_cf_snippet
     from policy.routing import RoutePlan, route_add, route_list, route_remove
     from policy.store import PolicyStore
 
@@ -57,7 +57,6 @@ _PUBLIC = {
     "Rendered": "policy.render",
     "dovecot_snippet": "policy.render",
     "main_cf_snippet": "policy.render",
-    "render_gateway": "policy.render",
     "RoutePlan": "policy.routing",
     "route_add": "policy.routing",
     "route_list": "policy.routing",

@@ -19,10 +19,8 @@ import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-from acl import User
-from policy.context import Context, opened
+from policy.context import Context
 from policy.errors import PolicyError
 from policy.model import Account, Allowed, Entry, Route
 from relaywatch.core import PolicySection
@@ -130,15 +128,6 @@ def render(
         f"{a.login}:{a.password_hash}\n" for a in accounts if not a.disabled and a.gateway in (None, gateway)
     )
     return Rendered(gateway, files, tuple(n for n in files if n not in NOT_INDEXED), samples)
-
-
-def render_gateway(home: Path, actor: User, gateway: str, *, now: float | None = None) -> Rendered:
-    """The maps relaywatch would deploy to `gateway` now."""
-    from policy.values import gateway as known_gateway
-
-    with opened(home, actor) as ctx:
-        known_gateway(home, gateway)
-        return render_state(ctx, gateway, now)
 
 
 def render_state(ctx: Context, gateway: str, now: float | None) -> Rendered:

@@ -5,6 +5,7 @@ second sink and the rest to the first. Bad rules are refused before anything is 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -155,4 +156,12 @@ def test_admins_route_only_their_senders_and_users_nothing(home: Path) -> None:
     assert add("ops-cust", "--recipient-domain", "dest.example").exit_code == 1, "moves every sender's mail"
     assert "only root and admins" in add("alice", "--sender-domain", "customer-a.example").output
     assert cli(home, "policy", "route", "remove", "route-1", "--as", "alice").exit_code == 1
+    [rule] = [json.loads(line) for line in cli(home, "policy", "route", "list", "--json").output.splitlines()]
+    assert (rule["selector"], rule["value"], rule["next_hop"], rule["created_by"]) == (
+        "sender_domain",
+        "customer-a.example",
+        "[192.0.2.1]:25",
+        "ops-cust",
+    )
     assert cli(home, "policy", "route", "remove", "route-1", "--as", "ops-cust").exit_code == 0
+    assert cli(home, "policy", "route", "list", "--json").output == ""

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
@@ -84,12 +85,17 @@ def route_add(
 
 
 @route.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per rule.")
 @as_option
 @home_option
-def route_list(as_user: str | None) -> None:
+def route_list(as_json: bool, as_user: str | None) -> None:
     """The routing rules, by priority."""
     from policy import route_list as run
 
+    if as_json:
+        for r in run(current_home(), _actor(as_user)):
+            click.echo(json.dumps(vars(r), ensure_ascii=False))
+        return
     _table(
         ["id", "selector", "value", "on", "via", "next hop", "priority", "by"],
         [
@@ -148,12 +154,17 @@ def sasl_add(login: str, customer: str, gateway: str | None, password_stdin: boo
 
 
 @sasl.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per login (never the hash).")
 @as_option
 @home_option
-def sasl_list(as_user: str | None) -> None:
+def sasl_list(as_json: bool, as_user: str | None) -> None:
     """The SMTP-auth logins."""
     from policy import sasl_list as run
 
+    if as_json:
+        for a in run(current_home(), _actor(as_user)):
+            click.echo(json.dumps({**a.snapshot(), "updated_at": a.updated_at}, ensure_ascii=False))
+        return
     _table(
         ["login", "customer", "gateway", "state", "changed"],
         [
