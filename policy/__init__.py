@@ -25,7 +25,15 @@ if TYPE_CHECKING:
         blacklist_list,
         blacklist_remove,
     )
-    from policy.deploy import DeployResult, policy_check, policy_deploy, policy_diff, policy_rollback, policy_status
+    from policy.deploy import (
+        DeployResult,
+        deploy_pending,
+        policy_check,
+        policy_deploy,
+        policy_diff,
+        policy_rollback,
+        policy_status,
+    )
     from policy.errors import PolicyError
     from policy.model import Account, Allowed, Deployment, Entry, Route
     from policy.render import Rendered, dovecot_snippet, main_cf_snippet
@@ -48,6 +56,7 @@ _PUBLIC = {
     "blacklist_list": "policy.blacklist",
     "blacklist_remove": "policy.blacklist",
     "DeployResult": "policy.deploy",
+    "deploy_pending": "policy.deploy",
     "policy_check": "policy.deploy",
     "policy_deploy": "policy.deploy",
     "policy_diff": "policy.deploy",

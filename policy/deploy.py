@@ -197,6 +197,27 @@ def policy_deploy(
         return _apply(ctx, gateway, lambda s: render_state(ctx, gateway, now), "policy_deploy", on_step)
 
 
+def deploy_pending(home: Path, actor: User, *, now: float | None = None) -> dict[str, str]:
+    """Deploy each gateway whose rendered maps differ from its last successful deployment (entries added,
+    removed or expired since); gateway -> new version or the error. No connection to unchanged gateways."""
+    from ingest import load_gateways
+
+    outcome = {}
+    with opened(home, actor) as ctx:
+        for name in sorted(load_gateways(home)):
+            with ctx.store.transaction(write=False) as tx:
+                last = tx.last_deployment(name, ok_only=True)
+            if last is not None and last.version == render_state(ctx, name, now).version:
+                continue
+            try:
+                outcome[name] = _apply(
+                    ctx, name, lambda s, n=name: render_state(ctx, n, now), "policy_deploy", lambda step: None
+                ).version
+            except PolicyError as exc:
+                outcome[name] = f"error: {exc}"
+    return outcome
+
+
 def policy_rollback(home: Path, actor: User, gateway: str, *, on_step: Step = lambda step: None) -> DeployResult:
     """Put the previous deployment back in force (the current one becomes the previous: rollback toggles)."""
 

@@ -114,8 +114,8 @@ def test_three_user_unknown_bounces_block_the_address_and_two_do_not(
     assert subprocess.run(query, capture_output=True, text=True).returncode == 1, "expired: gone from the map"
 
 
-def test_the_scheduler_runs_the_automatic_rules_after_processing(
-    postfix_gateway: PostfixGateway, smtp_sink: SmtpSink, tmp_path: Path
+def test_the_scheduler_runs_the_automatic_rules_after_processing_and_deploys_when_asked(
+    postfix_gateway: PostfixGateway, smtp_sink: SmtpSink, tmp_path: Path, maps_dir: Path
 ) -> None:
     for _ in range(3):
         postfix_gateway.send("alice@customer-a.example", ["hard9@dest.example"])
@@ -123,13 +123,28 @@ def test_the_scheduler_runs_the_automatic_rules_after_processing(
     postfix_gateway.wait_idle(timeout=30)
     postfix_gateway.wait_for_log(r"status=bounced", count=3)
     home = open_home(tmp_path / "home", create=True)
-    (home / "relaywatch.toml").write_text("[collect]\nqueue_seconds = 0\n")
+    gateway_policy = (
+        f'[[policy.gateways]]\nname = "gw-local"\ndirectory = "{maps_dir}"\n'
+        f'config_directory = "{postfix_gateway.config_dir}"\n'
+    )
+    (home / "relaywatch.toml").write_text(
+        f"[collect]\nqueue_seconds = 0\n\n[policy]\nauto_deploy = true\n\n{gateway_policy}"
+    )
     save_gateway(home, make_gateway("gw-local", log=str(postfix_gateway.log_path)))
     ran = cli(home, "run", "--once")
     assert ran.exit_code == 0, ran.output
     listed = [json.loads(line) for line in cli(home, "policy", "blacklist", "list", "--json").output.splitlines()]
     assert [(e["value"], e["source"]) for e in listed] == [("hard9@dest.example", "auto:suppressible_bounces")]
-    (home / "relaywatch.toml").write_text("[collect]\nqueue_seconds = 0\n\n[policy]\nauto = false\n")
+    query = [
+        "postmap",
+        "-c",
+        str(postfix_gateway.config_dir),
+        "-q",
+        "hard9@dest.example",
+        f"hash:{maps_dir}/recipient_access",
+    ]
+    assert subprocess.run(query, capture_output=True, text=True).stdout.startswith("550 5.7.1"), "auto_deploy"
+    (home / "relaywatch.toml").write_text(f"[collect]\nqueue_seconds = 0\n\n[policy]\nauto = false\n\n{gateway_policy}")
     assert cli(home, "policy", "blacklist", "remove", f"bl-{listed[0]['id']}").exit_code == 0
     postfix_gateway.send("alice@customer-a.example", ["ok10@dest.example"])
     postfix_gateway.wait_for_log(r"ok10@dest.example.*status=sent")

@@ -165,6 +165,8 @@ class PolicySection:
     """Restriction classes declared by the main.cf snippet: sender domains with their own entries per gateway."""
     auto: bool = True
     """Run the automatic rules after each processing run of the scheduler."""
+    auto_deploy: bool = False
+    """Then deploy every gateway whose maps changed since its last deployment (new or expired entries)."""
     bounce_threshold: int = field(default=3, metadata=_minimum(1))
     """Suppressible hard bounces (user_unknown, domain_not_found, mailbox_disabled) before a recipient is blocked."""
     bounce_window_days: float = field(default=30.0, metadata=_minimum(0.01))
