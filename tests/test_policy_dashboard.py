@@ -38,6 +38,9 @@ def test_root_adds_and_removes_an_entry_and_reads_its_explanation(
     assert '"source": "manual"' in texts(at.code)[0]
     at.button(key="policy_remove").click().run()
     assert blacklist_list(home.path, local_operator()) == []  # type: ignore[attr-defined]
+    [audit] = [d.value for d in at.dataframe if list(d.value.columns[:1]) == ["id"] and "action" in d.value.columns]
+    assert audit["action"].tolist()[:2] == ["blacklist_remove", "blacklist_add"]
+    assert set(audit["actor"].head(2)) == {"root"}
 
 
 def test_an_admin_is_refused_outside_its_gateways_and_nothing_is_written(

@@ -21,6 +21,7 @@ from policy import (
     blacklist_add,
     blacklist_list,
     blacklist_remove,
+    policy_audit,
     route_add,
     route_list,
     sasl_add,
@@ -63,7 +64,8 @@ if session.user.role not in ("root", "admin"):
     st.dataframe(blacklist_entries(session.warehouse), hide_index=True, key="policy_mine")
     st.stop()
 
-tab_blacklist, tab_routes, tab_sasl = st.tabs([t("policy.blacklist"), t("policy.routes"), t("policy.sasl")])
+names = [t("policy.blacklist"), t("policy.routes"), t("policy.sasl")]
+tab_blacklist, tab_routes, tab_sasl, *tab_audit = st.tabs(names + [t("admin.audit")] if session.user.is_root else names)
 with tab_blacklist:
     search_cell, expired_cell = st.columns([3, 1], vertical_alignment="bottom")
     search = search_cell.text_input(t("policy.search"), key="policy_search")
@@ -200,3 +202,21 @@ with tab_sasl:
             if made is not None:
                 st.caption(t("policy.password_once"))
                 st.code(made[1] or "", language=None)  # type: ignore[index]
+for tab in tab_audit:  # root only
+    with tab:
+        st.dataframe(
+            [
+                {
+                    "id": e.id,
+                    "ts": e.ts,
+                    "actor": e.actor,
+                    "action": e.action,
+                    "target": e.target,
+                    "before": json.dumps(e.before, ensure_ascii=False),
+                    "after": json.dumps(e.after, ensure_ascii=False),
+                }
+                for e in reversed(policy_audit(session.home, session.user))
+            ],
+            hide_index=True,
+            key="policy_audit",
+        )
