@@ -58,6 +58,7 @@ def demo(directory: Path) -> list[tuple[str, str, str]]:
     accounts = _accounts(home, directory / "logins.txt", lake)
     _reports(home, directory / "reports")
     _complaints(lake)
+    _policy(home)
     return accounts
 
 
@@ -82,6 +83,22 @@ def _complaints(lake: Lake) -> None:
     count = seed_complaints(lake, deliveries)
     if count:
         print(f"demo-fbl: {count} feedback-loop mails committed to the complaints table")
+
+
+def _policy(home: Path) -> None:
+    """The policy the demo shows: the automatic rules over its traffic (idempotent) and, once, a manual
+    entry scoped to the customer's sender domain (visible to the customer in the `blacklist` view)."""
+    from policy import auto_blacklist, blacklist_add, blacklist_list
+
+    operator = local_operator()
+    changes = auto_blacklist(home, operator)
+    print(f"policy: automatic rules created or extended {len(changes)} blacklist entries")
+    if any(e.source == "manual" for e in blacklist_list(home, operator, expired=True)):
+        return
+    with open_store(control_db(home)) as store:
+        domain = next(g.value for g in get_user(store, "customer").grants if g.kind == "domain")
+    blacklist_add(home, operator, "recipient", "complaints@feedback-demo.example", for_sender_domain=domain,
+                  reason="FBL complaint (demo)", note="blocks this customer's mail only")
 
 
 def _accounts(home: Path, logins: Path, lake: Lake) -> list[tuple[str, str, str]]:

@@ -275,7 +275,29 @@ def run_process(lake: Lake, home: Path) -> dict[str, Any]:
                "seconds": round(time.monotonic() - started, 3)}
     if stats.lines:
         event(logging.INFO, "processed", **summary)
+        summary["auto_blacklist"] = run_auto_blacklist(home)
     return summary
+
+
+def run_auto_blacklist(home: Path) -> int | str:
+    """The automatic blacklist rules after new data was processed (when `[policy] auto`), then, with
+    `[policy] auto_deploy`, the deployment of the gateways whose maps changed; the number of entries
+    created or extended, or the error (logged; the next run retries)."""
+    from acl import local_operator
+    from policy import auto_blacklist, deploy_pending
+
+    try:
+        settings = load_config(home).policy
+        changes = auto_blacklist(home) if settings.auto else []
+        deployed = deploy_pending(home, local_operator("scheduler")) if settings.auto_deploy else {}
+    except Exception as exc:  # a policy failure must not stop collection
+        failure("auto_blacklist_failed", exc)
+        return f"{type(exc).__name__}: {exc}"
+    if changes:
+        event(logging.INFO, "auto_blacklisted", entries=[f"{c.action} {c.value}" for c in changes])
+    if deployed:
+        event(logging.INFO, "policy_deployed", gateways=deployed)
+    return len(changes)
 
 
 def run(home: Path, once: bool = False, *, stop: threading.Event | None = None) -> dict[str, Any]:

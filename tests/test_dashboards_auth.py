@@ -47,7 +47,7 @@ def test_sign_in_opens_the_overview_with_the_role_pages(monkeypatch: pytest.Monk
     assert isinstance(at.session_state[TOKEN], str)
     assert texts(at.title) == ["Overview"]
     assert navigation(at) == sorted(["overview.py", "logs.py", "message.py", "bounces.py", "complaints.py",
-                                     "account.py", "signin.py"])
+                                     "gateway_policy.py", "account.py", "signin.py"])
 
 
 def test_a_wrong_password_and_an_unknown_account_get_the_same_answer(monkeypatch: pytest.MonkeyPatch) -> None:

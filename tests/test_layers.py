@@ -117,7 +117,7 @@ def test_the_layer_check_catches_a_forbidden_and_a_private_import() -> None:
     assert any("reaches into a module" in p and "relaywatch.core.files" in p for p in found)
 
 
-@pytest.mark.parametrize("package", ["ingest", "warehouse", "relaywatch.core", "acl", "dashboards"])
+@pytest.mark.parametrize("package", ["ingest", "warehouse", "relaywatch.core", "acl", "dashboards", "policy"])
 def test_every_public_name_of_a_package_resolves_and_none_is_shadowed_by_a_module(package: str) -> None:
     module = importlib.import_module(package)
     names = getattr(module, "__all__", [])

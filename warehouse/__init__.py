@@ -66,12 +66,20 @@ if TYPE_CHECKING:
     )
     from warehouse.queries.message import MessageDetail, find_messages, message_detail
     from warehouse.queries.overview import Overview, overview
+    from warehouse.queries.policy import (
+        ROUTE_COLUMNS,
+        SUPPRESSIBLE_REASONS,
+        blacklist_entries,
+        recent_complaints,
+        route_traffic,
+        suppressible_bounces,
+    )
     from warehouse.queries.queue import QueueView, queue
     from warehouse.queries.reports import BLACKLIST_COLUMNS, ReportDetails, report_details
     from warehouse.queries.reputation import Reputation, reputation
     from warehouse.reclassification import ReclassifyStats, format_stats, reclassify
     from warehouse.usersql import QueryError, UserQuery, run_local_sql, run_user_sql
-    from warehouse.views import PUBLIC_VIEWS, Warehouse
+    from warehouse.views import BLACKLIST_SCHEMA, PUBLIC_VIEWS, Warehouse
 
 _PUBLIC = {
     "ClassifyInputError": "warehouse.classify",
@@ -137,6 +145,12 @@ _PUBLIC = {
     "message_detail": "warehouse.queries.message",
     "Overview": "warehouse.queries.overview",
     "overview": "warehouse.queries.overview",
+    "ROUTE_COLUMNS": "warehouse.queries.policy",
+    "SUPPRESSIBLE_REASONS": "warehouse.queries.policy",
+    "blacklist_entries": "warehouse.queries.policy",
+    "route_traffic": "warehouse.queries.policy",
+    "recent_complaints": "warehouse.queries.policy",
+    "suppressible_bounces": "warehouse.queries.policy",
     "QueueView": "warehouse.queries.queue",
     "queue": "warehouse.queries.queue",
     "BLACKLIST_COLUMNS": "warehouse.queries.reports",
@@ -151,6 +165,7 @@ _PUBLIC = {
     "UserQuery": "warehouse.usersql",
     "run_local_sql": "warehouse.usersql",
     "run_user_sql": "warehouse.usersql",
+    "BLACKLIST_SCHEMA": "warehouse.views",
     "PUBLIC_VIEWS": "warehouse.views",
     "Warehouse": "warehouse.views",
 }

@@ -44,6 +44,10 @@ SCOPED_VIEWS = {
         "FROM _lake_queue WHERE {scope} GROUP BY snapshot_ts, gateway",
     ),
     "complaints": ("complaints", "SELECT * EXCLUDE (raw) FROM _lake_complaints WHERE parse_error IS NULL AND {scope}"),
+    "blacklist": (
+        "blacklist",
+        "SELECT *, (expires_at IS NULL OR expires_at > now()) AS active FROM _lake_blacklist WHERE {scope}",
+    ),
 }
 """Each public view: the lake table it reads and its definition, filtered by the Scope's predicate."""
 EVERYTHING_VIEWS = {
@@ -58,6 +62,15 @@ EVERYTHING_VIEWS = {
 PUBLIC_VIEWS = tuple(SCOPED_VIEWS)
 PARAMETER = re.compile(r"scope_[a-z0-9_]+")
 MEMORY_LIMIT = "2GB"
+BLACKLIST_SCHEMA = {
+    "id": pl.Int64, "kind": pl.String, "value": pl.String, "gateway": pl.String, "all_gateways": pl.Boolean,
+    "sender": pl.String, "sender_domain": pl.String, "sasl_username": pl.String, "reason": pl.String,
+    "source": pl.String, "created_by": pl.String, "created_at": pl.Datetime("us", "UTC"),
+    "expires_at": pl.Datetime("us", "UTC"), "note": pl.String, "explanation": pl.String, "day": pl.String,
+}
+"""`lake/blacklist`, policy's mirror of its blacklist (one row per entry and gateway it applies to;
+`sender`/`sender_domain` name the sender scope, null for every sender; `day` of creation), rewritten on
+each change so the scoped `blacklist` view filters it like any other view."""
 
 
 class RowFilter(Protocol):
@@ -84,6 +97,7 @@ def _empty_tables() -> dict[str, pl.DataFrame]:
         "messages": result.messages,
         "messages_open": with_outcome(result.state),
         "complaints": empty_complaints(),
+        "blacklist": pl.DataFrame(schema=BLACKLIST_SCHEMA),
     }
 
 
@@ -117,6 +131,7 @@ class Warehouse:
         "lines": ("lines",),
         "queue": ("queue",),
         "complaints": ("complaints",),
+        "blacklist": ("blacklist",),
     }
 
     def __init__(self, lake: Lake, scope: RowFilter, *, memory: str = MEMORY_LIMIT) -> None:

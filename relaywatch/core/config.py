@@ -241,6 +241,59 @@ class FblSection:
 
 
 @dataclass(frozen=True)
+class PolicyGatewaySection:
+    """`[[policy.gateways]]`: where one gateway keeps the maps relaywatch renders for it."""
+
+    name: str
+    directory: str = ""
+    """Directory the relaywatch SSH user owns on the gateway (default: [policy] directory)."""
+    config_directory: str = ""
+    """Postfix instance (multi-instance hosts); default: what `postconf -h config_directory` says there."""
+    smtp: str = ""
+    """`[host]:port` where this gateway accepts mail relayed by the others (routing rules `--via-gateway`)."""
+
+
+@dataclass(frozen=True)
+class PolicySection:
+    """`[policy]`: blacklists, automatic rules and the deployment of Postfix maps to the gateways."""
+
+    directory: str = "relaywatch-policy"
+    """Map directory on each gateway; relative to the SSH user's home, or absolute (local gateways:
+    relative to the data home)."""
+    reject_code: int = field(default=550, metadata=_minimum(500))
+    reject_dsn: str = "5.7.1"
+    reject_text: str = "blocked by relaywatch policy"
+    """Reply text of a blacklisted recipient or sender; the entry id is appended (`bl-<id>`)."""
+    scope_slots: int = field(default=16, metadata=_minimum(1))
+    """Restriction classes declared by the main.cf snippet: sender domains with their own entries per gateway."""
+    auto: bool = True
+    """Run the automatic rules after each processing run of the scheduler."""
+    auto_deploy: bool = False
+    """Then deploy every gateway whose maps changed since its last deployment (new or expired entries)."""
+    bounce_threshold: int = field(default=3, metadata=_minimum(1))
+    """Suppressible hard bounces (user_unknown, domain_not_found, mailbox_disabled) before a recipient is blocked."""
+    bounce_window_days: float = field(default=30.0, metadata=_minimum(0.01))
+    block_days: float = field(default=30.0, metadata=_minimum(0.01))
+    """How long an automatic entry lasts after the last bounce or complaint that triggered it."""
+    gateways: tuple[PolicyGatewaySection, ...] = ()
+
+    def check(self) -> None:
+        if self.reject_code > 599:
+            raise ConfigError(f"[policy] reject_code = {self.reject_code}: expected a 5xx code")
+        if not re.fullmatch(r"5\.\d{1,3}\.\d{1,3}", self.reject_dsn):
+            raise ConfigError(f"[policy] reject_dsn = {self.reject_dsn!r}: expected an enhanced code such as 5.7.1")
+        if not self.reject_text.isprintable() or not self.reject_text.strip():
+            raise ConfigError("[policy] reject_text: one line of printable text")
+        names = [g.name for g in self.gateways]
+        if len(set(names)) != len(names):
+            raise ConfigError("[policy] gateways: a gateway is listed twice")
+
+    def gateway(self, name: str) -> PolicyGatewaySection:
+        """The settings of one gateway (defaults when it has no `[[policy.gateways]]` entry)."""
+        return next((g for g in self.gateways if g.name == name), PolicyGatewaySection(name))
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole relaywatch.toml."""
 
@@ -252,6 +305,7 @@ class Config:
     sql: SqlSection = SqlSection()
     reports: ReportsSection = ReportsSection()
     fbl: FblSection = FblSection()
+    policy: PolicySection = PolicySection()
 
 
 def load_config(home: Path) -> Config:
