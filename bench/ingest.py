@@ -30,6 +30,7 @@ from pathlib import Path
 
 import psutil
 
+from relaywatch import loggen
 from relaywatch.loggen import generate
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -63,7 +64,8 @@ def log_file(lines: int, seed: int) -> Path:
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"postfix-{GATEWAY}-{lines}-s{seed}.log"
     meta = path.with_suffix(".json")
-    source = Path(__file__).with_name("generate.py").read_bytes()
+    package = Path(loggen.__file__).parent
+    source = b"".join(path.read_bytes() for path in sorted(package.glob("*.py")))
     key = {"lines": lines, "seed": seed, "days": DAYS, "start": START.isoformat(),
            "generator": hashlib.sha256(source).hexdigest()[:16]}
     if path.exists() and meta.exists():

@@ -94,7 +94,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
 @pytest.fixture(scope="module")
 def everything(lake: Lake) -> dict[str, pl.DataFrame]:
     root = Warehouse(lake, Scope.root())
-    return {view: root.query(f"SELECT * FROM {view}") for view in ("deliveries", "messages", "rejects", "queue")}
+    return {view: root.query(f"SELECT * FROM {view}") for view in PUBLIC_VIEWS if view != "queue_snapshots"}
 
 
 def allowed(row: dict, grants: list[tuple[str, str, bool]]) -> bool:
@@ -143,8 +143,9 @@ def test_every_scoped_view_is_filtered(lake: Lake, everything: dict[str, pl.Data
             assert got["messages"].sum() == queued.height == 2, view
             continue
         expected = everything[view].filter(pl.col("sender_domain") == "example.com")
-        assert got.height == expected.height > 0, view
-        assert set(got["sender_domain"]) == {"example.com"}, view
+        assert got.height == expected.height, view
+        assert set(got["sender_domain"]) <= {"example.com"}, view
+        assert got.height > 0 or view in ("complaints", "blacklist"), f"{view}: the lake holds rows for this test"
 
 
 def test_random_grants_and_filters_never_leak_a_row(lake: Lake, everything: dict[str, pl.DataFrame]) -> None:

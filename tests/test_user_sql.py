@@ -191,9 +191,9 @@ def test_an_abandoned_result_stops_its_process(lake: Lake, sender: str) -> None:
     )
     batches = query.batches
     next(batches)
-    me = psutil.Process()
-    workers = [p for p in me.children(recursive=True) if p.ppid() != me.pid]  # forked by the forkserver
-    assert workers, "the query runs in a process of its own"
+    forkservers = [p for p in psutil.Process().children() if "forkserver" in " ".join(p.cmdline())]
+    workers = [w for server in forkservers for w in server.children()]
+    assert workers, "the query runs in a process of its own, forked by the forkserver"
     batches.close()  # type: ignore[attr-defined]
     _, alive = psutil.wait_procs(workers, timeout=5)
     assert alive == []

@@ -119,7 +119,6 @@ class _Watch:
         try:
             return self.pipe.recv()
         except EOFError:
-            self.child.join(1)
             if self.expired:
                 raise QueryError(self.too_slow) from None
             self.child.join(1)

@@ -10,7 +10,8 @@ import polars as pl
 from warehouse.queries.common import PERIOD_SQL, Period, Queryable, counts, rate, run
 
 BLACKLIST_COLUMNS = ("kind", "value", "reason", "created_at", "expires_at")
-"""Columns the blacklist section reads (policy's `blacklist` view); without them there is no section."""
+"""Columns the blacklist section reads (policy's `blacklist` view, one row per entry and gateway: hence
+DISTINCT); without them there is no section."""
 FAILED = "qualification IN ('soft', 'hard', 'unknown')"
 
 
@@ -62,13 +63,13 @@ def report_details(
         window = {"start": period.start, "end": period.end}
         added = run(
             wh,
-            f"SELECT {shown} FROM blacklist WHERE created_at >= $start AND created_at < $end "  # noqa: S608
+            f"SELECT DISTINCT {shown} FROM blacklist WHERE created_at >= $start AND created_at < $end "  # noqa: S608
             "ORDER BY created_at, value LIMIT 200",
             window,
         )
         expired = run(
             wh,
-            f"SELECT {shown} FROM blacklist WHERE expires_at >= $start AND expires_at < $end "  # noqa: S608
+            f"SELECT DISTINCT {shown} FROM blacklist WHERE expires_at >= $start AND expires_at < $end "  # noqa: S608
             "ORDER BY expires_at, value LIMIT 200",
             window,
         )
