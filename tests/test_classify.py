@@ -16,12 +16,7 @@ from hypothesis import strategies as st
 from relaywatch.core import ClassifySection, ConfigError, parse_config
 from warehouse.classify import (
     OUTPUT_COLUMNS,
-    QUALIFICATIONS,
-    REASONS,
-    SUPPRESSIBLE_REASONS,
-    TIERS,
     ClassifyInputError,
-    RuleError,
     RuleSet,
     classify,
     classify_cause,
@@ -39,6 +34,7 @@ from warehouse.evaluation import (
 )
 from warehouse.lake import Lake
 from warehouse.reclassification import format_stats, reclassify
+from warehouse.ruletable import QUALIFICATIONS, REASONS, SUPPRESSIBLE_REASONS, TIERS, RuleError
 
 LABELLED = Path(__file__).parent / "data" / "bounces.jsonl"
 GMAIL_NO_SUCH_USER = (

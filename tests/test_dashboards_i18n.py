@@ -15,7 +15,7 @@ from dashboards.i18n import STRINGS, translate
 from reports import LANGUAGES, REPORT_FREQUENCIES, SECTIONS
 from tests.test_dashboards_data import choose_days, demo_home, goto, open_app
 from warehouse import HIGHLIGHTED_REASONS, SORTS, STATUSES
-from warehouse.classify import QUALIFICATIONS
+from warehouse.ruletable import QUALIFICATIONS
 
 SOURCES = sorted((Path(__file__).parents[1] / "dashboards").rglob("*.py"))
 LITERAL_KEY = re.compile(r"""\bt\(\s*["']([a-z_]+\.[a-z0-9_]+)["']""")

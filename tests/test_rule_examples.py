@@ -8,7 +8,8 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from warehouse.classify import Rule, classify_frame, load_rules
+from warehouse.classify import classify_frame, load_rules
+from warehouse.ruletable import Rule
 
 RULES = load_rules(None).rules
 PROVIDER_RULES = [r for r in RULES if r.tier == "provider" and r.example.text]

@@ -11,16 +11,7 @@ from typing import TYPE_CHECKING
 from relaywatch.core import lazy_exports
 
 if TYPE_CHECKING:
-    from warehouse.classify import (
-        QUALIFICATIONS,
-        REASONS,
-        ClassifyInputError,
-        RuleError,
-        RuleSet,
-        classify_frame,
-        explain,
-        load_rules,
-    )
+    from warehouse.classify import ClassifyInputError, RuleSet, classify_frame, explain, load_rules
     from warehouse.classify import classify as classify_json_lines
     from warehouse.compaction import CompactStats, compact
     from warehouse.complaints import ComplaintStore
@@ -78,14 +69,15 @@ if TYPE_CHECKING:
     from warehouse.queries.reports import BLACKLIST_COLUMNS, ReportDetails, report_details
     from warehouse.queries.reputation import Reputation, reputation
     from warehouse.reclassification import ReclassifyStats, format_stats, reclassify
+    from warehouse.ruletable import QUALIFICATIONS, REASONS, RuleError
     from warehouse.usersql import QueryError, UserQuery, run_local_sql, run_user_sql
     from warehouse.views import BLACKLIST_SCHEMA, PUBLIC_VIEWS, Warehouse
 
 _PUBLIC = {
     "ClassifyInputError": "warehouse.classify",
-    "QUALIFICATIONS": "warehouse.classify",
-    "REASONS": "warehouse.classify",
-    "RuleError": "warehouse.classify",
+    "QUALIFICATIONS": "warehouse.ruletable",
+    "REASONS": "warehouse.ruletable",
+    "RuleError": "warehouse.ruletable",
     "RuleSet": "warehouse.classify",
     "classify_frame": "warehouse.classify",
     "explain": "warehouse.classify",

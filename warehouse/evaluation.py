@@ -17,13 +17,8 @@ from pathlib import Path
 import polars as pl
 
 from relaywatch.core import ClassifySection
-from warehouse.classify import (
-    QUALIFICATIONS,
-    REASONS,
-    ClassifyInputError,
-    classify_frame,
-    load_rules,
-)
+from warehouse.classify import ClassifyInputError, classify_frame, load_rules
+from warehouse.ruletable import QUALIFICATIONS, REASONS
 
 SISIMAI_TO_OURS: dict[str, str] = {
     "delivered": "delivered",
