@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGETS = {
     "acl/scope.py": ["tests/test_acl_scope.py", "tests/test_acl_grants.py"],
     "acl/sqlguard.py": ["tests/test_acl_sqlguard.py"],
-    "warehouse/classify.py": ["tests/test_classify.py"],
+    "warehouse/classify.py": ["tests/test_classify.py", "tests/test_rule_examples.py"],
     "ingest/collect.py": ["tests/test_collect_local.py", "tests/test_collect_backoff.py"],
 }
 PACKAGES = ["acl", "ingest", "warehouse", "relaywatch", "dashboards", "reports", "tests"]
