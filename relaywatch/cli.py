@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from relaywatch.commands import accounts, gateways, lake, serve
+from relaywatch.commands import accounts, gateways, lake, serve, tokens
 from relaywatch.core import RelaywatchError, resolve_home
 
 
@@ -37,7 +37,7 @@ def main(ctx: click.Context, home: Path | None) -> None:
     ctx.obj["home"] = resolve_home(home)
 
 
-for module in (lake, accounts, gateways, serve):
+for module in (lake, accounts, gateways, serve, tokens):
     for command in module.COMMANDS:
         main.add_command(command)
 

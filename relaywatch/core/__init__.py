@@ -3,6 +3,7 @@ model, the error base and the file helpers. It imports nothing else of ours."""
 
 from relaywatch.core.config import (
     CONFIG_NAME,
+    ApiSection,
     ClassifySection,
     CollectSection,
     Config,
@@ -30,6 +31,7 @@ from relaywatch.core.lazy import lazy_exports
 
 __all__ = [
     "CONFIG_NAME",
+    "ApiSection",
     "DEFAULT_CONFIG",
     "ClassifySection",
     "CollectSection",
