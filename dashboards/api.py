@@ -67,18 +67,21 @@ class Endpoint:
 
 
 PERIOD_PARAMS = {
-    "start": Param("string", "Start of the period (ISO 8601 date or time, UTC unless an offset is given; "
-                             "default: 24 hours before `end`)"),
+    "start": Param(
+        "string",
+        "Start of the period (ISO 8601 date or time, UTC unless an offset is given; default: 24 hours before `end`)",
+    ),
     "end": Param("string", "End of the period, excluded (default: now; a bare date means the end of that day)"),
 }
 FILTER_PARAMS = {
     **PERIOD_PARAMS,
-    **{name: Param("string", f"{name.replace('_', ' ')} contains this text (case-insensitive)")
-       for name in ("sender", "recipient", "sasl_username", "message_id", "text")},
+    **{
+        name: Param("string", f"{name.replace('_', ' ')} contains this text (case-insensitive)")
+        for name in ("sender", "recipient", "sasl_username", "message_id", "text")
+    },
     "recipient_domain": Param("string", "exact recipient domain"),
     "queue_id": Param("string", "exact Postfix queue id"),
-    "status": Param("string", "delivery status (sent, deferred, bounced, expired...); repeat or comma-separate",
-                    True),
+    "status": Param("string", "delivery status (sent, deferred, bounced, expired...); repeat or comma-separate", True),
     "qualification": Param("string", "success, soft, hard, unknown; repeat or comma-separate", True),
     "reason": Param("string", "bounce reason of the taxonomy; repeat or comma-separate", True),
     "gateway": Param("string", "gateway name; repeat or comma-separate", True),
@@ -91,22 +94,54 @@ OVERVIEW_PARTS = ("totals", "timeline", "by_gateway", "top_senders", "top_domain
 BOUNCE_PARTS = ("timeline", "domains", "providers", "provider_reasons", "unknown_recipients")
 MESSAGE_PARTS = ("message", "attempts", "rejects", "timeline", "lines")
 ENDPOINTS = (
-    Endpoint(f"{PREFIX}/sql", "post", "One SELECT over the scoped views (deliveries, messages, rejects, queue, "
-             "queue_snapshots), with the guard and limits of `relaywatch sql --as`", body=True),
-    Endpoint(f"{PREFIX}/deliveries", "get", "Delivery attempts matching the Logs filters, one page at a time",
-             FILTER_PARAMS),
-    Endpoint(f"{PREFIX}/overview/{{part}}", "get", "Overview figures of the period", {
-        **PERIOD_PARAMS, "soft_is_error": Param("boolean", "count soft failures as errors (default false)"),
-        "top": Param("integer", "rows of top_senders and top_domains (default 10, at most 1000)")}, OVERVIEW_PARTS),
-    Endpoint(f"{PREFIX}/bounces/{{part}}", "get", "Failures of the period by time, domain, provider and reason", {
-        **PERIOD_PARAMS, "top": Param("integer", "rows of domains and providers (default 15, at most 1000)"),
-        "repeated": Param("integer", "unknown_recipients: refused in at least this many messages (default 2)")},
-        BOUNCE_PARTS),
-    Endpoint(f"{PREFIX}/messages", "get", "Messages whose queue id, Message-ID or key is `q`", {
-        "q": Param("string", "queue id, Message-ID or message key"),
-        "limit": Param("integer", "at most this many (default 50, at most 1000)")}),
-    Endpoint(f"{PREFIX}/message/{{part}}", "get", "One message: its row, attempts, rejects, timeline, raw lines",
-             {"key": Param("string", "the message key (gateway/queue_id/first-timestamp)")}, MESSAGE_PARTS),
+    Endpoint(
+        f"{PREFIX}/sql",
+        "post",
+        "One SELECT over the scoped views (deliveries, messages, rejects, queue, "
+        "queue_snapshots), with the guard and limits of `relaywatch sql --as`",
+        body=True,
+    ),
+    Endpoint(
+        f"{PREFIX}/deliveries", "get", "Delivery attempts matching the Logs filters, one page at a time", FILTER_PARAMS
+    ),
+    Endpoint(
+        f"{PREFIX}/overview/{{part}}",
+        "get",
+        "Overview figures of the period",
+        {
+            **PERIOD_PARAMS,
+            "soft_is_error": Param("boolean", "count soft failures as errors (default false)"),
+            "top": Param("integer", "rows of top_senders and top_domains (default 10, at most 1000)"),
+        },
+        OVERVIEW_PARTS,
+    ),
+    Endpoint(
+        f"{PREFIX}/bounces/{{part}}",
+        "get",
+        "Failures of the period by time, domain, provider and reason",
+        {
+            **PERIOD_PARAMS,
+            "top": Param("integer", "rows of domains and providers (default 15, at most 1000)"),
+            "repeated": Param("integer", "unknown_recipients: refused in at least this many messages (default 2)"),
+        },
+        BOUNCE_PARTS,
+    ),
+    Endpoint(
+        f"{PREFIX}/messages",
+        "get",
+        "Messages whose queue id, Message-ID or key is `q`",
+        {
+            "q": Param("string", "queue id, Message-ID or message key"),
+            "limit": Param("integer", "at most this many (default 50, at most 1000)"),
+        },
+    ),
+    Endpoint(
+        f"{PREFIX}/message/{{part}}",
+        "get",
+        "One message: its row, attempts, rejects, timeline, raw lines",
+        {"key": Param("string", "the message key (gateway/queue_id/first-timestamp)")},
+        MESSAGE_PARTS,
+    ),
 )
 
 
@@ -158,8 +193,9 @@ def _period(params: dict[str, Any]) -> Period:
     return Period(start, end)
 
 
-def _frame(frame: pl.DataFrame, headers: dict[str, str] | None = None
-           ) -> tuple[pa.Schema, Iterator[pa.RecordBatch], list[str], dict[str, str]]:
+def _frame(
+    frame: pl.DataFrame, headers: dict[str, str] | None = None
+) -> tuple[pa.Schema, Iterator[pa.RecordBatch], list[str], dict[str, str]]:
     table = frame.to_arrow()
     return table.schema, iter(table.to_batches()), [], headers or {}
 
@@ -193,7 +229,7 @@ async def sql_route(request: Request) -> Response:
         raise ApiError(413, "body_too_large", f"the request body is larger than {limit} bytes")
     kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if kind != "application/json":
-        raise ApiError(415, "unsupported_content_type", "send the query as application/json: {\"sql\": \"...\"}")
+        raise ApiError(415, "unsupported_content_type", 'send the query as application/json: {"sql": "..."}')
     raw = bytearray()
     async for piece in request.stream():
         raw += piece
@@ -209,8 +245,9 @@ async def sql_route(request: Request) -> Response:
 
     def start() -> tuple[pa.Schema, Iterator[pa.RecordBatch], list[str], dict[str, str]]:
         lake = open_lake(home)
-        query = run_user_sql(lake.root, lake.timezone, scope_for(user), sql, guard=check_user_sql,
-                             limits=load_config(home).sql)
+        query = run_user_sql(
+            lake.root, lake.timezone, scope_for(user), sql, guard=check_user_sql, limits=load_config(home).sql
+        )
         return query.schema, iter(query.batches), query.truncated, {}
 
     return await answer(caller, start, errors=(QueryError,))
@@ -225,11 +262,18 @@ async def deliveries_route(request: Request) -> Response:
     sort, order = params.get("sort", "ts"), params.get("order", "desc")
     if sort not in SORTS or order not in ("asc", "desc"):
         raise ApiError(400, "invalid_parameter", f"sort is one of {', '.join(SORTS)}; order is asc or desc")
-    texts = {k: params.get(k, "") for k in ("sender", "recipient", "recipient_domain", "sasl_username", "queue_id",
-                                             "message_id", "text")}
-    flt = LogFilter(_period(params), statuses=params.get("status", ()),
-                    qualifications=params.get("qualification", ()), reasons=params.get("reason", ()),
-                    gateways=params.get("gateway", ()), **texts)
+    texts = {
+        k: params.get(k, "")
+        for k in ("sender", "recipient", "recipient_domain", "sasl_username", "queue_id", "message_id", "text")
+    }
+    flt = LogFilter(
+        _period(params),
+        statuses=params.get("status", ()),
+        qualifications=params.get("qualification", ()),
+        reasons=params.get("reason", ()),
+        gateways=params.get("gateway", ()),
+        **texts,
+    )
 
     def run(warehouse: Any) -> tuple[pl.DataFrame, dict[str, str]]:
         total = total_of(log_histogram(warehouse, flt))
@@ -268,8 +312,9 @@ async def bounces_route(request: Request) -> Response:
     part, params = _part(request, endpoint), _params(request, endpoint)
     period, top = _period(params), _int(params, "top", 15, 1, 1000)
     repeated = _int(params, "repeated", 2, 1, 10**6)
-    return await answer(caller, _scoped(
-        caller, lambda wh: getattr(bounces(wh, period, top=top, repeated=repeated), part)))
+    return await answer(
+        caller, _scoped(caller, lambda wh: getattr(bounces(wh, period, top=top, repeated=repeated), part))
+    )
 
 
 async def messages_route(request: Request) -> Response:
@@ -317,8 +362,14 @@ async def not_found_route(request: Request) -> Response:
     raise ApiError(404, "not_found", f"no API route {request.url.path}; see {PREFIX}/openapi.json")
 
 
-_HANDLERS = {ENDPOINTS[0].path: sql_route, ENDPOINTS[1].path: deliveries_route, ENDPOINTS[2].path: overview_route,
-             ENDPOINTS[3].path: bounces_route, ENDPOINTS[4].path: messages_route, ENDPOINTS[5].path: message_route}
+_HANDLERS = {
+    ENDPOINTS[0].path: sql_route,
+    ENDPOINTS[1].path: deliveries_route,
+    ENDPOINTS[2].path: overview_route,
+    ENDPOINTS[3].path: bounces_route,
+    ENDPOINTS[4].path: messages_route,
+    ENDPOINTS[5].path: message_route,
+}
 ROUTES = [
     *(Route(e.path, handle(_HANDLERS[e.path]), methods=[e.method.upper()]) for e in ENDPOINTS),
     Route(f"{PREFIX}/openapi.json", handle(openapi_route), methods=["GET"]),

@@ -22,8 +22,7 @@ from warehouse import csv_chunks, json_chunks
 
 JSON, NDJSON, CSV, ARROW = "application/json", "application/x-ndjson", "text/csv", "application/vnd.apache.arrow.stream"
 MEDIA_TYPES = (JSON, NDJSON, CSV, ARROW)
-CONTENT_TYPES = {JSON: "application/json", NDJSON: "application/x-ndjson", CSV: "text/csv; charset=utf-8",
-                 ARROW: ARROW}
+CONTENT_TYPES = {JSON: "application/json", NDJSON: "application/x-ndjson", CSV: "text/csv; charset=utf-8", ARROW: ARROW}
 TRUNCATED_KEY = b"relaywatch.truncated"
 
 

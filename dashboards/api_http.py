@@ -92,8 +92,9 @@ def _throttle(user: User, settings: ApiSection) -> None:
         wait = bucket.take(now)
     if wait:
         seconds = str(max(1, math.ceil(wait)))
-        raise ApiError(429, "throttled", f"too many requests for this token; retry in {seconds} s",
-                       {"Retry-After": seconds})
+        raise ApiError(
+            429, "throttled", f"too many requests for this token; retry in {seconds} s", {"Retry-After": seconds}
+        )
 
 
 def _bearer(request: Request) -> str:
@@ -154,8 +155,9 @@ class _SlotResponse(StreamingResponse):
     """A streamed answer that gives its concurrency slot back and closes its query when it ends, however
     it ends (written, failed midway, client gone)."""
 
-    def __init__(self, body: Iterator[bytes], first: bytes, release: Callable[[], None], media: str,
-                 headers: dict[str, str]) -> None:
+    def __init__(
+        self, body: Iterator[bytes], first: bytes, release: Callable[[], None], media: str, headers: dict[str, str]
+    ) -> None:
         self._body, self._release = body, release
 
         async def stream() -> AsyncIterator[bytes]:

@@ -26,8 +26,12 @@ def token() -> None:
 @click.argument("user")
 @click.option("--name", required=True, help="What the token is for (shown in lists and the audit log).")
 @click.option("--expires-days", type=float, default=None, help="Days until it expires (default: never).")
-@click.option("--output", type=click.Path(path_type=Path), default=None,
-              help="Write the token to this file (mode 0600) instead of printing it.")
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the token to this file (mode 0600) instead of printing it.",
+)
 @home_option
 def token_create(user: str, name: str, expires_days: float | None, output: Path | None) -> None:
     """Create a token for USER; the token is printed (or written) once and never shown again."""
@@ -54,8 +58,19 @@ def token_list(user: str | None, as_json: bool) -> None:
         if as_json:
             click.echo(json.dumps({**found.__dict__, "state": found.state()}))
         else:
-            click.echo("\t".join([str(found.id), found.user, found.name, found.state(), _when(found.created_at),
-                                  _when(found.expires_at), _when(found.last_used_at)]))
+            click.echo(
+                "\t".join(
+                    [
+                        str(found.id),
+                        found.user,
+                        found.name,
+                        found.state(),
+                        _when(found.created_at),
+                        _when(found.expires_at),
+                        _when(found.last_used_at),
+                    ]
+                )
+            )
 
 
 @token.command("revoke")
