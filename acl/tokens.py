@@ -66,7 +66,8 @@ class _Uses:
     recorded_at: float = float("-inf")
 
 
-_uses: dict[int, _Uses] = {}
+_uses: dict[str, _Uses] = {}
+"""Requests not yet audited, by token hash (unique across data homes, unlike ids)."""
 _uses_lock = threading.Lock()
 
 
@@ -175,8 +176,9 @@ def token_user(store: Store, token: str, *, source: str | None = None, now: floa
     now = clock(now)
     if not isinstance(token, str) or len(token) != _TOKEN_LENGTH or not token.startswith(TOKEN_PREFIX):
         raise TokenInvalid()
+    digest = token_hash(token)
     with store.transaction(write=False) as tx:
-        row = tx.token_by_hash(token_hash(token))
+        row = tx.token_by_hash(digest)
         if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
             raise TokenInvalid()
         owner = tx.user_by_id(row.user_id)
@@ -184,7 +186,7 @@ def token_user(store: Store, token: str, *, source: str | None = None, now: floa
             raise TokenInvalid()
         user = load_user(tx, owner)
     with _uses_lock:
-        uses = _uses.setdefault(row.id, _Uses())
+        uses = _uses.setdefault(digest, _Uses())
         uses.count += 1
         due = now - uses.recorded_at >= USE_AUDIT_SECONDS
         if due:
