@@ -1,15 +1,22 @@
-"""Helpers of the API tests: a served copy of the dashboards' test home and plain HTTP requests."""
+"""Helpers of the API tests: one served copy of the dashboards' test home (the session fixture `served`,
+imported by the test modules that use it) and plain HTTP requests."""
 
 from __future__ import annotations
 
 import http.client
 import json
+import subprocess
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from acl import get_user, open_store, token_create
+from tests.servers.serve import serving
+from tests.test_dashboards_data import DemoHome, copy_home
 
 SQL_PATH = "/api/v1/sql"
 
@@ -77,3 +84,11 @@ def new_token(home: Path, user: str, name: str = "tests", *, expires_days: float
     finally:
         store.close()
     return secret
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, DemoHome, subprocess.Popen[bytes]]]:
+    """One `relaywatch serve` over a copy of the dashboards' test home (real ingest), for every API test."""
+    home = copy_home(tmp_path_factory.mktemp("api"))
+    with serving(home.path) as (base, process):
+        yield base, home, process

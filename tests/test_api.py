@@ -8,7 +8,6 @@ import io
 import json
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -19,26 +18,19 @@ import pytest
 
 from acl import SessionInvalid, check_user_sql, get_user, login, open_store, scope_for, session_user, token_revoke
 from acl import token_list as list_tokens
-from tests.api_client import Answer, new_token, request, sql
-from tests.servers.serve import serving
+from tests.api_client import Answer, new_token, request, served, sql
 from tests.test_acl_sqlguard import REFUSED
-from tests.test_dashboards_data import ALICE_SENDER, PASSWORD, DemoHome, copy_home
+from tests.test_dashboards_data import ALICE_SENDER, PASSWORD, DemoHome
 from warehouse import LogFilter, Period, Warehouse, log_histogram, log_rows, open_lake, overview, total_of
 
 pytestmark = pytest.mark.server
+__all__ = ["served"]  # the session fixture, imported
 PERIOD = {"start": "2026-11-19", "end": "2026-11-26"}
 FIXED_PERIOD = Period(datetime(2026, 11, 19, tzinfo=UTC), datetime(2026, 11, 27, tzinfo=UTC))
 ARROW = "application/vnd.apache.arrow.stream"
 COLUMNS = "queue_id, recipient, status, sender"
 ROWS_SQL = f"SELECT {COLUMNS} FROM deliveries ORDER BY queue_id, recipient, status"
 FAKE_TOKEN = "rwt_" + "S3cretNeverLogged" * 2 + "x" * 9
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, DemoHome, object]]:
-    home = copy_home(tmp_path_factory.mktemp("api"))
-    with serving(home.path) as (base, process):
-        yield base, home, process
 
 
 @pytest.fixture(scope="module")
