@@ -3,6 +3,10 @@ as Polars frames for notebooks (relaywatch.client). Names are imported on first 
 
 from relaywatch.core import lazy_exports
 
-_PUBLIC = {"connect": "relaywatch.client", "ClientError": "relaywatch.client"}
+_PUBLIC = {
+    "connect": "relaywatch.client",
+    "ClientError": "relaywatch.client",
+    "enable_safe_charts": "relaywatch.client",
+}
 __all__ = sorted(_PUBLIC)
 __getattr__ = lazy_exports(__name__, _PUBLIC)

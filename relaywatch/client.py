@@ -169,3 +169,20 @@ def connect(
     from relaywatch.local import Local
 
     return Local(Path(home), user)
+
+
+class _ScriptSafeJSON(json.JSONEncoder):
+    """JSON whose `<`, `>` and `&` are written as \\u escapes: the same data, and no `</script>` in it."""
+
+    def iterencode(self, o: Any, _one_shot: bool = False) -> Any:
+        for chunk in super().iterencode(o, _one_shot):
+            yield chunk.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def enable_safe_charts() -> None:
+    """Make altair's notebook charts safe for log text: its HTML renderer writes the chart's data into a
+    <script> element as raw JSON, so an address or reply holding `</script>` would run as HTML; with this,
+    the data is escaped (and still the same data)."""
+    import altair as alt
+
+    alt.renderers.enable("default", json_kwds={"cls": _ScriptSafeJSON})
