@@ -12,6 +12,7 @@ from dashboards import auth
 from dashboards.auth import guard
 from dashboards.filters import plain
 from dashboards.settings import LANGUAGES, PAGE_SIZES, REFRESH_CHOICES, REPORT_FREQUENCIES, save_settings
+from dashboards.tokens_section import tokens_section
 
 session = guard("account")
 t = session.t
@@ -71,6 +72,8 @@ with st.form("account_report"):
     if st.form_submit_button(t("account.save"), type="primary", key="report_save"):
         saved(replace(prefs, report_frequency=str(frequency), report_email=(email or "").strip(),
                       report_soft_is_error=bool(report_soft)))
+
+tokens_section(session)
 
 st.subheader(t("account.password"))
 with st.form("account_password", clear_on_submit=True):
