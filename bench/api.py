@@ -111,7 +111,7 @@ class Peak:
 
 def export(base: str, token: str, limit: int | None) -> tuple[int, int, float]:
     """Stream one Arrow export, batch by batch: (rows, bytes, seconds)."""
-    query = "SELECT * FROM deliveries" + (f" LIMIT {int(limit)}" if limit else "")
+    query = "SELECT * FROM deliveries" + (f" LIMIT {int(limit)}" if limit else "")  # noqa: S608 - an int
     request = urllib.request.Request(
         f"{base}/api/v1/sql",
         data=json.dumps({"sql": query}).encode(),

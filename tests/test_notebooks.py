@@ -116,3 +116,43 @@ def test_smtp_auth_hunt_figures_equal_the_warehouse(served, tmp_path: Path, user
     }
     assert figures["logins"] == expected.height
     assert pl.Series(list(figures["accounts"].values())).len() == expected.height
+
+
+@pytest.mark.parametrize(("user", "mode"), RUNS[:2])
+def test_bounce_reasons_figures_equal_the_warehouse(served, tmp_path: Path, user: str, mode: str) -> None:
+    figures = execute("bounce_reasons", parameters(served, user, mode), tmp_path)
+    warehouse = warehouse_of(served[1].path, user)
+    try:
+        found = bounces(warehouse, FIXED_PERIOD)
+    finally:
+        warehouse.close()
+    by_reason = found.timeline.group_by("qualification", "reason").agg(pl.col("attempts").sum())
+    assert by_reason.height > 0
+    assert figures["by_reason"] == {f"{q}/{r}": n for q, r, n in by_reason.iter_rows()}
+    assert figures["unknown_recipients"] == sorted(found.unknown_recipients["recipient"].to_list())
+
+
+@pytest.mark.parametrize(("user", "mode"), RUNS[:2])
+def test_gateway_reputation_and_deferral_figures_equal_the_warehouse(
+    served, tmp_path: Path, user: str, mode: str
+) -> None:
+    reputation = execute("gateway_reputation", parameters(served, user, mode), tmp_path)
+    deferrals = execute("deferral_trends", parameters(served, user, mode), tmp_path)
+    warehouse = warehouse_of(served[1].path, user)
+    params = {"start": FIXED_PERIOD.start, "end": FIXED_PERIOD.end}
+    try:
+        grid = warehouse.query(
+            "SELECT gateway, provider, count(*) AS n, count(*) FILTER (WHERE status = 'deferred') "
+            f"AS d FROM deliveries WHERE {PERIOD_SQL} GROUP BY ALL",
+            params,
+        )
+        deferred = warehouse.query(
+            f"SELECT reason, count(*) AS n FROM deliveries WHERE status = 'deferred' AND {PERIOD_SQL} GROUP BY ALL",
+            params,
+        )
+    finally:
+        warehouse.close()
+    assert grid.height > 0 and deferred.height > 0
+    assert reputation == {f"{g}/{p}": [n, d] for g, p, n, d in grid.iter_rows()}
+    assert deferrals["deferred_by_reason"] == dict(deferred.iter_rows())
+    assert deferrals["snapshots"] == 0  # logs only: this lake has no queue snapshot
