@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from relaywatch.commands import accounts, gateways, lake, serve, tokens
+from relaywatch.commands import accounts, gateways, lake, notebook, serve, tokens
 from relaywatch.core import RelaywatchError, resolve_home
 
 
@@ -41,7 +41,7 @@ def main(ctx: click.Context, home: Path | None) -> None:
     ctx.obj["home"] = resolve_home(home)
 
 
-for module in (lake, accounts, gateways, serve, tokens):
+for module in (lake, accounts, gateways, serve, tokens, notebook):
     for command in module.COMMANDS:
         main.add_command(command)
 

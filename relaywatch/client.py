@@ -158,7 +158,10 @@ def connect(
     timeout: float = 120.0,
 ) -> Any:
     """A connection answering `sql`, `deliveries`, `overview`, `bounces`, `messages`, `message` with frames:
-    remote (`url`, `token` or RELAYWATCH_TOKEN) or local (`home`, `user`; see the module's caveat)."""
+    remote (`url`, `token`; by default RELAYWATCH_URL and RELAYWATCH_TOKEN) or local (`home`, `user`; see
+    the module's caveat)."""
+    if url is None and home is None:
+        url = os.environ.get("RELAYWATCH_URL")  # set by `relaywatch notebook`, with RELAYWATCH_TOKEN
     if url is not None:
         secret = token or os.environ.get("RELAYWATCH_TOKEN", "")
         if not secret:
