@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import math
 import threading
 import time
@@ -77,17 +78,17 @@ class _Bucket:
         return (1 - self.level) / self.rate
 
 
-_buckets: dict[int, _Bucket] = {}
+_buckets: dict[str, _Bucket] = {}
+"""Per token (by its SHA-256, as acl stores it)."""
 _buckets_lock = threading.Lock()
 _slots: dict[int, asyncio.Semaphore] = {}
 
 
-def _throttle(user: User, settings: ApiSection) -> None:
+def _throttle(key: str, settings: ApiSection) -> None:
     now = time.monotonic()
-    key = user.id or 0
     with _buckets_lock:
         bucket = _buckets.get(key)
-        if bucket is None or bucket.capacity != settings.burst:
+        if bucket is None or (bucket.capacity, bucket.rate) != (settings.burst, settings.requests_per_minute / 60.0):
             bucket = _buckets[key] = _Bucket(settings.burst, settings.requests_per_minute / 60.0, now)
         wait = bucket.take(now)
     if wait:
@@ -129,7 +130,7 @@ async def authorise(request: Request) -> Caller:
     except TokenInvalid as exc:
         raise ApiError(401, "token_invalid", str(exc)) from None
     settings = settings_of(home)
-    _throttle(user, settings)
+    _throttle(hashlib.sha256(token.encode()).hexdigest(), settings)
     return Caller(home, user, settings, media)
 
 

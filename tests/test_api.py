@@ -319,3 +319,37 @@ def test_no_token_ever_reaches_the_server_log(served, tokens) -> None:
     log = (home.path / "serve.log").read_text(errors="replace")
     assert FAKE_TOKEN not in log and "S3cretNeverLogged" not in log
     assert all(token not in log and token[4:20] not in log for token in tokens.values())
+
+
+def test_the_memory_bound_holds_for_api_queries_and_the_server_stays_small(served, tokens) -> None:
+    base, home, process = served
+    config = home.path / "relaywatch.toml"
+    original = config.read_text()
+    config.write_text(original + '\n[sql]\nmemory = "256MB"\nprocess_memory_bytes = 805306368\n')
+    server = psutil.Process(process.pid)  # type: ignore[attr-defined]
+    before = server.memory_info().rss
+    try:
+        huge = "SELECT repeat('x', 1500000000) AS a, repeat('y', 1500000000) AS b, repeat('z', 1500000000) AS c"
+        answer = sql(base, tokens["bob"], huge, accept=ARROW)
+    finally:
+        config.write_text(original)
+    refused = answer.status == 400 and answer.json()["error"]["code"] == "query_refused"
+    cut = answer.status == 200 and not answer.complete
+    assert refused or cut, (answer.status, answer.body[:200])
+    assert server.memory_info().rss - before < 200 * 2**20
+
+
+def test_each_token_is_throttled_on_its_own(served) -> None:
+    base, home, _ = served
+    config = home.path / "relaywatch.toml"
+    original = config.read_text()
+    busy, calm = new_token(home.path, "bob", "busy"), new_token(home.path, "bob", "calm")
+    config.write_text(original + "\n[api]\nburst = 3\nrequests_per_minute = 6\n")
+    try:
+        answers = [request(base, "GET", "/api/v1/overview/totals", token=busy) for _ in range(5)]
+        other = request(base, "GET", "/api/v1/overview/totals", token=calm)
+    finally:
+        config.write_text(original)
+    assert [a.status for a in answers] == [200, 200, 200, 429, 429]
+    assert error_of(answers[-1], 429) == "throttled" and int(answers[-1].headers["retry-after"]) >= 1
+    assert other.status == 200
