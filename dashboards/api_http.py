@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import math
 import threading
 import time
@@ -35,6 +36,7 @@ from dashboards.api_formats import CONTENT_TYPES, Unacceptable, chunks, negotiat
 from relaywatch.core import ApiSection, load_config
 
 MAX_QUERY_STRING = 8192
+_log = logging.getLogger("relaywatch.api")
 
 
 class ApiError(Exception):
@@ -204,13 +206,17 @@ async def answer(caller: Caller, start: Start, *, errors: tuple[type[Exception],
 
 
 def handle(route: Callable[[Request], Any]) -> Callable[[Request], Any]:
-    """A route whose ApiError becomes its JSON error response."""
+    """A route whose ApiError becomes its JSON error response, and any other failure a JSON 500 (logged
+    with the method and path only: never a header, so never the token)."""
 
     async def endpoint(request: Request) -> Response:
         try:
             return await route(request)
         except ApiError as error:
             return error_response(error)
+        except Exception:
+            _log.exception("API request failed: %s %s", request.method, request.url.path)
+            return error_response(ApiError(500, "internal_error", "the server failed to answer; see its log"))
 
     endpoint.__name__ = getattr(route, "__name__", "endpoint")
     endpoint.__doc__ = route.__doc__
