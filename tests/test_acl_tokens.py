@@ -4,6 +4,7 @@ and their use audited without flooding the audit log."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from acl import (
     InvalidValue,
     NotFound,
     PermissionDenied,
+    Store,
     TokenInvalid,
     audit_entries,
     get_user,
@@ -31,7 +33,7 @@ NOW = 1_800_000_000.0
 
 
 @pytest.fixture
-def store(tmp_path: Path):  # noqa: ANN201 - a Store
+def store(tmp_path: Path) -> Iterator[Store]:
     store = open_store(tmp_path / "control.db")
     root = local_operator("tests")
     for name, role in (("alice", "user"), ("bob", "user"), ("boss", "root"), ("gwbot", "mailgw")):

@@ -156,3 +156,14 @@ def test_gateway_reputation_and_deferral_figures_equal_the_warehouse(
     assert reputation == {f"{g}/{p}": [n, d] for g, p, n, d in grid.iter_rows()}
     assert deferrals["deferred_by_reason"] == dict(deferred.iter_rows())
     assert deferrals["snapshots"] == 0  # logs only: this lake has no queue snapshot
+
+
+def test_a_notebook_connects_from_the_environment_as_relaywatch_notebook_sets_it(
+    served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base, home, _ = served
+    monkeypatch.setenv("RELAYWATCH_URL", base)
+    monkeypatch.setenv("RELAYWATCH_TOKEN", new_token(home.path, "alice", "from env"))
+    from_env = execute("provider_deliverability", {}, tmp_path)
+    remote = execute("provider_deliverability", parameters(served, "alice", "remote"), tmp_path)
+    assert from_env == remote and from_env["attempts"] > 0
