@@ -43,9 +43,8 @@ def demo(directory: Path) -> list[tuple[str, str, str]]:
     home = open_home(directory / "home", create=True)
     if not all((logs / f"{g}.log").is_file() for g in GATEWAYS):
         start = (datetime.now(UTC) - timedelta(days=DAYS)).replace(minute=0, second=0, microsecond=0)
-        generate(
-            None, days=DAYS, gateways=GATEWAYS, seed=2026, start=start, per_gateway_dir=logs, messages_per_day=3000
-        )
+        generate(None, days=DAYS, gateways=GATEWAYS, seed=2026, start=start, per_gateway_dir=logs,
+                 messages_per_day=3000)
     lake = open_lake(home)
     for gateway in GATEWAYS:
         print(ingest_summary(gateway, logs / f"{gateway}.log", ingest(lake, gateway, logs / f"{gateway}.log")))
@@ -90,14 +89,8 @@ def api_token(home: Path, path: Path) -> Path:
 def live_gateway(log: Path, stop: threading.Event) -> None:
     """Append generated Postfix lines to `log` as their timestamps come due (a real-time gateway)."""
     buffer = io.StringIO()
-    generate(
-        buffer,
-        days=1,
-        gateways=[LIVE],
-        seed=int(datetime.now(UTC).timestamp()),
-        start=datetime.now(UTC).replace(microsecond=0),
-        messages_per_day=6000,
-    )
+    generate(buffer, days=1, gateways=[LIVE], seed=int(datetime.now(UTC).timestamp()),
+             start=datetime.now(UTC).replace(microsecond=0), messages_per_day=6000)
     year = datetime.now(UTC).year
     with log.open("a", encoding="utf-8") as out:
         for line in buffer.getvalue().splitlines():
@@ -123,10 +116,8 @@ def serve(directory: Path, port: int) -> None:
     if LIVE not in {g.name for g in gateway_list(home)}:
         gateway_add(home, LIVE, log_path=str(log))
     stop = threading.Event()
-    threads = [
-        threading.Thread(target=live_gateway, args=(log, stop), daemon=True),
-        threading.Thread(target=run_scheduler, args=(home,), kwargs={"stop": stop}, daemon=True),
-    ]
+    threads = [threading.Thread(target=live_gateway, args=(log, stop), daemon=True),
+               threading.Thread(target=run_scheduler, args=(home,), kwargs={"stop": stop}, daemon=True)]
     for thread in threads:
         thread.start()
     command = [sys.executable, "-m", "relaywatch.cli", "--home", str(home), "serve", "--port", str(port)]

@@ -51,66 +51,18 @@ P_RECYCLE = 0.005  # a new message takes the queue id of one that just left the 
 POSTFIX_VERSION = "3.7.11"
 
 # Line kinds, counted when written.
-(
-    K_OTHER,
-    K_RECEIVED,
-    K_MESSAGE,
-    K_SENT,
-    K_DEFERRED,
-    K_BOUNCED,
-    K_EXPIRED,
-    K_NDR,
-    K_DELAY_NOTICE,
-    K_REJECT,
-    K_REMOVED,
-    K_SASL_FAIL,
-) = range(12)
-KIND_FIELDS = (
-    "other",
-    "received",
-    "messages",
-    "sent",
-    "deferred",
-    "bounced",
-    "expired",
-    "ndrs",
-    "delay_notifications",
-    "rejects",
-    "removed",
-    "sasl_failures",
-)
+(K_OTHER, K_RECEIVED, K_MESSAGE, K_SENT, K_DEFERRED, K_BOUNCED, K_EXPIRED, K_NDR, K_DELAY_NOTICE,
+ K_REJECT, K_REMOVED, K_SASL_FAIL) = range(12)
+KIND_FIELDS = ("other", "received", "messages", "sent", "deferred", "bounced", "expired", "ndrs",
+               "delay_notifications", "rejects", "removed", "sasl_failures")
 NK = len(KIND_FIELDS)
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 HEX = "0123456789abcdef"
 ALNUM = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 # Relative arrival rate per local hour, Monday..Friday; weekends are quieter.
-HOURLY = (
-    0.25,
-    0.2,
-    0.15,
-    0.15,
-    0.15,
-    0.2,
-    0.4,
-    0.8,
-    1.4,
-    1.7,
-    1.8,
-    1.7,
-    1.3,
-    1.4,
-    1.6,
-    1.6,
-    1.5,
-    1.3,
-    1.0,
-    0.8,
-    0.7,
-    0.6,
-    0.45,
-    0.35,
-)
+HOURLY = (0.25, 0.2, 0.15, 0.15, 0.15, 0.2, 0.4, 0.8, 1.4, 1.7, 1.8, 1.7,
+          1.3, 1.4, 1.6, 1.6, 1.5, 1.3, 1.0, 0.8, 0.7, 0.6, 0.45, 0.35)
 WEEKEND = 0.4
 
 # Delay values as Postfix prints them: 2 significant digits, at most 2 decimals, trailing zeros dropped.
@@ -157,7 +109,8 @@ class GenerateStats:
 
     def as_dict(self) -> dict[str, object]:
         """JSON-friendly view (timestamps as ISO strings)."""
-        out: dict[str, object] = {k: getattr(self, k) for k in ("lines", *KIND_FIELDS, "recycled_queue_ids", "seconds")}
+        out: dict[str, object] = {k: getattr(self, k) for k in (
+            "lines", *KIND_FIELDS, "recycled_queue_ids", "seconds")}
         out["deliveries"] = self.deliveries
         out["first_ts"] = self.first_ts.isoformat() if self.first_ts else None
         out["last_ts"] = self.last_ts.isoformat() if self.last_ts else None
@@ -172,273 +125,80 @@ class GenerateStats:
 _TLS13 = "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 server-signature "
 TLS_GOOGLE = _TLS13 + "ECDSA (P-256) server-digest SHA256"
 TLS_RSA13 = _TLS13 + "RSA-PSS (2048 bits) server-digest SHA256"
-TLS_MS = (
-    "TLSv1.2 with cipher ECDHE-RSA-AES256-GCM-SHA384 (256/256 bits) key-exchange X25519 "
-    "server-signature RSA-PSS (2048 bits) server-digest SHA256"
-)
-TLS_128 = (
-    "TLSv1.2 with cipher ECDHE-RSA-AES128-GCM-SHA256 (128/128 bits) key-exchange X25519 "
-    "server-signature RSA-PSS (4096 bits) server-digest SHA256"
-)
+TLS_MS = ("TLSv1.2 with cipher ECDHE-RSA-AES256-GCM-SHA384 (256/256 bits) key-exchange X25519 "
+          "server-signature RSA-PSS (2048 bits) server-digest SHA256")
+TLS_128 = ("TLSv1.2 with cipher ECDHE-RSA-AES128-GCM-SHA256 (128/128 bits) key-exchange X25519 "
+           "server-signature RSA-PSS (4096 bits) server-digest SHA256")
 
 MX_TABLE: dict[str, list[tuple[str, tuple[str, ...]]]] = {
-    "gmail": [
-        ("gmail-smtp-in.l.google.com", ("142.250.27.26", "142.250.27.27", "142.251.9.26", "2a00:1450:4025:402::1a")),
-        ("alt1.gmail-smtp-in.l.google.com", ("142.250.153.27", "2a00:1450:4013:c16::1b")),
-        ("alt2.gmail-smtp-in.l.google.com", ("64.233.184.27",)),
-    ],
-    "hotmail": [
-        ("hotmail-com.olc.protection.outlook.com", ("52.101.68.17", "52.101.73.22", "52.101.194.8", "52.101.42.1"))
-    ],
+    "gmail": [("gmail-smtp-in.l.google.com", ("142.250.27.26", "142.250.27.27", "142.251.9.26",
+                                              "2a00:1450:4025:402::1a")),
+              ("alt1.gmail-smtp-in.l.google.com", ("142.250.153.27", "2a00:1450:4013:c16::1b")),
+              ("alt2.gmail-smtp-in.l.google.com", ("64.233.184.27",))],
+    "hotmail": [("hotmail-com.olc.protection.outlook.com", ("52.101.68.17", "52.101.73.22",
+                                                            "52.101.194.8", "52.101.42.1"))],
     "outlook": [("outlook-com.olc.protection.outlook.com", ("52.101.68.9", "52.101.73.4", "52.101.11.0"))],
     "eur_olc": [("eur.olc.protection.outlook.com", ("52.101.73.31", "52.101.68.11", "52.101.194.19"))],
-    "yahoo": [
-        ("mta5.am0.yahoodns.net", ("67.195.204.72", "98.136.96.77")),
-        ("mta6.am0.yahoodns.net", ("67.195.228.106", "98.136.96.91")),
-        ("mta7.am0.yahoodns.net", ("67.195.204.77",)),
-    ],
+    "yahoo": [("mta5.am0.yahoodns.net", ("67.195.204.72", "98.136.96.77")),
+              ("mta6.am0.yahoodns.net", ("67.195.228.106", "98.136.96.91")),
+              ("mta7.am0.yahoodns.net", ("67.195.204.77",))],
     "orange": [("smtp-in.orange.fr", ("193.252.22.65", "193.252.22.84", "80.12.26.27"))],
     "free": [("mx1.free.fr", ("212.27.48.6", "212.27.48.7")), ("mx2.free.fr", ("212.27.42.56",))],
     "sfr": [("smtp-in.sfr.fr", ("93.17.128.3", "93.17.128.19"))],
     "laposte": [("smtp-in.laposte.net", ("160.92.124.66", "160.92.124.68"))],
     "gmx": [("mx00.emig.gmx.net", ("212.227.15.9",)), ("mx01.emig.gmx.net", ("212.227.17.5",))],
     "webde": [("mx-ha02.web.de", ("212.227.15.41",)), ("mx-ha03.web.de", ("212.227.17.8",))],
-    "icloud": [
-        ("mx01.mail.icloud.com", ("17.57.154.6", "17.57.155.37")),
-        ("mx02.mail.icloud.com", ("17.57.156.29", "17.42.251.41")),
-    ],
-    "ovh": [
-        ("mx1.mail.ovh.net", ("188.165.36.237",)),
-        ("mx2.mail.ovh.net", ("188.165.51.139",)),
-        ("mx3.mail.ovh.net", ("87.98.181.140",)),
-    ],
+    "icloud": [("mx01.mail.icloud.com", ("17.57.154.6", "17.57.155.37")),
+               ("mx02.mail.icloud.com", ("17.57.156.29", "17.42.251.41"))],
+    "ovh": [("mx1.mail.ovh.net", ("188.165.36.237",)), ("mx2.mail.ovh.net", ("188.165.51.139",)),
+            ("mx3.mail.ovh.net", ("87.98.181.140",))],
     "gandi": [("spool.mail.gandi.net", ("217.70.178.1",)), ("fb.mail.gandi.net", ("217.70.178.217",))],
-    "workspace": [
-        ("aspmx.l.google.com", ("142.250.153.26", "74.125.206.27")),
-        ("alt1.aspmx.l.google.com", ("142.250.150.27",)),
-    ],
+    "workspace": [("aspmx.l.google.com", ("142.250.153.26", "74.125.206.27")),
+                  ("alt1.aspmx.l.google.com", ("142.250.150.27",))],
 }
 
 # Consumer domains: (domain, weight, mx key, reply family, TLS tail)
 CONSUMER_DOMAINS: tuple[tuple[str, float, str, str, str], ...] = (
-    ("gmail.com", 28, "gmail", "gmail", TLS_GOOGLE),
-    ("googlemail.com", 0.4, "gmail", "gmail", TLS_GOOGLE),
-    ("hotmail.fr", 5, "eur_olc", "microsoft", TLS_MS),
-    ("hotmail.com", 4, "hotmail", "microsoft", TLS_MS),
-    ("outlook.fr", 3, "eur_olc", "microsoft", TLS_MS),
-    ("outlook.com", 2, "outlook", "microsoft", TLS_MS),
-    ("live.fr", 2, "eur_olc", "microsoft", TLS_MS),
-    ("msn.com", 0.5, "hotmail", "microsoft", TLS_MS),
-    ("yahoo.fr", 3, "yahoo", "yahoo", TLS_MS),
-    ("yahoo.com", 1.5, "yahoo", "yahoo", TLS_MS),
+    ("gmail.com", 28, "gmail", "gmail", TLS_GOOGLE), ("googlemail.com", 0.4, "gmail", "gmail", TLS_GOOGLE),
+    ("hotmail.fr", 5, "eur_olc", "microsoft", TLS_MS), ("hotmail.com", 4, "hotmail", "microsoft", TLS_MS),
+    ("outlook.fr", 3, "eur_olc", "microsoft", TLS_MS), ("outlook.com", 2, "outlook", "microsoft", TLS_MS),
+    ("live.fr", 2, "eur_olc", "microsoft", TLS_MS), ("msn.com", 0.5, "hotmail", "microsoft", TLS_MS),
+    ("yahoo.fr", 3, "yahoo", "yahoo", TLS_MS), ("yahoo.com", 1.5, "yahoo", "yahoo", TLS_MS),
     ("aol.com", 0.4, "yahoo", "yahoo", TLS_MS),
-    ("orange.fr", 10, "orange", "orange", TLS_128),
-    ("wanadoo.fr", 3, "orange", "orange", TLS_128),
-    ("free.fr", 6, "free", "free", TLS_RSA13),
-    ("sfr.fr", 3, "sfr", "sfr", TLS_128),
-    ("neuf.fr", 1, "sfr", "sfr", TLS_128),
-    ("laposte.net", 4, "laposte", "laposte", TLS_128),
-    ("gmx.de", 1, "gmx", "gmx", TLS_RSA13),
-    ("gmx.fr", 0.5, "gmx", "gmx", TLS_RSA13),
+    ("orange.fr", 10, "orange", "orange", TLS_128), ("wanadoo.fr", 3, "orange", "orange", TLS_128),
+    ("free.fr", 6, "free", "free", TLS_RSA13), ("sfr.fr", 3, "sfr", "sfr", TLS_128),
+    ("neuf.fr", 1, "sfr", "sfr", TLS_128), ("laposte.net", 4, "laposte", "laposte", TLS_128),
+    ("gmx.de", 1, "gmx", "gmx", TLS_RSA13), ("gmx.fr", 0.5, "gmx", "gmx", TLS_RSA13),
     ("web.de", 0.5, "webde", "gmx", TLS_RSA13),
-    ("icloud.com", 2.5, "icloud", "apple", TLS_RSA13),
-    ("me.com", 0.5, "icloud", "apple", TLS_RSA13),
+    ("icloud.com", 2.5, "icloud", "apple", TLS_RSA13), ("me.com", 0.5, "icloud", "apple", TLS_RSA13),
 )
 CORPORATE_SHARE = 25.0  # weight of all corporate domains together, against the consumer weights above
 TYPO_DOMAINS = ("gmial.com", "gmai.com", "hotmial.fr", "orang.fr", "yahooo.fr", "lapost.net", "gmail.fe")
 BLOCKED_DOMAINS = ("mailinator.com", "yopmail.com")  # transport_map: error:5.7.1 on these
 
-ORG_PREFIXES = (
-    "mairie-",
-    "clinique-",
-    "cabinet-",
-    "transports-",
-    "agence-",
-    "groupe-",
-    "atelier-",
-    "immo-",
-    "pharmacie-",
-    "hotel-",
-    "college-",
-    "lycee-",
-    "camping-",
-    "garage-",
-    "asso-",
-    "cc-",
-    "notaires-",
-    "ehpad-",
-    "ville-",
-    "office-tourisme-",
-    "",
-    "",
-    "",
-    "",
-)
-ORG_NAMES = (
-    "durand",
-    "lemoine",
-    "dupuis",
-    "martin",
-    "bernard",
-    "leroy",
-    "moreau",
-    "girard",
-    "fournier",
-    "mercier",
-    "bonnet",
-    "lambert",
-    "fontaine",
-    "rousseau",
-    "vincent",
-    "muller",
-    "lefevre",
-    "faure",
-    "gauthier",
-    "des-lilas",
-    "saint-andre",
-    "du-port",
-    "de-la-gare",
-    "les-pins",
-    "bellevue",
-    "val-de-loire",
-    "haute-vallee",
-    "armor",
-    "cevennes",
-    "provence-sud",
-    "rives-du-lot",
-    "trois-chenes",
-    "belair",
-    "beausoleil",
-    "grand-ouest",
-    "alpes-maritimes",
-    "pays-basque",
-    "vosges-nord",
-    "bocage",
-    "littoral",
-    "marais",
-    "plateau",
-    "quercy",
-    "sologne",
-)
+ORG_PREFIXES = ("mairie-", "clinique-", "cabinet-", "transports-", "agence-", "groupe-", "atelier-",
+                "immo-", "pharmacie-", "hotel-", "college-", "lycee-", "camping-", "garage-", "asso-",
+                "cc-", "notaires-", "ehpad-", "ville-", "office-tourisme-", "", "", "", "")
+ORG_NAMES = ("durand", "lemoine", "dupuis", "martin", "bernard", "leroy", "moreau", "girard", "fournier",
+             "mercier", "bonnet", "lambert", "fontaine", "rousseau", "vincent", "muller", "lefevre",
+             "faure", "gauthier", "des-lilas", "saint-andre", "du-port", "de-la-gare", "les-pins",
+             "bellevue", "val-de-loire", "haute-vallee", "armor", "cevennes", "provence-sud",
+             "rives-du-lot", "trois-chenes", "belair", "beausoleil", "grand-ouest", "alpes-maritimes",
+             "pays-basque", "vosges-nord", "bocage", "littoral", "marais", "plateau", "quercy", "sologne")
 ORG_TLDS = (".fr", ".fr", ".fr", ".com", ".eu", ".org", ".net", ".bzh")
-FIRST = (
-    "jean",
-    "marie",
-    "pierre",
-    "sophie",
-    "nicolas",
-    "julie",
-    "thomas",
-    "camille",
-    "laurent",
-    "isabelle",
-    "philippe",
-    "nathalie",
-    "eric",
-    "sandrine",
-    "david",
-    "celine",
-    "olivier",
-    "aurelie",
-    "franck",
-    "emilie",
-    "michel",
-    "claire",
-    "antoine",
-    "lea",
-    "hugo",
-    "chloe",
-    "lucas",
-    "manon",
-    "mohamed",
-    "fatima",
-    "kevin",
-    "sarah",
-    "yann",
-    "gwenaelle",
-    "paul",
-    "anne",
-    "louis",
-    "ines",
-)
-LAST = (
-    "martin",
-    "bernard",
-    "dubois",
-    "thomas",
-    "robert",
-    "richard",
-    "petit",
-    "durand",
-    "leroy",
-    "moreau",
-    "simon",
-    "laurent",
-    "lefebvre",
-    "michel",
-    "garcia",
-    "david",
-    "bertrand",
-    "roux",
-    "vincent",
-    "fournier",
-    "morel",
-    "girard",
-    "andre",
-    "lefevre",
-    "mercier",
-    "dupont",
-    "lambert",
-    "bonnet",
-    "francois",
-    "martinez",
-    "legrand",
-    "garnier",
-    "faure",
-    "rousseau",
-    "blanc",
-    "guerin",
-    "muller",
-    "henry",
-    "roussel",
-    "nicolas",
-    "perrin",
-    "morin",
-    "mathieu",
-    "clement",
-    "gauthier",
-)
-ROLES = (
-    "contact",
-    "compta",
-    "direction",
-    "rh",
-    "info",
-    "accueil",
-    "commercial",
-    "secretariat",
-    "factures",
-    "support",
-    "ventes",
-    "mairie",
-    "admin",
-    "service.client",
-    "rdv",
-)
-SENDER_ROLES = (
-    "noreply",
-    "no-reply",
-    "notifications",
-    "contact",
-    "facturation",
-    "info",
-    "newsletter",
-    "rdv",
-    "alertes",
-    "support",
-    "ne-pas-repondre",
-    "commandes",
-)
+FIRST = ("jean", "marie", "pierre", "sophie", "nicolas", "julie", "thomas", "camille", "laurent",
+         "isabelle", "philippe", "nathalie", "eric", "sandrine", "david", "celine", "olivier", "aurelie",
+         "franck", "emilie", "michel", "claire", "antoine", "lea", "hugo", "chloe", "lucas", "manon",
+         "mohamed", "fatima", "kevin", "sarah", "yann", "gwenaelle", "paul", "anne", "louis", "ines")
+LAST = ("martin", "bernard", "dubois", "thomas", "robert", "richard", "petit", "durand", "leroy",
+        "moreau", "simon", "laurent", "lefebvre", "michel", "garcia", "david", "bertrand", "roux",
+        "vincent", "fournier", "morel", "girard", "andre", "lefevre", "mercier", "dupont", "lambert",
+        "bonnet", "francois", "martinez", "legrand", "garnier", "faure", "rousseau", "blanc", "guerin",
+        "muller", "henry", "roussel", "nicolas", "perrin", "morin", "mathieu", "clement", "gauthier")
+ROLES = ("contact", "compta", "direction", "rh", "info", "accueil", "commercial", "secretariat",
+         "factures", "support", "ventes", "mairie", "admin", "service.client", "rdv")
+SENDER_ROLES = ("noreply", "no-reply", "notifications", "contact", "facturation", "info", "newsletter",
+                "rdv", "alertes", "support", "ne-pas-repondre", "commandes")
 SCANNER_HELOS = ("WIN-CLJ1B0GQ6JP", "User", "ylmf-pc", "localhost", "EHLO", "mail.example.com", "test")
 CRON_CMDS = ("command -v debian-sa1 > /dev/null && debian-sa1 1 1",)
 
@@ -448,427 +208,180 @@ GMAIL_T = " {g} - gsmtp"
 MS_T = " [{pepf} {iso} {h16}]"
 REPLIES: dict[str, dict[str, list[tuple[bool, str, str, str]]]] = {
     "gmail": {
-        "user_unknown": [
-            (
-                True,
-                "5.1.1",
-                "RCPT TO",
-                "550-5.1.1 The email account that you tried to reach does not exist. Please try "
-                "550-5.1.1 double-checking the recipient's email address for typos or 550-5.1.1 "
-                "unnecessary spaces. For more information, go to 550 5.1.1  "
-                "https://support.google.com/mail/?p=NoSuchUser" + GMAIL_T,
-            )
-        ],
-        "disabled": [
-            (
-                True,
-                "5.2.1",
-                "RCPT TO",
-                "550-5.2.1 The email account that you tried to reach is disabled. For more "
-                "550-5.2.1 information, go to 550 5.2.1  https://support.google.com/mail/?p=DisabledUser" + GMAIL_T,
-            )
-        ],
-        "mailbox_full": [
-            (
-                False,
-                "4.2.2",
-                "RCPT TO",
-                "452-4.2.2 The recipient's inbox is out of storage space. Please direct the "
-                "452-4.2.2 recipient to 452 4.2.2  https://support.google.com/mail/?p=OverQuotaTemp" + GMAIL_T,
-            )
-        ],
-        "rate_limited": [
-            (
-                False,
-                "4.7.28",
-                "end of DATA",
-                "421-4.7.28 Gmail has detected an unusual rate of unsolicited mail. To protect "
-                "421-4.7.28 our users from spam, mail has been temporarily rate limited. For more "
-                "421-4.7.28 information, go to 421-4.7.28  "
-                "https://support.google.com/mail/?p=UnsolicitedRateLimitError 421 4.7.28  review "
-                "our Bulk Email Senders Guidelines." + GMAIL_T,
-            )
-        ],
-        "reputation": [
-            (
-                False,
-                "4.7.0",
-                "end of DATA",
-                "421-4.7.0 [{ip}      15] Our system has detected an unusual rate of 421-4.7.0 "
-                "unsolicited mail originating from your IP address. To protect our 421-4.7.0 users "
-                "from spam, mail sent from your IP address has been temporarily 421-4.7.0 rate "
-                "limited. For more information, go to 421 4.7.0  "
-                "https://support.google.com/mail/?p=UnsolicitedIPError" + GMAIL_T,
-            )
-        ],
-        "auth_policy": [
-            (
-                True,
-                "5.7.26",
-                "end of DATA",
-                "550-5.7.26 Unauthenticated email from {sdomain} is not accepted due to 550-5.7.26 "
-                "domain's DMARC policy. Please contact the administrator of 550-5.7.26 {sdomain} "
-                "domain if this was a legitimate mail. To learn about the 550-5.7.26 DMARC "
-                "initiative, go to 550 5.7.26  https://support.google.com/mail/?p=DmarcRejection" + GMAIL_T,
-            )
-        ],
-        "spam_content": [
-            (
-                True,
-                "5.7.1",
-                "end of DATA",
-                "550-5.7.1 [{ip}      12] Gmail has detected that this message is likely "
-                "550-5.7.1 unsolicited mail. To reduce the amount of spam sent to Gmail, this "
-                "550-5.7.1 message has been blocked. For more information, go to 550 5.7.1  "
-                "https://support.google.com/mail/?p=UnsolicitedMessageError" + GMAIL_T,
-            )
-        ],
-        "message_too_large": [
-            (
-                True,
-                "5.2.3",
-                "end of DATA",
-                "552-5.2.3 Your message exceeded Google's message size limits. For more "
-                "552-5.2.3 information, go to 552 5.2.3  "
-                "https://support.google.com/mail/?p=MaxSizeError" + GMAIL_T,
-            )
-        ],
+        "user_unknown": [(True, "5.1.1", "RCPT TO",
+                          "550-5.1.1 The email account that you tried to reach does not exist. Please try "
+                          "550-5.1.1 double-checking the recipient's email address for typos or 550-5.1.1 "
+                          "unnecessary spaces. For more information, go to 550 5.1.1  "
+                          "https://support.google.com/mail/?p=NoSuchUser" + GMAIL_T)],
+        "disabled": [(True, "5.2.1", "RCPT TO",
+                      "550-5.2.1 The email account that you tried to reach is disabled. For more "
+                      "550-5.2.1 information, go to 550 5.2.1  https://support.google.com/mail/?p=DisabledUser"
+                      + GMAIL_T)],
+        "mailbox_full": [(False, "4.2.2", "RCPT TO",
+                          "452-4.2.2 The recipient's inbox is out of storage space. Please direct the "
+                          "452-4.2.2 recipient to 452 4.2.2  https://support.google.com/mail/?p=OverQuotaTemp"
+                          + GMAIL_T)],
+        "rate_limited": [(False, "4.7.28", "end of DATA",
+                          "421-4.7.28 Gmail has detected an unusual rate of unsolicited mail. To protect "
+                          "421-4.7.28 our users from spam, mail has been temporarily rate limited. For more "
+                          "421-4.7.28 information, go to 421-4.7.28  "
+                          "https://support.google.com/mail/?p=UnsolicitedRateLimitError 421 4.7.28  review "
+                          "our Bulk Email Senders Guidelines." + GMAIL_T)],
+        "reputation": [(False, "4.7.0", "end of DATA",
+                        "421-4.7.0 [{ip}      15] Our system has detected an unusual rate of 421-4.7.0 "
+                        "unsolicited mail originating from your IP address. To protect our 421-4.7.0 users "
+                        "from spam, mail sent from your IP address has been temporarily 421-4.7.0 rate "
+                        "limited. For more information, go to 421 4.7.0  "
+                        "https://support.google.com/mail/?p=UnsolicitedIPError" + GMAIL_T)],
+        "auth_policy": [(True, "5.7.26", "end of DATA",
+                         "550-5.7.26 Unauthenticated email from {sdomain} is not accepted due to 550-5.7.26 "
+                         "domain's DMARC policy. Please contact the administrator of 550-5.7.26 {sdomain} "
+                         "domain if this was a legitimate mail. To learn about the 550-5.7.26 DMARC "
+                         "initiative, go to 550 5.7.26  https://support.google.com/mail/?p=DmarcRejection"
+                         + GMAIL_T)],
+        "spam_content": [(True, "5.7.1", "end of DATA",
+                          "550-5.7.1 [{ip}      12] Gmail has detected that this message is likely "
+                          "550-5.7.1 unsolicited mail. To reduce the amount of spam sent to Gmail, this "
+                          "550-5.7.1 message has been blocked. For more information, go to 550 5.7.1  "
+                          "https://support.google.com/mail/?p=UnsolicitedMessageError" + GMAIL_T)],
+        "message_too_large": [(True, "5.2.3", "end of DATA",
+                               "552-5.2.3 Your message exceeded Google's message size limits. For more "
+                               "552-5.2.3 information, go to 552 5.2.3  "
+                               "https://support.google.com/mail/?p=MaxSizeError" + GMAIL_T)],
     },
     "microsoft": {
-        "user_unknown": [
-            (
-                True,
-                "5.5.0",
-                "RCPT TO",
-                "550 5.5.0 Requested action not taken: mailbox unavailable (S2017062302)." + MS_T,
-            )
-        ],
-        "reputation": [
-            (
-                True,
-                "5.7.1",
-                "MAIL FROM",
-                "550 5.7.1 Unfortunately, messages from [{ip}] weren't sent. Please contact your "
-                "Internet service provider since part of their network is on our block list "
-                "(S3150). You can also refer your provider to "
-                "http://mail.live.com/mail/troubleshooting.aspx#errors." + MS_T,
-            )
-        ],
-        "busy": [
-            (
-                False,
-                "4.7.500",
-                "MAIL FROM",
-                "451 4.7.500 Server busy. Please try again later from [{ip}]. (S77719)" + MS_T,
-            )
-        ],
-        "rate_limited": [
-            (
-                False,
-                "4.7.650",
-                "MAIL FROM",
-                "451 4.7.650 The mail server [{ip}] has been temporarily rate limited due to IP "
-                "reputation. For e-mail delivery information, see https://postmaster.live.com "
-                "(S775)" + MS_T,
-            )
-        ],
-        "auth_policy": [
-            (
-                True,
-                "5.7.515",
-                "end of DATA",
-                "550 5.7.515 Access denied, sending domain {sdomain} doesn't meet the required "
-                "authentication level. The sender's domain in the 5322.From address doesn't meet "
-                "the authentication requirements defined for the sender. To learn more, visit "
-                "https://go.microsoft.com/fwlink/?linkid=2223003." + MS_T,
-            )
-        ],
-        "mailbox_full": [
-            (
-                False,
-                "4.2.2",
-                "RCPT TO",
-                "452 4.2.2 The recipient's mailbox is full and can't accept messages now. Please "
-                "try resending this message later, or contact the recipient directly." + MS_T,
-            )
-        ],
-        "disabled": [
-            (
-                True,
-                "5.2.1",
-                "RCPT TO",
-                "550 5.2.1 The email account that you tried to reach is disabled. (S2017062302)." + MS_T,
-            )
-        ],
+        "user_unknown": [(True, "5.5.0", "RCPT TO",
+                          "550 5.5.0 Requested action not taken: mailbox unavailable (S2017062302)." + MS_T)],
+        "reputation": [(True, "5.7.1", "MAIL FROM",
+                        "550 5.7.1 Unfortunately, messages from [{ip}] weren't sent. Please contact your "
+                        "Internet service provider since part of their network is on our block list "
+                        "(S3150). You can also refer your provider to "
+                        "http://mail.live.com/mail/troubleshooting.aspx#errors." + MS_T)],
+        "busy": [(False, "4.7.500", "MAIL FROM",
+                  "451 4.7.500 Server busy. Please try again later from [{ip}]. (S77719)" + MS_T)],
+        "rate_limited": [(False, "4.7.650", "MAIL FROM",
+                          "451 4.7.650 The mail server [{ip}] has been temporarily rate limited due to IP "
+                          "reputation. For e-mail delivery information, see https://postmaster.live.com "
+                          "(S775)" + MS_T)],
+        "auth_policy": [(True, "5.7.515", "end of DATA",
+                         "550 5.7.515 Access denied, sending domain {sdomain} doesn't meet the required "
+                         "authentication level. The sender's domain in the 5322.From address doesn't meet "
+                         "the authentication requirements defined for the sender. To learn more, visit "
+                         "https://go.microsoft.com/fwlink/?linkid=2223003." + MS_T)],
+        "mailbox_full": [(False, "4.2.2", "RCPT TO",
+                          "452 4.2.2 The recipient's mailbox is full and can't accept messages now. Please "
+                          "try resending this message later, or contact the recipient directly." + MS_T)],
+        "disabled": [(True, "5.2.1", "RCPT TO",
+                      "550 5.2.1 The email account that you tried to reach is disabled. (S2017062302)."
+                      + MS_T)],
     },
     "o365": {
-        "user_unknown": [
-            (
-                True,
-                "5.4.1",
-                "RCPT TO",
-                "550 5.4.1 Recipient address rejected: Access denied. For more information see "
-                "https://aka.ms/EXOSmtpErrors" + MS_T,
-            )
-        ],
-        "mailbox_full": [
-            (
-                False,
-                "4.2.2",
-                "RCPT TO",
-                "452 4.2.2 The recipient's mailbox is full and can't accept messages now." + MS_T,
-            )
-        ],
-        "busy": [
-            (
-                False,
-                "4.7.500",
-                "MAIL FROM",
-                "451 4.7.500 Server busy. Please try again later from [{ip}]. (S77714)" + MS_T,
-            )
-        ],
-        "spam_content": [
-            (
-                True,
-                "5.7.1",
-                "end of DATA",
-                "550 5.7.1 Service unavailable, Client host [{ip}] blocked using Spamhaus. To "
-                "request removal from this list see https://www.spamhaus.org/query/ip/{ip} "
-                "(AS3130)." + MS_T,
-            )
-        ],
+        "user_unknown": [(True, "5.4.1", "RCPT TO",
+                          "550 5.4.1 Recipient address rejected: Access denied. For more information see "
+                          "https://aka.ms/EXOSmtpErrors" + MS_T)],
+        "mailbox_full": [(False, "4.2.2", "RCPT TO",
+                          "452 4.2.2 The recipient's mailbox is full and can't accept messages now." + MS_T)],
+        "busy": [(False, "4.7.500", "MAIL FROM",
+                  "451 4.7.500 Server busy. Please try again later from [{ip}]. (S77714)" + MS_T)],
+        "spam_content": [(True, "5.7.1", "end of DATA",
+                          "550 5.7.1 Service unavailable, Client host [{ip}] blocked using Spamhaus. To "
+                          "request removal from this list see https://www.spamhaus.org/query/ip/{ip} "
+                          "(AS3130)." + MS_T)],
     },
     "yahoo": {
-        "rate_limited": [
-            (
-                False,
-                "4.7.0",
-                "MAIL FROM",
-                "421 4.7.0 [TSS04] Messages from {ip} temporarily deferred due to unexpected "
-                "volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes",
-            )
-        ],
-        "user_unknown": [
-            (
-                True,
-                "5.0.0",
-                "end of DATA",
-                "554 delivery error: dd This user doesn't have a {domain} account ({rcpt}) [0] - {ymta}",
-            )
-        ],
-        "disabled": [
-            (
-                True,
-                "5.0.0",
-                "end of DATA",
-                "554 delivery error: dd Sorry your message to {rcpt} cannot be delivered. This mailbox "
-                "is disabled (554.30). - {ymta}",
-            )
-        ],
+        "rate_limited": [(False, "4.7.0", "MAIL FROM",
+                          "421 4.7.0 [TSS04] Messages from {ip} temporarily deferred due to unexpected "
+                          "volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes")],
+        "user_unknown": [(True, "5.0.0", "end of DATA",
+                          "554 delivery error: dd This user doesn't have a {domain} account ({rcpt}) [0] - "
+                          "{ymta}")],
+        "disabled": [(True, "5.0.0", "end of DATA",
+                      "554 delivery error: dd Sorry your message to {rcpt} cannot be delivered. This mailbox "
+                      "is disabled (554.30). - {ymta}")],
         "mailbox_full": [(False, "4.2.2", "RCPT TO", "452 4.2.2 Mailbox full - {ymta}")],
-        "auth_policy": [
-            (
-                True,
-                "5.7.9",
-                "end of DATA",
-                "550 5.7.9 This mail has been blocked because the sender is unauthenticated. Yahoo "
-                "requires all senders to authenticate with either SPF or DKIM.",
-            )
-        ],
+        "auth_policy": [(True, "5.7.9", "end of DATA",
+                         "550 5.7.9 This mail has been blocked because the sender is unauthenticated. Yahoo "
+                         "requires all senders to authenticate with either SPF or DKIM.")],
     },
     "orange": {
-        "user_unknown": [
-            (
-                True,
-                "5.1.1",
-                "RCPT TO",
-                "550 5.1.1 <{rcpt}>: Recipient address rejected: Adresse d au moins un "
-                "destinataire invalide. Invalid recipient. OFR_416 [416]",
-            )
-        ],
-        "mailbox_full": [
-            (
-                True,
-                "5.2.2",
-                "RCPT TO",
-                "552 5.2.2 <{rcpt}>: Recipient address rejected: Boite du destinataire pleine. "
-                "Recipient mailbox full. OFR_417 [417]",
-            )
-        ],
-        "disabled": [
-            (
-                True,
-                "5.1.1",
-                "RCPT TO",
-                "550 5.1.1 <{rcpt}>: Recipient address rejected: Boite du destinataire archivee. "
-                "Archived recipient. OFR_418 [418]",
-            )
-        ],
-        "reputation": [
-            (
-                True,
-                "5.7.1",
-                "MAIL FROM",
-                "550 5.7.1 Service refuse. Veuillez essayer plus tard. Service refused, please try "
-                "later. OFR_999 [999]",
-            )
-        ],
-        "rate_limited": [
-            (
-                False,
-                "4.0.0",
-                "greeting",
-                "421 mwinf5c{n2} ME Trop de connexions, veuillez verifier votre configuration. "
-                "Too many connections, slow down. OFR005_104 [104]",
-            )
-        ],
+        "user_unknown": [(True, "5.1.1", "RCPT TO",
+                          "550 5.1.1 <{rcpt}>: Recipient address rejected: Adresse d au moins un "
+                          "destinataire invalide. Invalid recipient. OFR_416 [416]")],
+        "mailbox_full": [(True, "5.2.2", "RCPT TO",
+                          "552 5.2.2 <{rcpt}>: Recipient address rejected: Boite du destinataire pleine. "
+                          "Recipient mailbox full. OFR_417 [417]")],
+        "disabled": [(True, "5.1.1", "RCPT TO",
+                      "550 5.1.1 <{rcpt}>: Recipient address rejected: Boite du destinataire archivee. "
+                      "Archived recipient. OFR_418 [418]")],
+        "reputation": [(True, "5.7.1", "MAIL FROM",
+                        "550 5.7.1 Service refuse. Veuillez essayer plus tard. Service refused, please try "
+                        "later. OFR_999 [999]")],
+        "rate_limited": [(False, "4.0.0", "greeting",
+                          "421 mwinf5c{n2} ME Trop de connexions, veuillez verifier votre configuration. "
+                          "Too many connections, slow down. OFR005_104 [104]")],
     },
     "free": {
-        "user_unknown": [
-            (
-                True,
-                "5.1.1",
-                "RCPT TO",
-                "550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown in local recipient table",
-            )
-        ],
-        "mailbox_full": [(False, "4.2.2", "RCPT TO", "452 4.2.2 <{rcpt}>: Recipient address rejected: Mailbox full")],
-        "rate_limited": [
-            (
-                False,
-                "4.0.0",
-                "MAIL FROM",
-                "421 Too many spams from your IP ({ip}), please visit http://postmaster.free.fr/",
-            )
-        ],
+        "user_unknown": [(True, "5.1.1", "RCPT TO",
+                          "550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown in local recipient "
+                          "table")],
+        "mailbox_full": [(False, "4.2.2", "RCPT TO", "452 4.2.2 <{rcpt}>: Recipient address rejected: "
+                          "Mailbox full")],
+        "rate_limited": [(False, "4.0.0", "MAIL FROM",
+                          "421 Too many spams from your IP ({ip}), please visit http://postmaster.free.fr/")],
     },
     "sfr": {
-        "user_unknown": [(True, "5.1.1", "RCPT TO", "550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown")],
-        "reputation": [
-            (
-                True,
-                "5.7.1",
-                "MAIL FROM",
-                "554 5.7.1 Client host rejected: IP address {ip} blocklisted by SFR anti-spam policy [{n2}]",
-            )
-        ],
-        "rate_limited": [
-            (False, "4.7.0", "MAIL FROM", "421 4.7.0 Too many connections from {ip}, please try again later")
-        ],
+        "user_unknown": [(True, "5.1.1", "RCPT TO", "550 5.1.1 <{rcpt}>: Recipient address rejected: "
+                          "User unknown")],
+        "reputation": [(True, "5.7.1", "MAIL FROM",
+                        "554 5.7.1 Client host rejected: IP address {ip} blocklisted by SFR anti-spam "
+                        "policy [{n2}]")],
+        "rate_limited": [(False, "4.7.0", "MAIL FROM",
+                          "421 4.7.0 Too many connections from {ip}, please try again later")],
     },
     "laposte": {
-        "user_unknown": [
-            (True, "5.1.1", "RCPT TO", "550 5.1.1 <{rcpt}>: Recipient address rejected: Unknown user LPN003_401")
-        ],
-        "rate_limited": [
-            (
-                False,
-                "4.7.1",
-                "MAIL FROM",
-                "421 4.7.1 Service refuse, veuillez essayer plus tard. Service refused, please try later. LPN007_402",
-            )
-        ],
-        "reputation": [
-            (
-                True,
-                "5.7.1",
-                "MAIL FROM",
-                "550 5.7.1 Service refuse. Adresse IP {ip} bloquee. IP address blocked. LPN105_104",
-            )
-        ],
+        "user_unknown": [(True, "5.1.1", "RCPT TO", "550 5.1.1 <{rcpt}>: Recipient address rejected: "
+                          "Unknown user LPN003_401")],
+        "rate_limited": [(False, "4.7.1", "MAIL FROM",
+                          "421 4.7.1 Service refuse, veuillez essayer plus tard. Service refused, please "
+                          "try later. LPN007_402")],
+        "reputation": [(True, "5.7.1", "MAIL FROM",
+                        "550 5.7.1 Service refuse. Adresse IP {ip} bloquee. IP address blocked. LPN105_104")],
     },
     "gmx": {
         "user_unknown": [(True, "5.0.0", "RCPT TO", "550 Requested action not taken: mailbox unavailable")],
         "mailbox_full": [(False, "4.2.2", "RCPT TO", "452 4.2.2 Mailbox full, try again later")],
-        "reputation": [
-            (
-                False,
-                "4.0.0",
-                "greeting",
-                "554-gmx.net (mxgmx1{n2}) Nemesis ESMTP Service not available 554-No SMTP service "
-                "554-IP address is block listed. 554 For explanation visit "
-                "https://postmaster.gmx.net/en/case?c=r0301&i=ip&v={ip}&r={gmxid}",
-            )
-        ],
+        "reputation": [(False, "4.0.0", "greeting",
+                        "554-gmx.net (mxgmx1{n2}) Nemesis ESMTP Service not available 554-No SMTP service "
+                        "554-IP address is block listed. 554 For explanation visit "
+                        "https://postmaster.gmx.net/en/case?c=r0301&i=ip&v={ip}&r={gmxid}")],
     },
     "apple": {
         "user_unknown": [(True, "5.1.1", "RCPT TO", "550 5.1.1 <{rcpt}>: user does not exist")],
-        "reputation": [
-            (
-                True,
-                "5.7.1",
-                "end of DATA",
-                "554 5.7.1 [CS01] Message rejected due to local policy. Please visit "
-                "https://support.apple.com/en-us/HT204137",
-            )
-        ],
+        "reputation": [(True, "5.7.1", "end of DATA",
+                        "554 5.7.1 [CS01] Message rejected due to local policy. Please visit "
+                        "https://support.apple.com/en-us/HT204137")],
         "mailbox_full": [(False, "4.2.2", "RCPT TO", "452 4.2.2 <{rcpt}>: user is over quota")],
     },
     "postfix": {
-        "user_unknown": [
-            (
-                True,
-                "5.1.1",
-                "RCPT TO",
-                "550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown in virtual mailbox table",
-            ),
-            (
-                True,
-                "5.1.1",
-                "RCPT TO",
-                "550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown in local recipient table",
-            ),
-        ],
-        "mailbox_full": [
-            (
-                False,
-                "4.2.2",
-                "RCPT TO",
-                "452 4.2.2 <{rcpt}>: Recipient address rejected: Quota exceeded (mailbox for user is full)",
-            )
-        ],
-        "disabled": [
-            (
-                True,
-                "5.2.1",
-                "RCPT TO",
-                "550 5.2.1 <{rcpt}>: Recipient address rejected: Mailbox disabled, not accepting messages",
-            )
-        ],
-        "greylisted": [
-            (
-                False,
-                "4.2.0",
-                "RCPT TO",
-                "450 4.2.0 <{rcpt}>: Recipient address rejected: "
-                "Greylisted, see http://postgrey.schweikert.ch/help/{domain}.html",
-            )
-        ],
-        "reputation": [
-            (
-                True,
-                "5.7.1",
-                "RCPT TO",
-                "554 5.7.1 Service unavailable; Client host [{ip}] blocked "
-                "using zen.spamhaus.org; https://www.spamhaus.org/query/ip/{ip}",
-            )
-        ],
-        "auth_policy": [
-            (
-                True,
-                "5.7.23",
-                "RCPT TO",
-                "550 5.7.23 <{rcpt}>: Recipient address rejected: "
-                "Message rejected due to: SPF fail - not authorized. Please see "
-                "http://www.openspf.net/Why?s=mfrom;id={sender};ip={ip};r=<UNKNOWN>",
-            )
-        ],
+        "user_unknown": [(True, "5.1.1", "RCPT TO", "550 5.1.1 <{rcpt}>: Recipient address rejected: User "
+                          "unknown in virtual mailbox table"),
+                         (True, "5.1.1", "RCPT TO", "550 5.1.1 <{rcpt}>: Recipient address rejected: User "
+                          "unknown in local recipient table")],
+        "mailbox_full": [(False, "4.2.2", "RCPT TO", "452 4.2.2 <{rcpt}>: Recipient address rejected: "
+                          "Quota exceeded (mailbox for user is full)")],
+        "disabled": [(True, "5.2.1", "RCPT TO", "550 5.2.1 <{rcpt}>: Recipient address rejected: Mailbox "
+                      "disabled, not accepting messages")],
+        "greylisted": [(False, "4.2.0", "RCPT TO", "450 4.2.0 <{rcpt}>: Recipient address rejected: "
+                        "Greylisted, see http://postgrey.schweikert.ch/help/{domain}.html")],
+        "reputation": [(True, "5.7.1", "RCPT TO", "554 5.7.1 Service unavailable; Client host [{ip}] blocked "
+                        "using zen.spamhaus.org; https://www.spamhaus.org/query/ip/{ip}")],
+        "auth_policy": [(True, "5.7.23", "RCPT TO", "550 5.7.23 <{rcpt}>: Recipient address rejected: "
+                         "Message rejected due to: SPF fail - not authorized. Please see "
+                         "http://www.openspf.net/Why?s=mfrom;id={sender};ip={ip};r=<UNKNOWN>")],
         "spam_content": [(True, "5.7.1", "end of DATA", "554 5.7.1 Spam message rejected")],
         "message_too_large": [(True, "5.3.4", "end of DATA", "552 5.3.4 Message size exceeds fixed limit")],
-        "remote_error": [
-            (False, "4.3.0", "end of DATA", "451 4.3.0 Error: queue file write error"),
-            (False, "4.3.5", "RCPT TO", "451 4.3.5 Server configuration problem"),
-        ],
+        "remote_error": [(False, "4.3.0", "end of DATA", "451 4.3.0 Error: queue file write error"),
+                         (False, "4.3.5", "RCPT TO", "451 4.3.5 Server configuration problem")],
     },
     "exim": {
         "user_unknown": [(True, "5.0.0", "RCPT TO", "550 Unrouteable address")],
@@ -877,18 +390,11 @@ REPLIES: dict[str, dict[str, list[tuple[bool, str, str, str]]]] = {
         "mailbox_full": [(False, "4.2.2", "RCPT TO", "452 4.2.2 Mailbox quota exceeded")],
     },
     "exchange": {
-        "user_unknown": [
-            (
-                True,
-                "5.1.10",
-                "RCPT TO",
-                "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient {rcpt} not found by SMTP address lookup",
-            )
-        ],
+        "user_unknown": [(True, "5.1.10", "RCPT TO", "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient "
+                          "{rcpt} not found by SMTP address lookup")],
         "mailbox_full": [(False, "4.2.2", "RCPT TO", "452 4.2.2 Mailbox full")],
-        "message_too_large": [
-            (True, "5.3.4", "end of DATA", "552 5.3.4 Message size exceeds fixed maximum message size")
-        ],
+        "message_too_large": [(True, "5.3.4", "end of DATA", "552 5.3.4 Message size exceeds fixed maximum "
+                               "message size")],
     },
 }
 # Which family answers like which for reasons it does not have.
@@ -906,18 +412,8 @@ SOFT_PROFILE: dict[str, tuple[float, tuple[tuple[str, float], ...]]] = {
     "laposte": (0.02, (("rate_limited", 3), ("net_timeout", 0.5))),
     "gmx": (0.01, (("reputation", 2), ("net_timeout", 0.5))),
     "apple": (0.01, (("net_timeout", 1), ("net_lost", 1))),
-    "postfix": (
-        0.02,
-        (
-            ("net_timeout", 2),
-            ("net_refused", 1),
-            ("net_lost", 1),
-            ("dns_temp", 1),
-            ("net_conv_timeout", 0.5),
-            ("remote_error", 1),
-            ("tls_cert", 0.3),
-        ),
-    ),
+    "postfix": (0.02, (("net_timeout", 2), ("net_refused", 1), ("net_lost", 1), ("dns_temp", 1),
+                       ("net_conv_timeout", 0.5), ("remote_error", 1), ("tls_cert", 0.3))),
     "exim": (0.02, (("net_timeout", 2), ("net_refused", 1), ("dns_temp", 1))),
     "exchange": (0.02, (("net_timeout", 2), ("net_lost", 1), ("dns_temp", 0.5))),
 }
@@ -930,7 +426,8 @@ HARD_PROFILE: dict[str, tuple[float, tuple[tuple[str, float], ...]]] = {
     "sfr": (0.002, (("reputation", 1),)),
     "laposte": (0.002, (("reputation", 1),)),
     "apple": (0.002, (("reputation", 1),)),
-    "postfix": (0.003, (("reputation", 2), ("spam_content", 1), ("message_too_large", 1), ("auth_policy", 1))),
+    "postfix": (0.003, (("reputation", 2), ("spam_content", 1), ("message_too_large", 1),
+                        ("auth_policy", 1))),
     "exim": (0.002, (("spam_content", 1),)),
     "exchange": (0.001, (("message_too_large", 1),)),
 }
@@ -938,26 +435,20 @@ AUTH_STRICT = ("gmail", "microsoft", "yahoo")  # reject unauthenticated (no DKIM
 
 # Network and TLS failures: name -> (permanent, dsn)
 NET_FAILURES: dict[str, tuple[bool, str]] = {
-    "net_timeout": (False, "4.4.1"),
-    "net_refused": (False, "4.4.1"),
-    "net_noroute": (False, "4.4.1"),
-    "net_lost": (False, "4.4.2"),
-    "net_conv_timeout": (False, "4.4.2"),
-    "dns_temp": (False, "4.4.3"),
-    "dns_perm": (True, "5.4.4"),
-    "tls_required": (False, "4.7.4"),
-    "tls_cert": (False, "4.7.5"),
+    "net_timeout": (False, "4.4.1"), "net_refused": (False, "4.4.1"), "net_noroute": (False, "4.4.1"),
+    "net_lost": (False, "4.4.2"), "net_conv_timeout": (False, "4.4.2"), "dns_temp": (False, "4.4.3"),
+    "dns_perm": (True, "5.4.4"), "tls_required": (False, "4.7.4"), "tls_cert": (False, "4.7.5"),
 }
 
 
 class _Dest:
     """A recipient domain: where its mail goes and how that side behaves."""
 
-    __slots__ = ("domain", "family", "mx", "tls", "trust", "behavior", "pool", "soft_p", "soft", "hard_p", "hard")
+    __slots__ = ("domain", "family", "mx", "tls", "trust", "behavior", "pool", "soft_p", "soft",
+                 "hard_p", "hard")
 
-    def __init__(
-        self, domain: str, family: str, mx: list[tuple[str, tuple[str, ...]]], tls: str, trust: str, behavior: str
-    ) -> None:
+    def __init__(self, domain: str, family: str, mx: list[tuple[str, tuple[str, ...]]], tls: str,
+                 trust: str, behavior: str) -> None:
         self.domain = domain
         self.family = family
         self.mx = mx
@@ -1010,7 +501,8 @@ class _Ctx(dict):
     """Template fields made on demand (tracking ids, timestamps) so only used ones cost anything."""
 
     def __init__(self, gen: _Generator, ts: int, rcpt: str, domain: str, sender: str, ip: str) -> None:
-        super().__init__(rcpt=rcpt, domain=domain, sender=sender, ip=ip, sdomain=sender.rpartition("@")[2] or domain)
+        super().__init__(rcpt=rcpt, domain=domain, sender=sender, ip=ip,
+                         sdomain=sender.rpartition("@")[2] or domain)
         self.gen = gen
         self.ts = ts
 
@@ -1023,10 +515,8 @@ class _Ctx(dict):
         if key == "pepf":
             return g.ms_pepf()
         if key == "iso":
-            return (
-                datetime.fromtimestamp(self.ts / US, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
-                + f"{(self.ts // 1000) % 1000:03d}Z"
-            )
+            return datetime.fromtimestamp(self.ts / US, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + \
+                f"{(self.ts // 1000) % 1000:03d}Z"
         if key == "h16":
             return f"{r.getrandbits(64):016X}"
         if key == "ymta":
@@ -1041,18 +531,8 @@ class _Ctx(dict):
 class _Generator:
     """The simulation. Lines go into time buckets; buckets older than the clock are sorted and written."""
 
-    def __init__(
-        self,
-        *,
-        lines: int | None,
-        days: float,
-        gateways: list[str],
-        seed: int,
-        start: datetime,
-        fmt: str,
-        messages_per_day: float,
-        syslog_name: str,
-    ) -> None:
+    def __init__(self, *, lines: int | None, days: float, gateways: list[str], seed: int, start: datetime,
+                 fmt: str, messages_per_day: float, syslog_name: str) -> None:
         if not gateways:
             raise ValueError("at least one gateway is needed")
         if fmt not in FORMATS:
@@ -1197,11 +677,8 @@ class _Generator:
             fam, mx, tls = "postfix", MX_TABLE["gandi"], TLS_RSA13
         elif x < 0.55:
             host = dom.replace(".", "-") + ".mail.protection.outlook.com"
-            fam, mx, tls = (
-                "o365",
-                [(host, (f"52.101.{ri(64, 74)}.{ri(1, 250)}", f"52.101.{ri(64, 74)}.{ri(1, 250)}"))],
-                TLS_MS,
-            )
+            fam, mx, tls = "o365", [(host, (f"52.101.{ri(64, 74)}.{ri(1, 250)}",
+                                            f"52.101.{ri(64, 74)}.{ri(1, 250)}"))], TLS_MS
         elif x < 0.68:
             fam, mx, tls = "gmail", MX_TABLE["workspace"], TLS_GOOGLE
         else:
@@ -1218,17 +695,8 @@ class _Generator:
             if sender_side:
                 behavior = "greylist" if b < 0.15 else "normal"
             else:
-                behavior = (
-                    "dead"
-                    if b < 0.03
-                    else "flaky"
-                    if b < 0.1
-                    else "greylist"
-                    if b < 0.35
-                    else "tls_required"
-                    if b < 0.365
-                    else "normal"
-                )
+                behavior = ("dead" if b < 0.03 else "flaky" if b < 0.1 else "greylist" if b < 0.35
+                            else "tls_required" if b < 0.365 else "normal")
         return _Dest(dom, fam, mx, tls, trust, behavior)
 
     def _local_part(self, corporate: bool) -> str:
@@ -1283,24 +751,9 @@ class _Generator:
             host = f"{r.choice(('web', 'app', 'crm', 'erp', 'srv', 'intranet'))}{ri(1, 9)}.{dom}"
             client = f"{host}[{ip}]" if r.random() < 0.8 else f"unknown[{ip}]"
             addrs = [f"{r.choice(SENDER_ROLES)}@{dom}" for _ in range(ri(1, 4))]
-            out.append(
-                _Sender(
-                    gi=gi,
-                    kind="app",
-                    client=client,
-                    helo=host,
-                    submission=False,
-                    sasl=None,
-                    sasl_method=None,
-                    addrs=addrs,
-                    domain=dom,
-                    dkim=dkim,
-                    tls=r.random() < 0.5,
-                    bad=bad,
-                    verp=False,
-                    weight=size * 6,
-                )
-            )
+            out.append(_Sender(gi=gi, kind="app", client=client, helo=host, submission=False, sasl=None,
+                               sasl_method=None, addrs=addrs, domain=dom, dkim=dkim, tls=r.random() < 0.5,
+                               bad=bad, verp=False, weight=size * 6))
         # people and office software with SASL on submission
         for _ in range(ri(1, 6)):
             login = f"{self._local_part(False)}@{dom}"
@@ -1310,52 +763,22 @@ class _Generator:
                 client = f"unknown[{ip}]"
             else:
                 client = f"{r.choice(('box', 'fw', 'gw'))}-{ip.replace('.', '-')}.{dom}[{ip}]"
-            helo = r.choice(
-                (f"[{ip}]", f"PC-{r.choice(LAST).upper()}", f"LAPTOP-{r.getrandbits(28):07X}", "localhost.localdomain")
-            )
+            helo = r.choice((f"[{ip}]", f"PC-{r.choice(LAST).upper()}", f"LAPTOP-{r.getrandbits(28):07X}",
+                             "localhost.localdomain"))
             addrs = [login] if r.random() < 0.8 else [login, f"{r.choice(ROLES)}@{dom}"]
-            out.append(
-                _Sender(
-                    gi=gi,
-                    kind="user",
-                    client=client,
-                    helo=helo,
-                    submission=True,
-                    sasl=login,
-                    sasl_method="LOGIN" if r.random() < 0.3 else "PLAIN",
-                    addrs=addrs,
-                    domain=dom,
-                    dkim=dkim,
-                    tls=True,
-                    bad=bad,
-                    verp=False,
-                    weight=size,
-                )
-            )
+            out.append(_Sender(gi=gi, kind="user", client=client, helo=helo, submission=True, sasl=login,
+                               sasl_method="LOGIN" if r.random() < 0.3 else "PLAIN", addrs=addrs, domain=dom,
+                               dkim=dkim, tls=True, bad=bad, verp=False, weight=size))
         # a few organisations send newsletters in campaigns
         if r.random() < 0.12:
             ip = f"10.{ri(40, 60)}.{ri(0, 255)}.{ri(2, 254)}"
             host = f"newsletter.{dom}"
             verp = r.random() < 0.5
             addr = f"bounce@{dom}" if verp else f"newsletter@{dom}"
-            out.append(
-                _Sender(
-                    gi=gi,
-                    kind="newsletter",
-                    client=f"{host}[{ip}]",
-                    helo=host,
-                    submission=False,
-                    sasl=None,
-                    sasl_method=None,
-                    addrs=[addr],
-                    domain=dom,
-                    dkim=dkim or ("mail", dom),
-                    tls=True,
-                    bad=bad,
-                    verp=verp,
-                    weight=0.0025 * size,
-                )
-            )
+            out.append(_Sender(gi=gi, kind="newsletter", client=f"{host}[{ip}]", helo=host, submission=False,
+                               sasl=None, sasl_method=None, addrs=[addr], domain=dom,
+                               dkim=dkim or ("mail", dom), tls=True, bad=bad, verp=verp,
+                               weight=0.0025 * size))
         return out
 
     # ---------------------------------------------------------------- helpers
@@ -1374,16 +797,15 @@ class _Generator:
         ri = self.ri
         r = self.rng
         letters = ALNUM[ri(0, 26)] + ALNUM[ri(0, 26)] + ALNUM[ri(0, 26)]
-        return f"{r.getrandbits(52):013x}-{r.getrandbits(44):011x}si{ri(1000000, 9999999)}{letters}.{ri(1, 999)}"
+        return (f"{r.getrandbits(52):013x}-{r.getrandbits(44):011x}si{ri(1000000, 9999999)}{letters}."
+                f"{ri(1, 999)}")
 
     def ms_pepf(self) -> str:
         """An Exchange Online front-end host name, as Microsoft puts in its replies."""
         ri = self.ri
         r = self.rng
-        return (
-            f"{r.choice(('AM4', 'DB1', 'AMS0', 'FRA1', 'DU2', 'PA7'))}PEPF0000{r.getrandbits(16):04X}."
-            f"eurprd{ri(1, 9):02d}.prod.outlook.com"
-        )
+        return (f"{r.choice(('AM4', 'DB1', 'AMS0', 'FRA1', 'DU2', 'PA7'))}PEPF0000{r.getrandbits(16):04X}."
+                f"eurprd{ri(1, 9):02d}.prod.outlook.com")
 
     def pid(self, gi: int, svc: int, slots: int, epoch_s: int, t: int) -> int:
         """Pid of a worker process at time t: a slot's process lives for one epoch, then a new pid."""
@@ -1492,13 +914,8 @@ class _Generator:
                 t += ri(500, 20000)
                 rej = self.smtpd_reject(gi, snd, sender, rc, rejected_sender)
                 if rej:
-                    add(
-                        t,
-                        gi,
-                        K_REJECT,
-                        f"{name}[{pid}]: {qid or 'NOQUEUE'}: reject: RCPT from {client}: "
-                        f"{rej}; from=<{sender}> to=<{rc[0]}> proto=ESMTP helo=<{snd.helo}>",
-                    )
+                    add(t, gi, K_REJECT, f"{name}[{pid}]: {qid or 'NOQUEUE'}: reject: RCPT from {client}: "
+                                         f"{rej}; from=<{sender}> to=<{rc[0]}> proto=ESMTP helo=<{snd.helo}>")
                     continue
                 rcpt_ok += 1
                 if not qid:
@@ -1517,21 +934,11 @@ class _Generator:
             add(t, gi, K_OTHER, f"{sn}/cleanup[{cpid}]: {qid}: message-id=<{msgid}>")
             if snd.dkim:
                 t += ri(500, 9000)
-                add(
-                    t,
-                    gi,
-                    K_OTHER,
-                    f"opendkim[{self.opendkim_pid[gi]}]: {qid}: DKIM-Signature field added "
-                    f"(s={snd.dkim[0]}, d={snd.dkim[1]})",
-                )
+                add(t, gi, K_OTHER, f"opendkim[{self.opendkim_pid[gi]}]: {qid}: DKIM-Signature field added "
+                                    f"(s={snd.dkim[0]}, d={snd.dkim[1]})")
             t += ri(800, 15000)
-            add(
-                t,
-                gi,
-                K_MESSAGE,
-                f"{sn}/qmgr[{self.daemon_pid(gi, 1, t)}]: {qid}: from=<{sender}>, "
-                f"size={size}, nrcpt={len(accepted)} (queue active)",
-            )
+            add(t, gi, K_MESSAGE, f"{sn}/qmgr[{self.daemon_pid(gi, 1, t)}]: {qid}: from=<{sender}>, "
+                                  f"size={size}, nrcpt={len(accepted)} (queue active)")
             end = self.lifecycle(gi, qid, arrival, t, sender, size, accepted, msgid, campaign, snd)
             self.qstate[gi].hold(end, inode, qid)
         t += ri(1000, 30000)
@@ -1571,9 +978,8 @@ class _Generator:
         born = (((t - self.t0 + phase) // length) * length - phase) // US
         return slot, (self.pid_base[gi] + born * 2 + svc * 131 + slot * 17) % PID_MAX + 300
 
-    def smtpd_reject(
-        self, gi: int, snd: _Sender, sender: str, rc: tuple[str, _Dest, int], rejected_sender: bool
-    ) -> str | None:
+    def smtpd_reject(self, gi: int, snd: _Sender, sender: str, rc: tuple[str, _Dest, int],
+                     rejected_sender: bool) -> str | None:
         """The smtpd restriction that refuses this recipient, if any (sender login, blacklists, DNS)."""
         if rejected_sender:
             return f"553 5.7.1 <{sender}>: Sender address rejected: not owned by user {snd.sasl}"
@@ -1591,14 +997,12 @@ class _Generator:
         ri = self.ri
         r = self.rng
         if campaign:
-            return (
-                [self.big_pool[int(r.random() * len(self.big_pool))]]
-                if r.random() < 0.8
-                else [self.pool[int(r.random() * len(self.pool))]]
-            )
+            return [self.big_pool[int(r.random() * len(self.big_pool))]] if r.random() < 0.8 else \
+                [self.pool[int(r.random() * len(self.pool))]]
         first = self.pool[int(r.random() * len(self.pool))]
         x = r.random()
-        n = 1 if x < 0.82 else ri(2, 4) if x < 0.93 else ri(4, 11) if x < 0.985 else ri(11, 21)
+        n = 1 if x < 0.82 else ri(2, 4) if x < 0.93 else ri(4, 11) if x < 0.985 \
+            else ri(11, 21)
         if n == 1:
             return [first]
         out = [first]
@@ -1621,16 +1025,12 @@ class _Generator:
         x = r.random()
         if snd.kind == "user":
             if x < 0.5:
-                return (
-                    f"{r.choice(('AM0PR', 'PA4PR', 'DB9PR', 'PAXPR'))}{ri(1, 9):02d}MB"
-                    f"{ri(1000, 9999)}{r.getrandbits(40):010X}@{r.choice(('AM0PR', 'PA4PR'))}"
-                    f"{ri(1, 9):02d}MB{ri(1000, 9999)}.eurprd{ri(1, 9):02d}."
-                    f"prod.outlook.com"
-                )
-            return (
-                f"{r.getrandbits(32):08x}-{r.getrandbits(16):04x}-{r.getrandbits(16):04x}-"
-                f"{r.getrandbits(16):04x}-{r.getrandbits(48):012x}@{snd.domain}"
-            )
+                return (f"{r.choice(('AM0PR', 'PA4PR', 'DB9PR', 'PAXPR'))}{ri(1, 9):02d}MB"
+                        f"{ri(1000, 9999)}{r.getrandbits(40):010X}@{r.choice(('AM0PR', 'PA4PR'))}"
+                        f"{ri(1, 9):02d}MB{ri(1000, 9999)}.eurprd{ri(1, 9):02d}."
+                        f"prod.outlook.com")
+            return (f"{r.getrandbits(32):08x}-{r.getrandbits(16):04x}-{r.getrandbits(16):04x}-"
+                    f"{r.getrandbits(16):04x}-{r.getrandbits(48):012x}@{snd.domain}")
         if x < 0.15:  # no Message-ID header: cleanup adds one
             return f"{self.stamp(t)}.{qid}@{self.fqdn[snd.gi]}"
         if x < 0.6:
@@ -1643,20 +1043,9 @@ class _Generator:
 
     # ---------------------------------------------------------------- queue life of one message
 
-    def lifecycle(
-        self,
-        gi: int,
-        qid: str,
-        arrival: int,
-        t_q: int,
-        sender: str,
-        size: int,
-        rcpts: list[tuple[str, _Dest, int]],
-        msgid: str,
-        campaign: bool,
-        snd: _Sender | None,
-        orig_to: str = "",
-    ) -> int:
+    def lifecycle(self, gi: int, qid: str, arrival: int, t_q: int, sender: str, size: int,
+                  rcpts: list[tuple[str, _Dest, int]], msgid: str, campaign: bool, snd: _Sender | None,
+                  orig_to: str = "") -> int:
         """All delivery attempts of one queued message, then its removal; returns the removal time."""
         ri = self.ri
         add = self.add
@@ -1675,13 +1064,8 @@ class _Generator:
         warned = gi % 2 == 0 or not sender
         while True:
             if attempt:
-                add(
-                    t_att,
-                    gi,
-                    K_OTHER,
-                    f"{sn}/qmgr[{self.daemon_pid(gi, 1, t_att)}]: {qid}: "
-                    f"from=<{sender}>, size={size}, nrcpt={len(rcpts)} (queue active)",
-                )
+                add(t_att, gi, K_OTHER, f"{sn}/qmgr[{self.daemon_pid(gi, 1, t_att)}]: {qid}: "
+                                        f"from=<{sender}>, size={size}, nrcpt={len(rcpts)} (queue active)")
             t_end = t_att
             bounced: list[str] = []
             for g in pending:
@@ -1692,7 +1076,8 @@ class _Generator:
             t = t_end + ri(300, 8000)
             if pending and t_end >= deadline:
                 qpid = self.daemon_pid(gi, 1, t)
-                add(t, gi, K_EXPIRED, f"{sn}/qmgr[{qpid}]: {qid}: from=<{sender}>, status=expired, returned to sender")
+                add(t, gi, K_EXPIRED,
+                    f"{sn}/qmgr[{qpid}]: {qid}: from=<{sender}>, status=expired, returned to sender")
                 t = self.notify(gi, qid, t, sender, "non-delivery", size)
                 add(t + ri(100, 3000), gi, K_REMOVED, f"{sn}/qmgr[{qpid}]: {qid}: removed")
                 return t + 3000
@@ -1721,7 +1106,8 @@ class _Generator:
         if b == "dead":
             return [r.choice(("net_timeout", "net_timeout", "net_refused", "dns_temp")), -1, False]
         if b == "flaky" and r.random() < 0.3:
-            return [r.choice(("net_timeout", "net_refused", "net_noroute", "dns_temp")), ri(2, 14), False]
+            return [r.choice(("net_timeout", "net_refused", "net_noroute", "dns_temp")), ri(2, 14),
+                    False]
         if b == "tls_required" and r.random() < 0.5:
             return ["tls_required", -1 if r.random() < 0.7 else ri(2, 20), False]
         if b == "greylist" and r.random() < 0.3:  # postgrey's auto-whitelist spares known triplets
@@ -1769,20 +1155,8 @@ class _Generator:
             return None
         return cat[0] if len(cat) == 1 else self.rng.choice(cat)
 
-    def attempt(
-        self,
-        gi: int,
-        qid: str,
-        g: list,
-        t_att: int,
-        arrival: int,
-        sender: str,
-        size: int,
-        msgid: str,
-        attempt: int,
-        bounced: list[str],
-        orig_to: str,
-    ) -> int:
+    def attempt(self, gi: int, qid: str, g: list, t_att: int, arrival: int, sender: str, size: int,
+                msgid: str, attempt: int, bounced: list[str], orig_to: str) -> int:
         """One delivery attempt to one destination: its log lines; removes finished recipients."""
         ri = self.ri
         r = self.rng
@@ -1808,15 +1182,10 @@ class _Generator:
             for item in rlist:
                 t += ri(2000, 30000)
                 dt = (t - t_att) / US
-                add(
-                    t,
-                    gi,
-                    K_BOUNCED,
-                    f"{sn}/error[{epid}]: {qid}: to=<{item[0][0]}>{orig}, relay=none, "
-                    f"delay={fmt_delay((t - arrival) / US)}, delays={fmt_delay(a_s)}/"
-                    f"{fmt_delay(b_s)}/0/{fmt_delay(dt - b_s)}, dsn=5.7.1, status=bounced "
-                    f"(recipient domain blocked by relay policy)",
-                )
+                add(t, gi, K_BOUNCED, f"{sn}/error[{epid}]: {qid}: to=<{item[0][0]}>{orig}, relay=none, "
+                                      f"delay={fmt_delay((t - arrival) / US)}, delays={fmt_delay(a_s)}/"
+                                      f"{fmt_delay(b_s)}/0/{fmt_delay(dt - b_s)}, dsn=5.7.1, status=bounced "
+                                      f"(recipient domain blocked by relay policy)")
                 bounced.append(item[0][0])
             rlist.clear()
             return t
@@ -1831,14 +1200,9 @@ class _Generator:
             c_s = c / US
             for item in rlist:
                 t += ri(5, 400)
-                add(
-                    t,
-                    gi,
-                    kind,
-                    f"{prefix}{qid}: to=<{item[0][0]}>{orig}, relay={relay}, "
-                    f"delay={fmt_delay((t - arrival) / US)}, delays={fmt_delay(a_s)}/"
-                    f"{fmt_delay(b_s)}/{fmt_delay(c_s)}/0, dsn={dsn}, status={status} ({text})",
-                )
+                add(t, gi, kind, f"{prefix}{qid}: to=<{item[0][0]}>{orig}, relay={relay}, "
+                                 f"delay={fmt_delay((t - arrival) / US)}, delays={fmt_delay(a_s)}/"
+                                 f"{fmt_delay(b_s)}/{fmt_delay(c_s)}/0, dsn={dsn}, status={status} ({text})")
                 if perm:
                     bounced.append(item[0][0])
             if perm:
@@ -1855,24 +1219,20 @@ class _Generator:
             conn_use = f"conn_use={ri(2, 30)}, "
             c = ri(100, 3000)
         elif r.random() < 0.985:
-            add(
-                t + c - ri(10, 30_000), gi, K_OTHER, f"{prefix}{d.trust} TLS connection established to {relay}: {d.tls}"
-            )
+            add(t + c - ri(10, 30_000), gi, K_OTHER,
+                f"{prefix}{d.trust} TLS connection established to {relay}: {d.tls}")
         elif fail is None and d.family in ("postfix", "exim", "exchange"):  # old servers fail TLS, then plain
-            add(
-                t + c // 2,
-                gi,
-                K_OTHER,
+            add(t + c // 2, gi, K_OTHER,
                 f"{prefix}warning: TLS library problem: error:0A000410:SSL routines::sslv3 alert handshake "
-                f"failure:../ssl/record/rec_layer_s3.c:1584:SSL alert number 40:",
-            )
+                f"failure:../ssl/record/rec_layer_s3.c:1584:SSL alert number 40:")
             add(t + c // 2 + 50, gi, K_OTHER, f"{prefix}SSL_connect error to {relay}: -1")
         c_s = c / US
         t_conn = t + c
         if fail is not None:
             entry = self.reply(d.family, fail)
             if entry is None:
-                entry = (False, "4.3.0", "end of DATA", "451 4.3.0 Temporary server error. Please try again later")
+                entry = (False, "4.3.0", "end of DATA",
+                         "451 4.3.0 Temporary server error. Please try again later")
             perm, dsn, stage, tmpl = entry
             status, kind = ("bounced", K_BOUNCED) if perm else ("deferred", K_DEFERRED)
             tt = t_conn + (ri(50_000, 2_000_000) if stage == "end of DATA" else ri(2_000, 90_000))
@@ -1885,15 +1245,10 @@ class _Generator:
                     resp = f"host {host}[{hip}] refused to talk to me: {text}"
                 else:
                     resp = f"host {host}[{hip}] said: {text} (in reply to {stage} command)"
-                add(
-                    tt,
-                    gi,
-                    kind,
-                    f"{prefix}{qid}: to=<{rc[0]}>{orig}, relay={relay}, {conn_use}"
-                    f"delay={fmt_delay((tt - arrival) / US)}, delays={fmt_delay(a_s)}/"
-                    f"{fmt_delay(b_s)}/{fmt_delay(c_s)}/{fmt_delay(d_s)}, dsn={dsn}, "
-                    f"status={status} ({resp})",
-                )
+                add(tt, gi, kind, f"{prefix}{qid}: to=<{rc[0]}>{orig}, relay={relay}, {conn_use}"
+                                  f"delay={fmt_delay((tt - arrival) / US)}, delays={fmt_delay(a_s)}/"
+                                  f"{fmt_delay(b_s)}/{fmt_delay(c_s)}/{fmt_delay(d_s)}, dsn={dsn}, "
+                                  f"status={status} ({resp})")
                 if perm:
                     bounced.append(rc[0])
             if perm:
@@ -1921,15 +1276,10 @@ class _Generator:
             text = tmpl.format_map(_Ctx(self, tt, rc[0], d.domain, sender, ip))
             status, kind = ("bounced", K_BOUNCED) if perm else ("deferred", K_DEFERRED)
             delays = f"{fmt_delay(a_s)}/{fmt_delay(b_s)}/{fmt_delay(c_s)}/{fmt_delay((tt - t_conn) / US)}"
-            add(
-                tt,
-                gi,
-                kind,
-                f"{prefix}{qid}: to=<{rc[0]}>{orig}, relay={relay}, {conn_use}"
-                f"delay={fmt_delay((tt - arrival) / US)}, delays={delays}, dsn={dsn}, "
-                f"status={status} (host {host}[{hip}] said: {text} "
-                f"(in reply to {stage} command))",
-            )
+            add(tt, gi, kind, f"{prefix}{qid}: to=<{rc[0]}>{orig}, relay={relay}, {conn_use}"
+                              f"delay={fmt_delay((tt - arrival) / US)}, delays={delays}, dsn={dsn}, "
+                              f"status={status} (host {host}[{hip}] said: {text} "
+                              f"(in reply to {stage} command))")
             if perm:
                 bounced.append(rc[0])
             else:
@@ -1942,13 +1292,8 @@ class _Generator:
             delays = f"{fmt_delay(a_s)}/{fmt_delay(b_s)}/{fmt_delay(c_s)}/{fmt_delay(d_s)}"
             for item in accepted:
                 tt += ri(5, 300)
-                add(
-                    tt,
-                    gi,
-                    K_SENT,
-                    f"{prefix}{qid}: to=<{item[0][0]}>{orig}, relay={relay}, {conn_use}"
-                    f"delay={delay}, delays={delays}, dsn=2.0.0, status=sent ({resp})",
-                )
+                add(tt, gi, K_SENT, f"{prefix}{qid}: to=<{item[0][0]}>{orig}, relay={relay}, {conn_use}"
+                                    f"delay={delay}, delays={delays}, dsn=2.0.0, status=sent ({resp})")
         rlist[:] = keep
         return tt
 
@@ -1959,11 +1304,8 @@ class _Generator:
         host, ips = tried[-1]
         hip = ips[0]
         if fail in ("net_timeout", "net_refused", "net_noroute"):
-            why = {
-                "net_timeout": "Connection timed out",
-                "net_refused": "Connection refused",
-                "net_noroute": "No route to host",
-            }[fail]
+            why = {"net_timeout": "Connection timed out", "net_refused": "Connection refused",
+                   "net_noroute": "No route to host"}[fail]
             step = 30 * US if fail == "net_timeout" else ri(20_000, 300_000)
             c = 0
             for h, hips in tried[:-1]:
@@ -1972,44 +1314,24 @@ class _Generator:
             c += step
             return f"connect to {host}[{hip}]:25: {why}", "none", c
         if fail == "net_lost":
-            return (
-                f"lost connection with {host}[{hip}] while receiving the initial server greeting",
-                f"{host}[{hip}]:25",
-                ri(50_000, 5_000_000),
-            )
+            return (f"lost connection with {host}[{hip}] while receiving the initial server greeting",
+                    f"{host}[{hip}]:25", ri(50_000, 5_000_000))
         if fail == "net_conv_timeout":
-            return (
-                f"conversation with {host}[{hip}] timed out while receiving the initial server greeting",
-                f"{host}[{hip}]:25",
-                300 * US + ri(0, 200_000),
-            )
+            return (f"conversation with {host}[{hip}] timed out while receiving the initial server greeting",
+                    f"{host}[{hip}]:25", 300 * US + ri(0, 200_000))
         if fail == "dns_temp":
-            return (
-                f"Host or domain name not found. Name service error for name={d.domain} type=MX: "
-                f"Host not found, try again",
-                "none",
-                ri(10_000, 10_000_000),
-            )
+            return (f"Host or domain name not found. Name service error for name={d.domain} type=MX: "
+                    f"Host not found, try again", "none", ri(10_000, 10_000_000))
         if fail == "dns_perm":
-            return (
-                f"Host or domain name not found. Name service error for name={d.domain} type=MX: Host not found",
-                "none",
-                ri(5_000, 300_000),
-            )
+            return (f"Host or domain name not found. Name service error for name={d.domain} type=MX: "
+                    f"Host not found", "none", ri(5_000, 300_000))
         if fail == "tls_required":
-            return (
-                f"TLS is required, but was not offered by host {host}[{hip}]",
-                f"{host}[{hip}]:25",
-                ri(50_000, 800_000),
-            )
+            return (f"TLS is required, but was not offered by host {host}[{hip}]", f"{host}[{hip}]:25",
+                    ri(50_000, 800_000))
         # tls_cert
         c = ri(80_000, 900_000)
-        self.add(
-            t + c - 500,
-            gi,
-            K_OTHER,
-            f"{prefix}certificate verification failed for {host}[{hip}]:25: untrusted issuer /CN=ca.{d.domain}",
-        )
+        self.add(t + c - 500, gi, K_OTHER, f"{prefix}certificate verification failed for {host}[{hip}]:25: "
+                                           f"untrusted issuer /CN=ca.{d.domain}")
         return "Server certificate not verified", f"{host}[{hip}]:25", c
 
     def sent_reply(self, d: _Dest, t: int, msgid: str, size: int, d_s: float) -> str:
@@ -2021,15 +1343,11 @@ class _Generator:
             return f"250 2.0.0 OK  {t // US} {self.gmail_id()} - gsmtp"
         if fam in ("microsoft", "o365"):
             secs = max(0.01, d_s * 0.3)
-            host = (
-                f"{r.choice(('AM8PR', 'PAXPR', 'DB9PR', 'VI1PR', 'AS8PR'))}{ri(1, 10):02d}MB"
-                f"{ri(1000, 9999)}.eurprd{ri(1, 10):02d}.prod.outlook.com"
-            )
-            return (
-                f"250 2.6.0 <{msgid}> [InternalId={ri(10**12, 10**14)}, Hostname={host}] {size} "
-                f"bytes in {secs:.3f}, {size / 1024 / secs:.3f} KB/sec Queued mail for delivery "
-                f"-> 250 2.1.5"
-            )
+            host = (f"{r.choice(('AM8PR', 'PAXPR', 'DB9PR', 'VI1PR', 'AS8PR'))}{ri(1, 10):02d}MB"
+                    f"{ri(1000, 9999)}.eurprd{ri(1, 10):02d}.prod.outlook.com")
+            return (f"250 2.6.0 <{msgid}> [InternalId={ri(10**12, 10**14)}, Hostname={host}] {size} "
+                    f"bytes in {secs:.3f}, {size / 1024 / secs:.3f} KB/sec Queued mail for delivery "
+                    f"-> 250 2.1.5")
         if fam == "yahoo":
             return "250 ok dirdel"
         if fam in ("orange", "sfr"):
@@ -2040,10 +1358,8 @@ class _Generator:
         if fam == "exim":
             return f"250 OK id={self.token(6)}-{self.token(6)}-{self.token(2)}"
         if fam == "exchange":
-            return (
-                f"250 2.6.0 <{msgid}> [InternalId={ri(10**11, 10**13)}, Hostname=EXCH"
-                f"{ri(1, 4):02d}.{d.domain}] Queued mail for delivery"
-            )
+            return (f"250 2.6.0 <{msgid}> [InternalId={ri(10**11, 10**13)}, Hostname=EXCH"
+                    f"{ri(1, 4):02d}.{d.domain}] Queued mail for delivery")
         if fam == "apple":
             return f"250 2.0.0 Ok: queued as {r.getrandbits(48):012X}"
         return f"250 2.0.0 Ok: queued as {self.token(12)}"
@@ -2055,17 +1371,13 @@ class _Generator:
         sn = self.sn
         bpid = self.pid(gi, 5, 4, 900, t)
         if not sender:
-            add(t, gi, K_OTHER, f"{sn}/bounce[{bpid}]: {qid}: undeliverable postmaster notification discarded")
+            add(t, gi, K_OTHER,
+                f"{sn}/bounce[{bpid}]: {qid}: undeliverable postmaster notification discarded")
             return t + 500
         nqid, inode = self.qstate[gi].new(t, self.now, None)
         t_c = t + ri(2000, 20000)
-        add(
-            t_c,
-            gi,
-            K_OTHER,
-            f"{sn}/cleanup[{self.pid(gi, 3, 12, 600, t_c)}]: {nqid}: message-id="
-            f"<{self.stamp(t_c)}.{nqid}@{self.fqdn[gi]}>",
-        )
+        add(t_c, gi, K_OTHER, f"{sn}/cleanup[{self.pid(gi, 3, 12, 600, t_c)}]: {nqid}: message-id="
+                              f"<{self.stamp(t_c)}.{nqid}@{self.fqdn[gi]}>")
         t_b = t_c + ri(200, 5000)
         if what == "delay":
             add(t_b, gi, K_DELAY_NOTICE, f"{sn}/bounce[{bpid}]: {qid}: sender delay notification: {nqid}")
@@ -2073,15 +1385,12 @@ class _Generator:
             add(t_b, gi, K_NDR, f"{sn}/bounce[{bpid}]: {qid}: sender non-delivery notification: {nqid}")
         t_q = t_b + ri(100, 3000)
         nsize = min(size, 60_000) + ri(2500, 4500)
-        add(
-            t_q,
-            gi,
-            K_MESSAGE,
-            f"{sn}/qmgr[{self.daemon_pid(gi, 1, t_q)}]: {nqid}: from=<>, size={nsize}, nrcpt=1 (queue active)",
-        )
+        add(t_q, gi, K_MESSAGE, f"{sn}/qmgr[{self.daemon_pid(gi, 1, t_q)}]: {nqid}: from=<>, size={nsize}, "
+                                f"nrcpt=1 (queue active)")
         dom = sender.rpartition("@")[2].lower()
         d = self.sender_dest(dom)
-        end = self.lifecycle(gi, nqid, t_c, t_q, "", nsize, [(sender, d, 0)], f"{nqid}@{self.fqdn[gi]}", False, None)
+        end = self.lifecycle(gi, nqid, t_c, t_q, "", nsize, [(sender, d, 0)], f"{nqid}@{self.fqdn[gi]}",
+                             False, None)
         self.qstate[gi].hold(end, inode, nqid)
         return t_b + ri(100, 2000)
 
@@ -2158,12 +1467,12 @@ class _Generator:
         sn = self.sn
         hits, miss = ri(0, 400), ri(1, 200)
         ahits, amiss = ri(0, 50), ri(1, 200)
-        lines = (
-            f"statistics: start interval {self.syslog_stamp(t - 600 * US)}",
-            f"statistics: domain lookup hits={hits} miss={miss} success={100 * hits // (hits + miss)}%",
-            f"statistics: address lookup hits={ahits} miss={amiss} success={100 * ahits // (ahits + amiss)}%",
-            f"statistics: max simultaneous domains={ri(1, 12)} addresses={ri(1, 20)} connection={ri(1, 25)}",
-        )
+        lines = (f"statistics: start interval {self.syslog_stamp(t - 600 * US)}",
+                 f"statistics: domain lookup hits={hits} miss={miss} success={100 * hits // (hits + miss)}%",
+                 f"statistics: address lookup hits={ahits} miss={amiss} "
+                 f"success={100 * ahits // (ahits + amiss)}%",
+                 f"statistics: max simultaneous domains={ri(1, 12)} addresses={ri(1, 20)} "
+                 f"connection={ri(1, 25)}")
         for i, text in enumerate(lines):
             self.add(t + i * 15, gi, K_OTHER, f"{sn}/scache[{pid}]: {text}")
         self.schedule(t + 600 * US + ri(0, 5 * US), "scache", gi)
@@ -2173,9 +1482,11 @@ class _Generator:
         ri = self.ri
         pid = self.pid(gi, 8, 50, 1, t)
         add = self.add
-        add(t, gi, K_OTHER, f"CRON[{pid}]: pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)")
+        add(t, gi, K_OTHER,
+            f"CRON[{pid}]: pam_unix(cron:session): session opened for user root(uid=0) by (uid=0)")
         add(t + ri(1000, 9000), gi, K_OTHER, f"CRON[{pid + 1}]: (root) CMD ({CRON_CMDS[0]})")
-        add(t + ri(20_000, 300_000), gi, K_OTHER, f"CRON[{pid}]: pam_unix(cron:session): session closed for user root")
+        add(t + ri(20_000, 300_000), gi, K_OTHER,
+            f"CRON[{pid}]: pam_unix(cron:session): session closed for user root")
         self.schedule(t + 600 * US, "cron", gi)
 
     def ev_reload(self, t: int, gi: int, data: object) -> None:
@@ -2183,15 +1494,11 @@ class _Generator:
         ri = self.ri
         i = data  # type: ignore[assignment]
         sn = self.sn
-        self.add(
-            t, gi, K_OTHER, f"{sn}/postfix-script[{self.pid(gi, 10, 30, 60, t)}]: refreshing the Postfix mail system"
-        )
-        self.add(
-            t + ri(50_000, 200_000),
-            gi,
-            K_OTHER,
-            f"{sn}/master[{self.master_pid[gi]}]: reload -- version {POSTFIX_VERSION}, configuration /etc/postfix",
-        )
+        self.add(t, gi, K_OTHER,
+                 f"{sn}/postfix-script[{self.pid(gi, 10, 30, 60, t)}]: refreshing the Postfix mail system")
+        self.add(t + ri(50_000, 200_000), gi, K_OTHER,
+                 f"{sn}/master[{self.master_pid[gi]}]: reload -- version {POSTFIX_VERSION}, "
+                 f"configuration /etc/postfix")
         lst = self.reloads[gi]
         if i + 1 < len(lst):  # type: ignore[operator]
             self.schedule(lst[i + 1], "reload", gi, i + 1)  # type: ignore[operator]
@@ -2208,12 +1515,8 @@ class _Generator:
         x = r.random()
         if x < 0.2:
             ptr = f"ip-{ip.replace('.', '-')}.example-hosting.net"
-            add(
-                t,
-                gi,
-                K_OTHER,
-                f"{name}[{pid}]: warning: hostname {ptr} does not resolve to address {ip}: Name or service not known",
-            )
+            add(t, gi, K_OTHER, f"{name}[{pid}]: warning: hostname {ptr} does not resolve to address {ip}: "
+                                f"Name or service not known")
             t += 300
         add(t, gi, K_OTHER, f"{name}[{pid}]: connect from {client}")
         helo = r.choice(SCANNER_HELOS)
@@ -2224,21 +1527,16 @@ class _Generator:
                 sender = f"{self._local_part(False)}@{r.choice(('example.org', 'mail.ru', 'outlook.com'))}"
             t += ri(100_000, 2_000_000)
             code = "454 4.7.1" if gi % 2 == 0 else "554 5.7.1"
-            add(
-                t,
-                gi,
-                K_REJECT,
-                f"{name}[{pid}]: NOQUEUE: reject: RCPT from {client}: {code} <{rcpt}>: "
-                f"Relay access denied; from=<{sender}> to=<{rcpt}> proto=ESMTP "
-                f"helo=<{helo}>",
-            )
+            add(t, gi, K_REJECT, f"{name}[{pid}]: NOQUEUE: reject: RCPT from {client}: {code} <{rcpt}>: "
+                                 f"Relay access denied; from=<{sender}> to=<{rcpt}> proto=ESMTP "
+                                 f"helo=<{helo}>")
             t += ri(50_000, 900_000)
-            add(t, gi, K_OTHER, f"{name}[{pid}]: disconnect from {client} ehlo=1 mail=1 rcpt=0/1 quit=1 commands=3/4")
+            add(t, gi, K_OTHER, f"{name}[{pid}]: disconnect from {client} ehlo=1 mail=1 rcpt=0/1 quit=1 "
+                                f"commands=3/4")
         elif x < 0.75:
             t += ri(100_000, 5_000_000)
-            after, counts = r.choice(
-                (("CONNECT", "commands=0"), ("EHLO", "ehlo=1 commands=1"), ("AUTH", "ehlo=1 auth=0/1 commands=1/2"))
-            )
+            after, counts = r.choice((("CONNECT", "commands=0"), ("EHLO", "ehlo=1 commands=1"),
+                                      ("AUTH", "ehlo=1 auth=0/1 commands=1/2")))
             add(t, gi, K_OTHER, f"{name}[{pid}]: lost connection after {after} from {client}")
             add(t + 200, gi, K_OTHER, f"{name}[{pid}]: disconnect from {client} {counts}")
         elif x < 0.88:
@@ -2248,15 +1546,11 @@ class _Generator:
         else:
             t += ri(50_000, 500_000)
             add(t, gi, K_OTHER, f"{name}[{pid}]: SSL_accept error from {client}: -1")
-            add(
-                t + 100,
-                gi,
-                K_OTHER,
-                f"{name}[{pid}]: warning: TLS library problem: error:0A00010B:SSL "
-                f"routines::wrong version number:../ssl/record/ssl3_record.c:354:",
-            )
+            add(t + 100, gi, K_OTHER, f"{name}[{pid}]: warning: TLS library problem: error:0A00010B:SSL "
+                                      f"routines::wrong version number:../ssl/record/ssl3_record.c:354:")
             add(t + 300, gi, K_OTHER, f"{name}[{pid}]: lost connection after STARTTLS from {client}")
-            add(t + 400, gi, K_OTHER, f"{name}[{pid}]: disconnect from {client} ehlo=1 starttls=0/1 commands=1/2")
+            add(t + 400, gi, K_OTHER,
+                f"{name}[{pid}]: disconnect from {client} ehlo=1 starttls=0/1 commands=1/2")
         self.smtpd_busy[gi][False][slot] = t + 1
         self.schedule(t + int(r.expovariate(1 / 1200) * US), "scanner", gi)
 
@@ -2266,7 +1560,8 @@ class _Generator:
         r = self.rng
         add = self.add
         if data is None:
-            ip = f"{r.choice((45, 80, 87, 91, 141, 185, 193))}.{ri(1, 255)}.{ri(0, 255)}.{ri(1, 255)}"
+            ip = f"{r.choice((45, 80, 87, 91, 141, 185, 193))}.{ri(1, 255)}.{ri(0, 255)}." \
+                 f"{ri(1, 255)}"
             data = (ip, ri(2, 25))
             self.schedule(t + int(r.expovariate(1 / 28800) * US), "bruteforce", gi)
         ip, left = data  # type: ignore[misc]
@@ -2281,22 +1576,14 @@ class _Generator:
         user = victim.sasl or f"{r.choice(('admin', 'info', 'test', 'contact', 'webmaster'))}@{victim.domain}"
         method = r.choice(("LOGIN", "PLAIN"))
         t += ri(500_000, 3_000_000)
-        add(
-            t,
-            gi,
-            K_OTHER,
-            f"dovecot: auth: passwd-file({user},{ip}): "
-            f"{'Password mismatch' if victim.sasl == user else 'unknown user'}",
-        )
+        add(t, gi, K_OTHER, f"dovecot: auth: passwd-file({user},{ip}): "
+                            f"{'Password mismatch' if victim.sasl == user else 'unknown user'}")
         reason = "UGFzc3dvcmQ6" if method == "LOGIN" else "authentication failure"
-        add(
-            t + 900,
-            gi,
-            K_SASL_FAIL,
-            f"{name}[{pid}]: warning: {client}: SASL {method} authentication failed: {reason}, sasl_username={user}",
-        )
+        add(t + 900, gi, K_SASL_FAIL, f"{name}[{pid}]: warning: {client}: SASL {method} authentication "
+                                      f"failed: {reason}, sasl_username={user}")
         t += ri(100_000, 1_000_000)
-        add(t, gi, K_OTHER, f"{name}[{pid}]: disconnect from {client} ehlo=2 starttls=1 auth=0/1 quit=1 commands=4/5")
+        add(t, gi, K_OTHER, f"{name}[{pid}]: disconnect from {client} ehlo=2 starttls=1 auth=0/1 quit=1 "
+                            f"commands=4/5")
         self.smtpd_busy[gi][True][slot] = t + 1
         if left > 1:
             self.schedule(t + ri(1, 20) * US, "bruteforce", gi, (ip, left - 1))
@@ -2310,24 +1597,17 @@ class _Generator:
         qid, inode = self.qstate[gi].new(t, self.now, None)
         add(t, gi, K_RECEIVED, f"{sn}/pickup[{self.daemon_pid(gi, 2, t)}]: {qid}: uid=0 from=<root>")
         t += ri(1000, 20000)
-        add(
-            t,
-            gi,
-            K_OTHER,
-            f"{sn}/cleanup[{self.pid(gi, 3, 12, 600, t)}]: {qid}: message-id=<{self.stamp(t)}.{qid}@{self.fqdn[gi]}>",
-        )
+        add(t, gi, K_OTHER, f"{sn}/cleanup[{self.pid(gi, 3, 12, 600, t)}]: {qid}: message-id="
+                            f"<{self.stamp(t)}.{qid}@{self.fqdn[gi]}>")
         t += ri(1000, 10000)
         size = ri(700, 40000)
         sender = f"root@{self.fqdn[gi]}"
-        add(
-            t,
-            gi,
-            K_MESSAGE,
-            f"{sn}/qmgr[{self.daemon_pid(gi, 1, t)}]: {qid}: from=<{sender}>, size={size}, nrcpt=1 (queue active)",
-        )
+        add(t, gi, K_MESSAGE, f"{sn}/qmgr[{self.daemon_pid(gi, 1, t)}]: {qid}: from=<{sender}>, size={size}, "
+                              f"nrcpt=1 (queue active)")
         ops = self.sender_dest("exploitation.relay-operator.fr")
         rcpt = [("postmaster@exploitation.relay-operator.fr", ops, 0)]
-        end = self.lifecycle(gi, qid, t, t, sender, size, rcpt, f"{qid}@{self.fqdn[gi]}", False, None, orig_to="root")
+        end = self.lifecycle(gi, qid, t, t, sender, size, rcpt, f"{qid}@{self.fqdn[gi]}", False, None,
+                             orig_to="root")
         self.qstate[gi].hold(end, inode, qid)
         self.schedule(t + int(r.expovariate(1 / 28800) * US), "rootmail", gi)
 
@@ -2477,7 +1757,7 @@ class _Writer:
             counts[gi * NK + kind] += 1
             if kind == K_MESSAGE:
                 i = text.index("]: ") + 3
-                qid = text[i : text.index(":", i)]
+                qid = text[i:text.index(":", i)]
                 seen = self.seen[gi]
                 if qid in seen:
                     self.recycled += 1
@@ -2527,50 +1807,29 @@ class _Writer:
         return s
 
 
-def generate(
-    out: Path | TextIO | None,
-    *,
-    lines: int | None = None,
-    days: float,
-    gateways: list[str],
-    seed: int,
-    start: datetime,
-    fmt: Format = "syslog",
-    per_gateway_dir: Path | None = None,
-    messages_per_day: float = 4000.0,
-    syslog_name: str = "postfix",
-) -> GenerateStats:
+def generate(out: Path | TextIO | None, *, lines: int | None = None, days: float, gateways: list[str],
+             seed: int, start: datetime, fmt: Format = "syslog", per_gateway_dir: Path | None = None,
+             messages_per_day: float = 4000.0, syslog_name: str = "postfix") -> GenerateStats:
     """Write a realistic, time-ordered Postfix log of `gateways` and return the exact counts.
 
     With `lines`, exactly that many lines are written (the rate is set so they span about `days`);
     without, `days` of traffic at about `messages_per_day` per gateway. `per_gateway_dir` also writes
     one `<gateway>.log` per gateway. Same arguments, same bytes.
     """
-    gen = _Generator(
-        lines=lines,
-        days=days,
-        gateways=gateways,
-        seed=seed,
-        start=start,
-        fmt=fmt,
-        messages_per_day=messages_per_day,
-        syslog_name=syslog_name,
-    )
+    gen = _Generator(lines=lines, days=days, gateways=gateways, seed=seed, start=start, fmt=fmt,
+                     messages_per_day=messages_per_day, syslog_name=syslog_name)
     with ExitStack() as stack:
         outs: list[TextIO] = []
         if isinstance(out, Path | str):
-            outs.append(stack.enter_context(open(out, "w", encoding="utf-8", newline="\n", buffering=1 << 22)))
+            outs.append(stack.enter_context(open(out, "w", encoding="utf-8", newline="\n",
+                                                 buffering=1 << 22)))
         elif out is not None:
             outs.append(out)
         per_gw = None
         if per_gateway_dir is not None:
             per_gateway_dir.mkdir(parents=True, exist_ok=True)
-            per_gw = [
-                stack.enter_context(
-                    open(per_gateway_dir / f"{g}.log", "w", encoding="utf-8", newline="\n", buffering=1 << 22)
-                )
-                for g in gateways
-            ]
+            per_gw = [stack.enter_context(open(per_gateway_dir / f"{g}.log", "w", encoding="utf-8",
+                                               newline="\n", buffering=1 << 22)) for g in gateways]
         if not outs and per_gw is None:
             raise ValueError("nothing to write to: give out or per_gateway_dir")
         return gen.run(outs, per_gw)
@@ -2589,38 +1848,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--gateways", default="gw1", help="comma-separated gateway host names")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", type=Path, default=None, help="combined log of all gateways")
-    p.add_argument(
-        "--format",
-        dest="fmt",
-        choices=FORMATS,
-        default="syslog",
-        help="syslog: 'Nov 24 15:55:01'; rfc3339: rsyslog high precision; journal: journalctl -o short-iso-precise",
-    )
+    p.add_argument("--format", dest="fmt", choices=FORMATS, default="syslog",
+                   help="syslog: 'Nov 24 15:55:01'; rfc3339: rsyslog high precision; journal: "
+                        "journalctl -o short-iso-precise")
     p.add_argument("--per-gateway-dir", type=Path, default=None, help="also write DIR/<gateway>.log")
-    p.add_argument(
-        "--start",
-        type=datetime.fromisoformat,
-        default=None,
-        help="ISO start time (default: midnight UTC, DAYS days ago)",
-    )
+    p.add_argument("--start", type=datetime.fromisoformat, default=None,
+                   help="ISO start time (default: midnight UTC, DAYS days ago)")
     p.add_argument("--messages-per-day", type=float, default=4000.0, help="per gateway, without --lines")
     p.add_argument("--syslog-name", default="postfix")
     a = p.parse_args(argv)
     if a.out is None and a.per_gateway_dir is None:
         p.error("give --out or --per-gateway-dir")
     gws = [g.strip() for g in a.gateways.split(",") if g.strip()]
-    stats = generate(
-        a.out,
-        lines=a.lines,
-        days=a.days,
-        gateways=gws,
-        seed=a.seed,
-        start=a.start or default_start(a.days),
-        fmt=a.fmt,
-        per_gateway_dir=a.per_gateway_dir,
-        messages_per_day=a.messages_per_day,
-        syslog_name=a.syslog_name,
-    )
+    stats = generate(a.out, lines=a.lines, days=a.days, gateways=gws, seed=a.seed,
+                     start=a.start or default_start(a.days), fmt=a.fmt, per_gateway_dir=a.per_gateway_dir,
+                     messages_per_day=a.messages_per_day, syslog_name=a.syslog_name)
     json.dump(stats.as_dict(), sys.stdout, indent=1)
     sys.stdout.write("\n")
     return 0
