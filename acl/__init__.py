@@ -33,6 +33,7 @@ from acl.sessions import (
 from acl.signup import finish_signup, start_signup
 from acl.sqlguard import check_user_sql
 from acl.store import Store, open_store
+from acl.tokens import TOKEN_PREFIX, ApiToken, TokenInvalid, token_create, token_list, token_revoke, token_user
 from acl.users import (
     get_user,
     user_add,
@@ -46,6 +47,7 @@ from acl.users import (
 
 __all__ = [
     "ADMIN",
+    "ApiToken",
     "ALL_GATEWAYS",
     "KINDS",
     "MAILGW",
@@ -66,6 +68,8 @@ __all__ = [
     "Scope",
     "SessionInvalid",
     "SqlRefused",
+    "TOKEN_PREFIX",
+    "TokenInvalid",
     "Store",
     "Throttled",
     "User",
@@ -90,6 +94,10 @@ __all__ = [
     "smtp_mailer",
     "start_password_reset",
     "start_signup",
+    "token_create",
+    "token_list",
+    "token_revoke",
+    "token_user",
     "user_add",
     "user_disable",
     "user_grant",

@@ -79,6 +79,22 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        2,
+        (
+            """CREATE TABLE api_tokens (
+                id INTEGER PRIMARY KEY,
+                user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                name TEXT NOT NULL,
+                token_hash TEXT NOT NULL UNIQUE,
+                created_at REAL NOT NULL,
+                expires_at REAL,
+                revoked_at REAL,
+                last_used_at REAL
+            )""",
+            "CREATE INDEX api_tokens_user ON api_tokens(user_id)",
+        ),
+    ),
 )
 
 
@@ -131,6 +147,19 @@ class ThrottleRow:
 
 
 @dataclass(frozen=True)
+class TokenRow:
+    """One row of `api_tokens` (the token itself is never stored, only its SHA-256)."""
+
+    id: int
+    user_id: int
+    name: str
+    created_at: float
+    expires_at: float | None
+    revoked_at: float | None
+    last_used_at: float | None
+
+
+@dataclass(frozen=True)
 class AuditRow:
     """One audit entry; before/after are JSON texts."""
 
@@ -141,6 +170,9 @@ class AuditRow:
     target: str | None
     before: str | None
     after: str | None
+
+
+_TOKEN_COLUMNS = "id, user_id, name, created_at, expires_at, revoked_at, last_used_at"
 
 
 def _user(row: tuple) -> UserRow:
@@ -316,6 +348,38 @@ class Tx:
 
     def delete_expired_codes(self, now: float) -> None:
         self._c.execute("DELETE FROM codes WHERE expires_at <= ?", (now,))
+
+    # API tokens
+    def insert_token(self, user_id: int, name: str, token_hash: str, now: float, expires_at: float | None) -> int:
+        cur = self._c.execute(
+            "INSERT INTO api_tokens (user_id, name, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+            (user_id, name, token_hash, now, expires_at),
+        )
+        return int(cur.lastrowid or 0)
+
+    def token_by_hash(self, token_hash: str) -> TokenRow | None:
+        sql = f"SELECT {_TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = ?"  # noqa: S608 - our column list
+        row = self._c.execute(sql, (token_hash,)).fetchone()
+        return TokenRow(*row) if row else None
+
+    def token_by_id(self, token_id: int) -> TokenRow | None:
+        sql = f"SELECT {_TOKEN_COLUMNS} FROM api_tokens WHERE id = ?"  # noqa: S608 - our column list
+        row = self._c.execute(sql, (token_id,)).fetchone()
+        return TokenRow(*row) if row else None
+
+    def tokens(self, user_id: int | None) -> list[TokenRow]:
+        """Tokens of one account (None: of every account), newest first."""
+        sql = f"SELECT {_TOKEN_COLUMNS} FROM api_tokens WHERE ? IS NULL OR user_id = ? ORDER BY id DESC"  # noqa: S608
+        return [TokenRow(*r) for r in self._c.execute(sql, (user_id, user_id))]
+
+    def revoke_token(self, token_id: int, now: float) -> bool:
+        cur = self._c.execute(
+            "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (now, token_id)
+        )
+        return cur.rowcount == 1
+
+    def set_token_used(self, token_id: int, now: float) -> None:
+        self._c.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", (now, token_id))
 
     # audit
     def insert_audit(

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from relaywatch.commands import accounts, fbl, gateways, lake, policy, reports, serve
+from relaywatch.commands import accounts, fbl, gateways, lake, notebook, policy, reports, serve, tokens
 from relaywatch.core import RelaywatchError, resolve_home
 
 
@@ -37,7 +37,7 @@ def main(ctx: click.Context, home: Path | None) -> None:
     ctx.obj["home"] = resolve_home(home)
 
 
-for module in (lake, accounts, gateways, serve, reports, fbl, policy):
+for module in (lake, accounts, gateways, serve, reports, fbl, policy, tokens, notebook):
     for command in module.COMMANDS:
         main.add_command(command)
 

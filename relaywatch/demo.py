@@ -21,7 +21,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from acl import NotFound, Scope, get_user, local_operator, open_store, user_add, user_grant
+from acl import NotFound, Scope, get_user, local_operator, open_store, token_create, user_add, user_grant
 from relaywatch.core import CONFIG_NAME, control_db, open_home, write_atomic
 from relaywatch.fblgen import seed_complaints
 from relaywatch.loggen import generate
@@ -121,6 +121,18 @@ def _accounts(home: Path, logins: Path, lake: Lake) -> list[tuple[str, str, str]
     return accounts
 
 
+def api_token(home: Path, path: Path) -> Path:
+    """The customer's demo API token, created once and kept in `path` (mode 0600), never printed."""
+    if not path.is_file():
+        store = open_store(control_db(home))
+        try:
+            secret, _ = token_create(store, local_operator(), "demo", user="customer")
+        finally:
+            store.close()
+        write_atomic(path, secret + "\n", mode=0o600)
+    return path
+
+
 def live_gateway(log: Path, stop: threading.Event) -> None:
     """Append generated Postfix lines to `log` as their timestamps come due (a real-time gateway)."""
     buffer = io.StringIO()
@@ -180,6 +192,13 @@ def main() -> None:
     print(f"\nDashboards: http://127.0.0.1:{args.port}")
     for name, password, role in accounts:
         print(f"  login {name!r} password {password!r} ({role})")
+    token = api_token(args.dir / "home", args.dir / "customer.token")
+    base = f"http://127.0.0.1:{args.port}/api/v1"
+    print(f"\nHTTP API as 'customer' (its token is in {token}, mode 0600):")
+    print(f"  curl -H \"Authorization: Bearer $(cat {token})\" -H 'Accept: text/csv' '{base}/overview/by_gateway'")
+    python = f"relaywatch.connect('{base[:-7]}', open('{token}').read().strip()).overview('top_domains')"
+    print(f"  python -c \"import relaywatch; print({python})\"")
+    print(f"  API description: {base}/openapi.json")
     if args.serve:
         serve(args.dir, args.port)
 

@@ -11,6 +11,7 @@ from acl import ADMIN, ROOT, InvalidValue, LoginFailed, PermissionDenied, Thrott
 from dashboards import auth
 from dashboards.auth import guard
 from dashboards.filters import plain
+from dashboards.tokens_section import tokens_section
 from reports import (
     LANGUAGES,
     PAGE_SIZES,
@@ -105,6 +106,8 @@ if st.button(t("account.report_preview"), key="report_preview"):
         st.info(t("account.report_nothing", detail=plain(exc)))
     else:
         st.iframe(path, height=900)
+
+tokens_section(session)
 
 st.subheader(t("account.password"))
 with st.form("account_password", clear_on_submit=True):

@@ -3,6 +3,7 @@ model, the error base and the file helpers. It imports nothing else of ours."""
 
 from relaywatch.core.config import (
     CONFIG_NAME,
+    ApiSection,
     ClassifySection,
     CollectSection,
     Config,
@@ -35,6 +36,7 @@ from relaywatch.core.lazy import lazy_exports
 
 __all__ = [
     "CONFIG_NAME",
+    "ApiSection",
     "DEFAULT_CONFIG",
     "ClassifySection",
     "CollectSection",

@@ -166,6 +166,22 @@ class SqlSection:
 
 
 @dataclass(frozen=True)
+class ApiSection:
+    """`[api]`: the HTTP API beside the dashboards (token requests; user SQL keeps the `[sql]` bounds)."""
+
+    concurrency: int = field(default=4, metadata=_minimum(1))
+    """API queries running at once (each SQL query is a child process); others wait their turn."""
+    queue_seconds: float = field(default=10.0, metadata=_minimum(0))
+    """How long a request waits for its turn before a 503 with Retry-After."""
+    requests_per_minute: int = field(default=600, metadata=_minimum(1))
+    """Sustained requests per token and minute; beyond, 429 with Retry-After."""
+    burst: int = field(default=60, metadata=_minimum(1))
+    """Requests a token may make at once before the per-minute rate applies."""
+    max_body_bytes: int = field(default=256 * 1024, metadata=_minimum(1024))
+    """Largest request body (the SQL text); larger: 413."""
+
+
+@dataclass(frozen=True)
 class ClassifySection:
     """`[classify]`: local classification rules (`[[classify.rules]]`), checked by the classifier."""
 
@@ -306,6 +322,7 @@ class Config:
     reports: ReportsSection = ReportsSection()
     fbl: FblSection = FblSection()
     policy: PolicySection = PolicySection()
+    api: ApiSection = ApiSection()
 
 
 def load_config(home: Path) -> Config:
