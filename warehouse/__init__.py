@@ -75,6 +75,7 @@ if TYPE_CHECKING:
         suppressible_bounces,
     )
     from warehouse.queries.queue import QueueView, queue
+    from warehouse.queries.rejects import REJECT_COLUMNS, REJECT_SORTS, reject_histogram, reject_rows
     from warehouse.queries.reports import BLACKLIST_COLUMNS, ReportDetails, report_details
     from warehouse.queries.reputation import Reputation, reputation
     from warehouse.reclassification import ReclassifyStats, format_stats, reclassify
@@ -153,6 +154,10 @@ _PUBLIC = {
     "suppressible_bounces": "warehouse.queries.policy",
     "QueueView": "warehouse.queries.queue",
     "queue": "warehouse.queries.queue",
+    "REJECT_COLUMNS": "warehouse.queries.rejects",
+    "REJECT_SORTS": "warehouse.queries.rejects",
+    "reject_histogram": "warehouse.queries.rejects",
+    "reject_rows": "warehouse.queries.rejects",
     "BLACKLIST_COLUMNS": "warehouse.queries.reports",
     "ReportDetails": "warehouse.queries.reports",
     "report_details": "warehouse.queries.reports",
