@@ -63,8 +63,15 @@ def adopt() -> None:
     st.session_state[_WRITTEN] = query
 
 
-def logs_query(values: Mapping[str, object], *, preset: str, days: tuple[date, date] | None,
-               sort: str = "ts", descending: bool = True, kind: str = "attempts") -> dict[str, list[str]]:
+def logs_query(
+    values: Mapping[str, object],
+    *,
+    preset: str,
+    days: tuple[date, date] | None,
+    sort: str = "ts",
+    descending: bool = True,
+    kind: str = "attempts",
+) -> dict[str, list[str]]:
     """The URL query of these Logs choices (empty filters left out)."""
     query: dict[str, list[str]] = {}
     if preset == "custom" and days is not None:

@@ -65,7 +65,7 @@ if TYPE_CHECKING:
         total_of,
     )
     from warehouse.queries.message import MessageDetail, find_messages, message_detail
-    from warehouse.queries.overview import Overview, overview
+    from warehouse.queries.overview import Overview, newest, overview
     from warehouse.queries.policy import (
         ROUTE_COLUMNS,
         SUPPRESSIBLE_REASONS,
@@ -146,6 +146,7 @@ _PUBLIC = {
     "message_detail": "warehouse.queries.message",
     "Overview": "warehouse.queries.overview",
     "overview": "warehouse.queries.overview",
+    "newest": "warehouse.queries.overview",
     "ROUTE_COLUMNS": "warehouse.queries.policy",
     "SUPPRESSIBLE_REASONS": "warehouse.queries.policy",
     "blacklist_entries": "warehouse.queries.policy",

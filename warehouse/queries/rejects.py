@@ -10,8 +10,22 @@ from warehouse.queries.common import BUCKET_SQL, Queryable, run
 from warehouse.queries.logs import SORTS, LogFilter
 
 REJECT_COLUMNS = (
-    "ts", "gateway", "service", "queue_id", "client_ip", "client_host", "sender", "recipient", "status",
-    "qualification", "reason", "dsn", "response", "sasl_username", "rule", "message_key",
+    "ts",
+    "gateway",
+    "service",
+    "queue_id",
+    "client_ip",
+    "client_host",
+    "sender",
+    "recipient",
+    "status",
+    "qualification",
+    "reason",
+    "dsn",
+    "response",
+    "sasl_username",
+    "rule",
+    "message_key",
 )
 REJECT_SORTS = {k: v for k, v in SORTS.items() if k not in ("delay", "size")}
 
@@ -32,8 +46,9 @@ def reject_histogram(wh: Queryable, flt: LogFilter) -> pl.DataFrame:
     )
 
 
-def reject_rows(wh: Queryable, flt: LogFilter, *, sort: str = "ts", descending: bool = True, limit: int = 100,
-                offset: int = 0) -> pl.DataFrame:
+def reject_rows(
+    wh: Queryable, flt: LogFilter, *, sort: str = "ts", descending: bool = True, limit: int = 100, offset: int = 0
+) -> pl.DataFrame:
     """One page of the filtered rejects (server-side LIMIT/OFFSET, parameters)."""
     if sort not in REJECT_SORTS:
         raise ValueError(f"cannot sort by {sort!r}")
@@ -43,7 +58,7 @@ def reject_rows(wh: Queryable, flt: LogFilter, *, sort: str = "ts", descending: 
     return run(
         wh,
         f"SELECT {', '.join(REJECT_COLUMNS)} FROM rejects WHERE {where} "  # noqa: S608
-        f"ORDER BY {REJECT_SORTS[sort]} {direction} NULLS LAST, ts DESC, file_id, \"offset\" "
+        f'ORDER BY {REJECT_SORTS[sort]} {direction} NULLS LAST, ts DESC, file_id, "offset" '
         "LIMIT $limit OFFSET $offset",
         params,
     )
