@@ -1,0 +1,87 @@
+"""Issue 16 in a real browser (`relaywatch serve` + Debian's Chromium): a deep link opened signed out
+lands on its page after sign-in, a filtered Logs URL shows the same rows in a second browser context of
+the same user, rejects and the empty-period hint. Screenshots go to tests/artifacts/."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests import test_browser
+from tests.test_browser import expect_cells, shot, sign_in
+from tests.test_dashboards_data import ALICE_SENDER, PASSWORD, DemoHome
+from tests.test_dashboards_pages import alice_message_key
+
+pytestmark = pytest.mark.server
+server, browser, page = test_browser.server, test_browser.browser, test_browser.page  # the same fixtures
+WEEK = "days=2026-11-19,2026-11-26"
+
+
+def fill_sign_in(page: Page, name: str) -> None:
+    page.get_by_label("Account (name or e-mail address)").fill(name)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_a_deep_link_opened_signed_out_lands_on_its_page_after_sign_in(
+    server: tuple[str, DemoHome], page: Page
+) -> None:
+    base, _ = server
+    key = alice_message_key()
+    page.goto(f"{base}/message?key={key}")
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    fill_sign_in(page, "alice")
+    expect(page.get_by_role("heading", name="Message 4A1B2C3D4E on gw1")).to_be_visible()
+    assert parse_qs(urlsplit(page.url).query)["key"] == [key]
+    assert urlsplit(page.url).path.endswith("/message")
+    shot(page, "deep-link-message-alice")
+
+    page.context.clear_cookies()
+    second = page.context.new_page()
+    second.goto(f"{base}/logs?{WEEK}&recipient_domain=gmail.com")
+    fill_sign_in(second, "alice")
+    expect(second.get_by_text("2 delivery attempts match")).to_be_visible()
+    second.close()
+
+
+def test_a_filtered_logs_url_shows_the_same_rows_in_another_context(
+    server: tuple[str, DemoHome], page: Page, browser: Browser
+) -> None:
+    base, _ = server
+    sign_in(page, base, "alice")
+    page.goto(f"{base}/logs?{WEEK}")
+    expect(page.get_by_text("5 delivery attempts match")).to_be_visible()
+    page.get_by_label("Recipient domain").fill("gmail.com")
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page.get_by_text("2 delivery attempts match")).to_be_visible()
+    expect(page).to_have_url(lambda url: "recipient_domain=gmail.com" in url)  # type: ignore[arg-type]
+    shared = page.url
+    shot(page, "logs-filtered-alice")
+
+    other = browser.new_context(viewport={"width": 1440, "height": 900})
+    other.set_default_timeout(20_000)
+    try:
+        tab = other.new_page()
+        tab.goto(shared)
+        fill_sign_in(tab, "alice")
+        expect(tab.get_by_text("2 delivery attempts match")).to_be_visible()
+        expect_cells(tab, {"nobody@gmail.com": 1, "bob@gmail.com": 1, "carol@orange.fr": 0, ALICE_SENDER: 2})
+        expect(tab.get_by_label("Recipient domain")).to_have_value("gmail.com")
+    finally:
+        other.close()
+
+
+def test_rejects_and_the_empty_period_for_root(server: tuple[str, DemoHome], page: Page) -> None:
+    base, _ = server
+    sign_in(page, base, "root")
+    expect(page.get_by_text("The newest data you may see is of")).to_be_visible()
+    expect(page.get_by_text("No data", exact=True)).to_be_visible()
+    shot(page, "overview-empty-period-root")
+    page.get_by_role("button", name="Show 2026-11-19 → 2026-11-25").click()
+    expect(page.get_by_test_id("stMetricValue").first).not_to_have_text("0")
+    page.goto(f"{base}/logs?{WEEK}&kind=rejects")
+    expect(page.get_by_text("rejects match")).to_be_visible()
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    shot(page, "logs-rejects-root")
