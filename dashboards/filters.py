@@ -74,7 +74,7 @@ def period_picker(session: Session, *, default: str = "7d") -> Period:
 
 
 def show_days(first: date, last: date) -> None:
-    """Make these whole days the chosen period (a button's callback, before the picker is drawn)."""
+    """Make these whole days the chosen period (the picker starts from them at the next run)."""
     remember("period_preset", "custom")
     remember("period_days", (first, last))
     for key in ("period_preset", "period_days"):
@@ -90,8 +90,10 @@ def empty_period_hint(session: Session, view: str = "deliveries") -> None:
     last = latest.date()
     first = last - timedelta(days=6)
     st.info(session.t("period.newest", ts=_fmt(latest)))
-    st.button(session.t("period.show_days", first=first.isoformat(), last=last.isoformat()),
-              icon=":material/history:", key=f"show_newest_{view}", on_click=show_days, args=(first, last))
+    if st.button(session.t("period.show_days", first=first.isoformat(), last=last.isoformat()),
+                 icon=":material/history:", key=f"show_newest_{view}"):
+        show_days(first, last)
+        st.rerun(scope="app")  # the picker may be outside the fragment this button is in
 
 
 def _fmt(moment: datetime) -> str:
