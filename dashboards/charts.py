@@ -29,7 +29,9 @@ def _scale(colours: dict[str, str]) -> alt.Scale:
 def stacked_bars(frame: pl.DataFrame, *, x: str, y: str, colour: str, x_title: str, y_title: str,
                  colours: dict[str, str] | None = None, height: int = 260) -> alt.Chart:
     """Counts over time stacked by a category (status, qualification, reason...)."""
-    scale = _scale(colours) if colours else alt.Scale(scheme="tableau20")
+    present = set(frame[colour].to_list()) if colour in frame.columns else set()
+    shown = {k: v for k, v in (colours or {}).items() if k in present}  # the legend lists what is drawn
+    scale = _scale(shown) if shown else alt.Scale(scheme="tableau20")
     return (
         alt.Chart(frame)
         .mark_bar()

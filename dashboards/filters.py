@@ -81,12 +81,12 @@ def show_days(first: date, last: date) -> None:
         st.session_state.pop(key, None)
 
 
-def empty_period_hint(session: Session, view: str = "deliveries") -> None:
-    """Nothing in the chosen period: say where the newest visible data is and offer its week in one click."""
+def empty_period_hint(session: Session, view: str = "deliveries") -> bool:
+    """Nothing in the chosen period: say where the newest visible data is and offer its week in one click
+    (False, and nothing shown, when this user may see no data at all)."""
     latest = session.cached(f"newest_{view}", None, lambda: newest(session.warehouse, view), seconds=60)
     if latest is None:
-        st.info(session.t("period.nothing_visible"))
-        return
+        return False
     last = latest.date()
     first = last - timedelta(days=6)
     st.info(session.t("period.newest", ts=_fmt(latest)))
@@ -94,6 +94,7 @@ def empty_period_hint(session: Session, view: str = "deliveries") -> None:
                  icon=":material/history:", key=f"show_newest_{view}"):
         show_days(first, last)
         st.rerun(scope="app")  # the picker may be outside the fragment this button is in
+    return True
 
 
 def _fmt(moment: datetime) -> str:

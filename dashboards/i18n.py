@@ -77,8 +77,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "period.custom": ("Chosen days", "Jours choisis"),
     "period.days": ("Days (UTC)", "Jours (UTC)"),
     "period.shown": ("{start} → {end}", "{start} → {end}"),
-    "period.nothing_visible": ("Nothing visible to you yet, in any period.",
-                               "Rien de visible pour vous, quelle que soit la période."),
     "period.newest": ("Nothing in this period. The newest data you may see is of {ts}.",
                       "Rien sur cette période. Vos données les plus récentes datent du {ts}."),
     "period.show_days": ("Show {first} → {last}", "Afficher {first} → {last}"),

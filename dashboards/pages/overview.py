@@ -64,8 +64,8 @@ def body() -> None:
     cells[0].metric(t("complaints.count"), f"{complaints['complaints']:,}")
     cells[1].metric(t("complaints.per_thousand"), "-" if rate_1000 is None else f"{rate_1000:.3f}")
     if not totals["attempts"]:
-        st.info(t("common.no_data"))
-        empty_period_hint(session)
+        if not empty_period_hint(session):
+            st.info(t("common.no_data"))
         return
     st.subheader(t("overview.volume"))
     st.altair_chart(charts.stacked_bars(data.timeline, x="bucket", y="attempts", colour="status",
