@@ -56,6 +56,7 @@ PAGES = (
     PageSpec("bounces", "bounces.py", ":material/report:", EVERYONE),
     PageSpec("complaints", "complaints.py", ":material/thumb_down:", EVERYONE),
     PageSpec("reputation", "reputation.py", ":material/verified_user:", (ROOT, ADMIN)),
+    PageSpec("gateways", "gateways.py", ":material/dns:", (ROOT, ADMIN)),
     PageSpec("policy", "gateway_policy.py", ":material/block:", EVERYONE),
     PageSpec("account", "account.py", ":material/person:", EVERYONE),
     PageSpec("admin", "admin.py", ":material/admin_panel_settings:", (ROOT,)),

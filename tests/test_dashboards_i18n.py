@@ -26,6 +26,7 @@ DYNAMIC = {
     "frequency": REPORT_FREQUENCIES, "grant": KINDS, "nav": tuple(p.id for p in (*PAGES, SIGNIN)),
     "col": (*SORTS, "qualification", "reason"),
     "rsection": SECTIONS, "logs": ("kind_attempts", "kind_rejects"),
+    "gateways": ("state_ok", "state_error", "state_stopped", "state_never"),
 }
 NOTICES = ("account.saved", "account.password_changed", "admin.done")
 
