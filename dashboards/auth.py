@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import streamlit as st
+from babel.numbers import format_decimal
 
 from acl import ADMIN, ROOT, USER, Scope, SessionInvalid, Store, User, login, logout, scope_for, session_user
 from dashboards import backend, cookies
@@ -103,6 +104,10 @@ class Session:
 
     def t(self, key: str, **values: object) -> str:
         return translate(key, self.language, **values)
+
+    def n(self, value: float) -> str:
+        """A number written the way this person's language writes it (1,234 / 1 234)."""
+        return format_decimal(value, locale=self.language)
 
     def cached(self, name: str, key: object, compute: Callable[[], T], *, seconds: float) -> T:
         """A result kept in this browser session for `seconds`, while `key` and the scope stay the same

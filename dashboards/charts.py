@@ -27,10 +27,15 @@ def _scale(colours: dict[str, str]) -> alt.Scale:
 
 
 def stacked_bars(frame: pl.DataFrame, *, x: str, y: str, colour: str, x_title: str, y_title: str,
-                 colours: dict[str, str] | None = None, height: int = 260) -> alt.Chart:
-    """Counts over time stacked by a category (status, qualification, reason...)."""
+                 colours: dict[str, str] | None = None, labels: dict[str, str] | None = None,
+                 height: int = 260) -> alt.Chart:
+    """Counts over time stacked by a category (status, qualification, reason...); `labels` names the
+    categories in the person's language in the legend and tooltips (the colours stay those of the codes)."""
     present = set(frame[colour].to_list()) if colour in frame.columns else set()
     shown = {k: v for k, v in (colours or {}).items() if k in present}  # the legend lists what is drawn
+    if labels:
+        frame = frame.with_columns(pl.col(colour).replace(labels))
+        shown = {labels.get(k, k): v for k, v in shown.items()}
     scale = _scale(shown) if shown else alt.Scale(scheme="tableau20")
     return (
         alt.Chart(frame)

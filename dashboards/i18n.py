@@ -133,6 +133,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "col.last_seen": ("Last seen", "Vu la dernière fois"),
     "col.suppressible": ("Bad address", "Adresse invalide"),
     # overview
+    "overview.see_in_logs": ("See in Logs", "Voir dans les journaux"),
+    "overview.drill_hint": ("Select a row to see its delivery attempts in the Logs.",
+                            "Sélectionnez une ligne pour voir ses tentatives de remise dans les journaux."),
     "overview.title": ("Overview", "Vue d'ensemble"),
     "overview.auto_refresh": ("Refresh every {seconds} s", "Actualiser toutes les {seconds} s"),
     "overview.rate_help_hard": ("Error rate: permanent failures / delivery attempts (temporary failures "

@@ -56,9 +56,9 @@ now = datetime.now(UTC)
 rows = [row(g, status.get(g.name, {}), now) for g in visible]
 failing = [r["gateway"] for r in rows if r["last_error"] and r["state"] != t("gateways.state_ok")]
 cells = st.columns(3)
-cells[0].metric(t("gateways.count"), f"{len(rows):,}")
-cells[1].metric(t("gateways.failing"), f"{len(failing):,}")
-cells[2].metric(t("gateways.queued"), f"{sum(int(r['queue_messages'] or 0) for r in rows):,}")
+cells[0].metric(t("gateways.count"), session.n(len(rows)))
+cells[1].metric(t("gateways.failing"), session.n(len(failing)))
+cells[2].metric(t("gateways.queued"), session.n(sum(int(r["queue_messages"] or 0) for r in rows)))
 st.dataframe(
     rows,
     hide_index=True,

@@ -116,15 +116,16 @@ rows = rows_of(session.warehouse, filters, sort=str(sort), descending=bool(desce
                offset=(number - 1) * int(page_size))
 
 first = (number - 1) * int(page_size) + 1 if total else 0
-st.caption(t("logs.reject_count" if rejects else "logs.count", total=f"{total:,}", first=f"{first:,}",
-             last=f"{first + rows.height - 1 if total else 0:,}"))
+st.caption(t("logs.reject_count" if rejects else "logs.count", total=session.n(total), first=session.n(first),
+             last=session.n(first + rows.height - 1 if total else 0)))
 if not total:
     empty_period_hint(session, "rejects" if rejects else "deliveries")
 if histogram.height:
     st.altair_chart(charts.stacked_bars(
         histogram, x="bucket", y="rejects" if rejects else "attempts", colour="reason" if rejects else "status",
         x_title=t("col.time_utc"), y_title=t("col.rejects" if rejects else "col.attempts"),
-        colours=charts.REASON_COLOURS if rejects else charts.STATUS_COLOURS, height=180), width="stretch")
+        colours=charts.REASON_COLOURS if rejects else charts.STATUS_COLOURS, height=180,
+        labels=None if rejects else {k: t(f"status.{k}") for k in charts.STATUS_COLOURS}), width="stretch")
 
 selection = st.dataframe(
     rows, hide_index=True, on_select="rerun", selection_mode="single-row",
@@ -154,7 +155,7 @@ if picked is not None and picked["message_key"]:
 else:
     actions[0].caption(t("logs.select_hint"))
 
-if not rejects and actions[1].button(t("logs.export_prepare", total=f"{total:,}"), icon=":material/download:",
+if not rejects and actions[1].button(t("logs.export_prepare", total=session.n(total)), icon=":material/download:",
                                     key="logs_export", disabled=not total):
     st.session_state["logs_ticket"] = (view, exports.issue(session.home, session.token, filters,
                                                            sort=str(sort), descending=bool(descending)))
