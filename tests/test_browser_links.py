@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests import test_browser
-from tests.test_browser import expect_cells, shot, sign_in
+from tests.test_browser import choose_days, expect_cells, shot, sign_in
 from tests.test_dashboards_data import ALICE_SENDER, PASSWORD, DemoHome
 from tests.test_dashboards_pages import alice_message_key
 
@@ -86,3 +86,45 @@ def test_rejects_and_the_empty_period_for_root(server: tuple[str, DemoHome], pag
     expect(page.get_by_text("rejects match")).to_be_visible()
     expect(page.get_by_test_id("stException")).to_have_count(0)
     shot(page, "logs-rejects-root")
+
+
+def test_overview_counts_and_rows_drill_down_to_the_logs(server: tuple[str, DemoHome], page: Page) -> None:
+    base, _ = server
+    sign_in(page, base, "alice")
+    choose_days(page, "2026-11-19", "2026-11-26")
+    page.get_by_role("heading", name="Overview", exact=True).click()
+    expect(page.get_by_text("Nothing delivered")).to_have_count(0)
+    shot(page, "overview-alice")
+    page.get_by_role("link", name="See in Logs").nth(2).click()  # under Bounced
+    expect(page.get_by_role("heading", name="Logs", exact=True)).to_be_visible()
+    expect(page.get_by_text("2 delivery attempts match")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"status=bounced"))
+    expect_cells(page, {"nobody@gmail.com": 1, "-2+3@example.net": 1, "carol@orange.fr": 0})
+
+    page.get_by_role("link", name="Overview").click()
+    domains = page.get_by_test_id("stDataFrame").nth(1)
+    expect(domains).to_be_visible()
+    box = domains.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the first row (gmail.com): its selection box
+    expect(page.get_by_role("heading", name="Logs", exact=True)).to_be_visible()
+    expect(page.get_by_text("2 delivery attempts match")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"recipient_domain=gmail\.com"))
+    shot(page, "logs-drilled-alice")
+
+
+def test_root_pages_changed_by_issue_16(server: tuple[str, DemoHome], page: Page) -> None:
+    base, _ = server
+    sign_in(page, base, "root")
+    choose_days(page, "2026-11-19", "2026-11-26")
+    page.get_by_role("heading", name="Overview", exact=True).click()
+    expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible()
+    shot(page, "overview-days-root")
+    for link, heading, name in (("Gateways", "Gateways", "gateways-root"), ("Admin", "Administration", "admin-root")):
+        page.get_by_role("link", name=link).click()
+        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        if link == "Admin":
+            page.get_by_role("tab", name="Audit log").click()
+            expect(page.get_by_text("Select an entry to see")).to_be_visible()
+        shot(page, name)

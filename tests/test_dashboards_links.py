@@ -4,6 +4,7 @@ data is)."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import polars as pl
@@ -13,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from acl import Scope, local_operator, open_store, user_add, user_grant
 from dashboards import backend, charts
 from dashboards.auth import TARGET
+from reports import UserSettings, save_settings
 from tests.test_dashboards_auth import sign_in
 from tests.test_dashboards_data import PASSWORD, copy_home, demo_home, goto, open_app, texts
 from tests.test_dashboards_logs import apply, table, total
@@ -177,3 +179,29 @@ def test_newest_is_scoped() -> None:
             newest(nobody, "lines")
     finally:
         nobody.close()
+
+
+# ---------------------------------------------------------------- drill-down, French charts
+
+
+def test_overview_counts_link_to_the_matching_logs(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = page_as("alice", "overview.py", monkeypatch)
+    targets = {link.proto.query_string for link in at.get("page_link")}
+    assert targets == {f"days=2026-11-19%2C2026-11-26&status={s}" for s in ("sent", "deferred", "bounced")}
+    assert {link.proto.page for link in at.get("page_link")} == {"logs"}
+    logs = logs_with("alice", {**WEEK, "status": "bounced"}, monkeypatch)
+    assert total(logs) == 2 and set(table(logs)["status"]) == {"bounced"}
+
+
+def test_charts_speak_french(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = copy_home(tmp_path)  # type: ignore[arg-type]
+    save_settings(home.path, "bob", UserSettings(language="fr"))
+    at = page_as("bob", "overview.py", monkeypatch, home)
+    [chart] = at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
+    spec = json.loads(chart.proto.spec)
+    colour = spec["encoding"]["color"]
+    assert set(colour["scale"]["domain"]) <= {"Envoyés", "Différés", "Rebondis", "Expirés"}
+    assert "Rebondis" in colour["scale"]["domain"]
+    assert spec["encoding"]["y"]["title"] == "Tentatives" and spec["encoding"]["x"]["title"] == "Heure (UTC)"
+    attempts = next(m.value for m in at.metric if m.label == "Tentatives")
+    assert "\u202f" in attempts or int(attempts) < 1000, "French thousands separator"
