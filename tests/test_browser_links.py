@@ -103,7 +103,9 @@ def test_overview_counts_and_rows_drill_down_to_the_logs(server: tuple[str, Demo
 
     page.get_by_role("link", name="Overview").click()
     domains = page.get_by_test_id("stDataFrame").nth(1)
-    expect(domains).to_be_visible()
+    expect(domains).to_contain_text("gmail.com")
+    domains.scroll_into_view_if_needed()
+    page.wait_for_timeout(1000)  # let the page settle (chart drawn) before clicking into the grid
     box = domains.bounding_box()
     assert box is not None
     page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)  # the first row (gmail.com): its selection box

@@ -28,7 +28,7 @@ SHOWN = ["attempts", "sent", "deferred", "bounced", "error_rate", "note"]
 def noted(frame: pl.DataFrame) -> pl.DataFrame:
     """The table with a `note` where there were attempts and nothing was sent (not a happy 0 %)."""
     nothing_sent = (pl.col("sent") == 0) & (pl.col("attempts") > 0)
-    return frame.with_columns(note=pl.when(nothing_sent).then(pl.lit(t("level.undelivered"))).otherwise(None))
+    return frame.with_columns(note=pl.when(nothing_sent).then(pl.lit(t("level.undelivered"))).otherwise(pl.lit("")))
 
 
 def count_columns() -> dict[str, object]:
@@ -98,14 +98,12 @@ def body() -> None:
                                         labels={k: t(f"status.{k}") for k in charts.STATUS_COLOURS}),
                     width="stretch")
     st.caption(t("overview.drill_hint"))
-    left, right = st.columns(2)
-    with left:
-        st.subheader(t("overview.by_gateway"))
-        drill_table(data.by_gateway, "gateway", "gateways", "overview_gateways")
-        st.subheader(t("overview.top_domains"))
-        drill_table(data.top_domains, "recipient_domain", "recipient_domain", "overview_domains")
-    with right:
-        st.subheader(t("overview.top_senders"))
-        drill_table(data.top_senders, "sender", "sender", "overview_senders")
+    # One table per row, full width: every column (bounced, error rate, note) visible without scrolling.
+    st.subheader(t("overview.by_gateway"))
+    drill_table(data.by_gateway, "gateway", "gateways", "overview_gateways")
+    st.subheader(t("overview.top_domains"))
+    drill_table(data.top_domains, "recipient_domain", "recipient_domain", "overview_domains")
+    st.subheader(t("overview.top_senders"))
+    drill_table(data.top_senders, "sender", "sender", "overview_senders")
 
 body()
