@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests import test_browser
-from tests.test_browser import choose_days, expect_cells, shot, sign_in
+from tests.test_browser import choose_days, expect_cells, session_cookie, shot, sign_in
 from tests.test_dashboards_data import ALICE_SENDER, PASSWORD, DemoHome
 from tests.test_dashboards_pages import alice_message_key
 
@@ -52,6 +52,7 @@ def test_a_filtered_logs_url_shows_the_same_rows_in_another_context(
 ) -> None:
     base, _ = server
     sign_in(page, base, "alice")
+    assert session_cookie(page) is not None, "the cookie is set before the next page load"
     page.goto(f"{base}/logs?{WEEK}")
     expect(page.get_by_text("5 delivery attempts match")).to_be_visible()
     page.get_by_label("Recipient domain").fill("gmail.com")
@@ -77,6 +78,7 @@ def test_a_filtered_logs_url_shows_the_same_rows_in_another_context(
 def test_rejects_and_the_empty_period_for_root(server: tuple[str, DemoHome], page: Page) -> None:
     base, _ = server
     sign_in(page, base, "root")
+    assert session_cookie(page) is not None, "the cookie is set before the next page load"
     expect(page.get_by_text("The newest data you may see is of")).to_be_visible()
     expect(page.get_by_text("No data", exact=True)).to_be_visible()
     shot(page, "overview-empty-period-root")
