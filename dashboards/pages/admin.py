@@ -115,7 +115,7 @@ with tab_audit:
     shown = st.dataframe(
         [{"id": e.id, "ts": e.ts.replace("T", " ")[:19], "actor": e.actor, "action": e.action,
           "target": e.target or "", "change": changes(e.before, e.after)} for e in audit],
-        hide_index=True, key="admin_audit", on_select="rerun", selection_mode="single-row", row_height=60,
+        hide_index=True, key="admin_audit", on_select="rerun", selection_mode="single-row", row_height=60, height=520,
         column_config={"ts": t("col.ts"), "actor": t("admin.actor"), "action": t("admin.action"),
                        "target": t("admin.target"),
                        "change": st.column_config.TextColumn(t("admin.change"), width="large")})
