@@ -3,7 +3,7 @@
 Imports no other relaywatch package. The control-plane state lives in DIR/control.db (`open_store`).
 """
 
-from acl.audit import AuditEntry, audit_entries
+from acl.audit import AuditEntry, audit_entries, audit_event
 from acl.errors import (
     AclError,
     CodeInvalid,
@@ -75,6 +75,7 @@ __all__ = [
     "User",
     "WeakPassword",
     "audit_entries",
+    "audit_event",
     "authenticate",
     "check_user_sql",
     "finish_password_reset",

@@ -1,4 +1,6 @@
-"""Audit log of account and permission changes: who, what, when, before and after (JSON).
+"""Audit log: account and permission changes, sign-ins, failed sign-ins and lock-outs (acl records
+them itself), exports and settings changes (recorded by their callers through `audit_event`): who,
+what, when, before and after (JSON).
 
 Entries are written in the same transaction as the change they describe, never contain password
 hashes, codes or tokens, and can be read by root only.
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from acl.errors import PermissionDenied
-from acl.model import User, current_actor
+from acl.model import User, clock, current_actor
 from acl.store import Store, Tx
 
 
@@ -49,6 +51,14 @@ def record(
         return None if state is None else json.dumps(state, sort_keys=True, ensure_ascii=False)
 
     tx.insert_audit(ts, actor, action, target, encode(before), encode(after))
+
+
+def audit_event(store: Store, actor: User, action: str, target: str | None = None, *, before: object = None,
+                after: object = None, now: float | None = None) -> None:
+    """Record an action done outside acl (an export, a settings change) by a signed-in account."""
+    when = clock(now)
+    with store.transaction() as tx:
+        record(tx, current_actor(tx, actor).name, action, target, before, after, when)
 
 
 def audit_entries(store: Store, actor: User, *, since_id: int = 0, limit: int = 1000) -> list[AuditEntry]:

@@ -60,6 +60,7 @@ def authenticate(
             throttle.count(tx, throttle.LOGIN_ACCOUNT, login, now)
             if source:
                 throttle.count(tx, throttle.LOGIN_SOURCE, source, now)
+            _audit_failure(tx, login, source, pair, now)
             user = None
         else:
             throttle.clear(tx, throttle.LOGIN_PAIR, pair)
@@ -69,6 +70,19 @@ def authenticate(
     if user is None:
         raise LoginFailed()
     return user
+
+
+def _audit_failure(tx: Tx, login: str, source: str | None, pair: str, now: float) -> None:
+    """A failed sign-in, and a lock-out when this failure locked the name (from this source or anywhere)
+    or the source. The name is what was typed: known or not, only root reads the audit log."""
+    where = {"source": source or "-"}
+    record(tx, login or "-", "sign_in_failed", login or "-", None, where, now)
+    locks = [name for name, limit, ident in (("account_source", throttle.LOGIN_PAIR, pair),
+                                            ("account", throttle.LOGIN_ACCOUNT, login),
+                                            ("source", throttle.LOGIN_SOURCE, source or ""))
+             if ident and throttle.locked(tx, limit, ident, now)]
+    if locks:
+        record(tx, login or "-", "lockout", login or "-", None, {**where, "locked": locks}, now)
 
 
 def login(
@@ -90,6 +104,7 @@ def login(
     with store.transaction() as tx:
         tx.delete_expired_sessions(now)
         tx.insert_session(_token_hash(token), user.id, now, now + ttl, source)
+        record(tx, user.name, "sign_in", user.name, None, {"source": source or "-"}, now)
     return token, user
 
 

@@ -77,6 +77,12 @@ def hit(tx: Tx, limit: Limit, ident: str, now: float) -> None:
     count(tx, limit, ident, now)
 
 
+def locked(tx: Tx, limit: Limit, ident: str, now: float) -> bool:
+    """Whether the key is locked now."""
+    row = tx.throttle(_key(limit, ident))
+    return row is not None and row.locked_until > now
+
+
 def clear(tx: Tx, limit: Limit, ident: str) -> None:
     """Forget the key's attempts (after a success)."""
     tx.delete_throttle(_key(limit, ident))

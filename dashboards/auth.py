@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import streamlit as st
+from babel.numbers import format_decimal
 
 from acl import ADMIN, ROOT, USER, Scope, SessionInvalid, Store, User, login, logout, scope_for, session_user
 from dashboards import backend, cookies
@@ -28,6 +29,7 @@ TOKEN = "rw_token"
 LANGUAGE = "rw_language"
 NOTICE = "rw_notice"
 COOKIE_TICKET = "rw_cookie_ticket"
+TARGET = "rw_target"
 _WAREHOUSE = "rw_warehouse"
 PAGES_DIR = Path(__file__).with_name("pages")
 EVERYONE = (ROOT, ADMIN, USER)
@@ -55,6 +57,7 @@ PAGES = (
     PageSpec("bounces", "bounces.py", ":material/report:", EVERYONE),
     PageSpec("complaints", "complaints.py", ":material/thumb_down:", EVERYONE),
     PageSpec("reputation", "reputation.py", ":material/verified_user:", (ROOT, ADMIN)),
+    PageSpec("gateways", "gateways.py", ":material/dns:", (ROOT, ADMIN)),
     PageSpec("policy", "gateway_policy.py", ":material/block:", EVERYONE),
     PageSpec("account", "account.py", ":material/person:", EVERYONE),
     PageSpec("admin", "admin.py", ":material/admin_panel_settings:", (ROOT,)),
@@ -101,6 +104,10 @@ class Session:
 
     def t(self, key: str, **values: object) -> str:
         return translate(key, self.language, **values)
+
+    def n(self, value: float) -> str:
+        """A number written the way this person's language writes it (1,234 / 1 234)."""
+        return format_decimal(value, locale=self.language)
 
     def cached(self, name: str, key: object, compute: Callable[[], T], *, seconds: float) -> T:
         """A result kept in this browser session for `seconds`, while `key` and the scope stay the same
@@ -189,7 +196,7 @@ def forget() -> None:
     if held is not None:
         held[1].close()
     for key in list(st.session_state.keys()):
-        if key not in (LANGUAGE, NOTICE, COOKIE_TICKET):
+        if key not in (LANGUAGE, NOTICE, COOKIE_TICKET, TARGET):
             del st.session_state[key]
 
 
@@ -199,7 +206,30 @@ def sign_out() -> None:
     if isinstance(token, str):
         logout(backend.store(backend.home_dir()), token)
     forget()
+    st.session_state.pop(TARGET, None)
     st.session_state[COOKIE_TICKET] = cookies.cookie_ticket(None, secure=backend.secure_cookie(backend.home_dir()))
+
+
+def query() -> dict[str, list[str]]:
+    """The URL's query parameters, each with all its values."""
+    return {name: st.query_params.get_all(name) for name in st.query_params}
+
+
+def remember_target(url_path: str) -> None:
+    """Signed out on a page's URL (a deep link): keep that page and its query for after sign-in."""
+    if url_path in BY_ID and url_path != SIGNIN.id:
+        st.session_state[TARGET] = (url_path, query())
+
+
+def follow_target(session: Session, url_path: str) -> None:
+    """Just signed in from a deep link: go to the page it named, with its query, if the role has it."""
+    held = st.session_state.pop(TARGET, None)
+    if not isinstance(held, tuple) or held[0] not in BY_ID:
+        return
+    target, params = held
+    if session.user.role not in BY_ID[target].roles or (target == url_path and params == query()):
+        return
+    st.switch_page(BY_ID[target].path, query_params=params)
 
 
 def cookie_beacon() -> None:

@@ -9,9 +9,17 @@ import altair as alt
 import pandas as pd
 import polars as pl
 
+from warehouse import REASONS
+
+_PALETTE = ("#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#eeca3b", "#b279a2", "#ff9da6", "#9d755d",
+            "#bab0ac", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+            "#bcbd22", "#17becf")
 STATUS_COLOURS = {"sent": "#2e7d32", "deferred": "#f9a825", "bounced": "#c62828", "expired": "#6a1b9a"}
 QUALIFICATION_COLOURS = {"success": "#2e7d32", "soft": "#f9a825", "hard": "#c62828", "unknown": "#757575"}
-LEVEL_COLOURS = {"ok": "#e8f5e9", "warn": "#fff3e0", "critical": "#ffebee"}
+# One colour per reason in every chart (delivered green, the rest from a fixed palette in taxonomy order).
+REASON_COLOURS = {"delivered": "#2e7d32", **{r: _PALETTE[i % len(_PALETTE)]
+                                              for i, r in enumerate(r for r in REASONS if r != "delivered")}}
+LEVEL_COLOURS = {"ok": "#e8f5e9", "warn": "#fff3e0", "critical": "#ffebee", "none": "#f5f5f5"}
 
 
 def _scale(colours: dict[str, str]) -> alt.Scale:
@@ -19,9 +27,16 @@ def _scale(colours: dict[str, str]) -> alt.Scale:
 
 
 def stacked_bars(frame: pl.DataFrame, *, x: str, y: str, colour: str, x_title: str, y_title: str,
-                 colours: dict[str, str] | None = None, height: int = 260) -> alt.Chart:
-    """Counts over time stacked by a category (status, qualification, reason...)."""
-    scale = _scale(colours) if colours else alt.Scale(scheme="tableau20")
+                 colours: dict[str, str] | None = None, labels: dict[str, str] | None = None,
+                 height: int = 260) -> alt.Chart:
+    """Counts over time stacked by a category (status, qualification, reason...); `labels` names the
+    categories in the person's language in the legend and tooltips (the colours stay those of the codes)."""
+    present = set(frame[colour].to_list()) if colour in frame.columns else set()
+    shown = {k: v for k, v in (colours or {}).items() if k in present}  # the legend lists what is drawn
+    if labels:
+        frame = frame.with_columns(pl.col(colour).replace(labels))
+        shown = {labels.get(k, k): v for k, v in shown.items()}
+    scale = _scale(shown) if shown else alt.Scale(scheme="tableau20")
     return (
         alt.Chart(frame)
         .mark_bar()
@@ -66,29 +81,38 @@ def reasons_by(frame: pl.DataFrame, *, category: str, reason: str, value: str, x
         .encode(
             y=alt.Y(f"{category}:N", title=y_title, sort="-x", axis=alt.Axis(labelOverlap=False)),
             x=alt.X(f"sum({value}):Q", title=x_title),
-            color=alt.Color(f"{reason}:N", scale=alt.Scale(scheme="tableau20"), title=None),
+            color=alt.Color(f"{reason}:N", scale=_scale(REASON_COLOURS), title=None),
             tooltip=[f"{category}:N", f"{reason}:N", f"{value}:Q"],
         )
         .properties(height=max(160, 28 * frame[category].n_unique()))
     )
 
 
-def level(rate: float | None, warn: float, critical: float) -> str:
-    """ok, warn or critical for an error rate in percent."""
-    if rate is None or rate < warn:
+def level(rate: float | None, warn: float, critical: float, *, undelivered: bool = False) -> str:
+    """none (no data), ok, warn or critical for an error rate in percent; critical whatever the rate when
+    there were attempts and none was delivered (all deferred is not a 0 % error rate to be happy with)."""
+    if rate is None:
+        return "none"
+    if undelivered:
+        return "critical"
+    if rate < warn:
         return "ok"
     return "warn" if rate < critical else "critical"
 
 
 def coloured(frame: pl.DataFrame, column: str, warn: float, critical: float) -> pd.io.formats.style.Styler:
-    """A table whose `column` (a rate in percent) is tinted by threshold, for st.dataframe."""
+    """A table whose `column` (a rate in percent) is tinted by threshold, for st.dataframe; rows with
+    attempts but nothing sent (`sent` and `attempts` columns) are tinted critical."""
     table = frame.to_pandas()
+    nothing_sent = ((table["sent"] == 0) & (table["attempts"] > 0) if {"sent", "attempts"} <= set(table.columns)
+                    else pd.Series(False, index=table.index))
 
-    def tint(value: object) -> str:
-        rate = None if value is None or pd.isna(value) else float(value)  # type: ignore[arg-type]
-        return f"background-color: {LEVEL_COLOURS[level(rate, warn, critical)]}"
+    def tints(rates: pd.Series) -> list[str]:
+        levels = (level(None if pd.isna(rate) else float(rate), warn, critical, undelivered=bool(nothing_sent[i]))
+                  for i, rate in rates.items())
+        return [f"background-color: {LEVEL_COLOURS[name]}" for name in levels]
 
-    return table.style.map(tint, subset=[column]).format({column: "{:.2f} %"}, na_rep="")
+    return table.style.apply(tints, subset=[column]).format({column: "{:.2f} %"}, na_rep="")
 
 
 def flagged(frame: pl.DataFrame, columns: list[str]) -> pd.io.formats.style.Styler:

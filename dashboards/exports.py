@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from acl import AclError, scope_for, session_user
+from acl import AclError, audit_event, scope_for, session_user
 from dashboards import backend
 from dashboards.cookies import session_cookie
 from warehouse import EXPORT_COLUMNS, LogFilter, csv_chunks, log_export
@@ -85,6 +85,7 @@ def csv_stream(ticket: ExportTicket) -> Iterator[bytes] | None:
         user = session_user(backend.store(ticket.home), ticket.token)
     except AclError:
         return None
+    audit_event(backend.store(ticket.home), user, "export", "logs", after=export_summary(ticket))
     warehouse = backend.warehouse(ticket.home, scope_for(user))
 
     def chunks() -> Iterator[bytes]:
@@ -95,6 +96,15 @@ def csv_stream(ticket: ExportTicket) -> Iterator[bytes] | None:
             warehouse.close()
 
     return chunks()
+
+
+def export_summary(ticket: ExportTicket) -> dict[str, object]:
+    """What an export held, for the audit log: its period, the filters set, its order."""
+    flt = ticket.filters
+    chosen = {k: v for k, v in vars(flt).items() if k != "period" and v not in ("", ())}
+    return {"period": f"{flt.period.start:%Y-%m-%d %H:%M} → {flt.period.end:%Y-%m-%d %H:%M} UTC",
+            "filters": {k: list(v) if isinstance(v, tuple) else v for k, v in chosen.items()},
+            "sort": ticket.sort, "descending": ticket.descending}
 
 
 def file_name(filters: LogFilter) -> str:

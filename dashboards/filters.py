@@ -10,7 +10,7 @@ from typing import TypeVar
 import streamlit as st
 
 from dashboards.auth import Session
-from warehouse import Period
+from warehouse import Period, newest
 
 T = TypeVar("T")
 PRESETS = {"1h": 1, "24h": 24, "7d": 7 * 24, "30d": 30 * 24, "custom": None}
@@ -71,6 +71,30 @@ def period_choice(session: Session, *, default: str = "7d") -> PeriodChoice:
 def period_picker(session: Session, *, default: str = "7d") -> Period:
     """The chosen period as of now."""
     return period_choice(session, default=default).current()
+
+
+def show_days(first: date, last: date) -> None:
+    """Make these whole days the chosen period (the picker starts from them at the next run)."""
+    remember("period_preset", "custom")
+    remember("period_days", (first, last))
+    for key in ("period_preset", "period_days"):
+        st.session_state.pop(key, None)
+
+
+def empty_period_hint(session: Session, view: str = "deliveries") -> bool:
+    """Nothing in the chosen period: say where the newest visible data is and offer its week in one click
+    (False, and nothing shown, when this user may see no data at all)."""
+    latest = session.cached(f"newest_{view}", None, lambda: newest(session.warehouse, view), seconds=60)
+    if latest is None:
+        return False
+    last = latest.date()
+    first = last - timedelta(days=6)
+    st.info(session.t("period.newest", ts=_fmt(latest)))
+    if st.button(session.t("period.show_days", first=first.isoformat(), last=last.isoformat()),
+                 icon=":material/history:", key=f"show_newest_{view}"):
+        show_days(first, last)
+        st.rerun(scope="app")  # the picker may be outside the fragment this button is in
+    return True
 
 
 def _fmt(moment: datetime) -> str:

@@ -21,11 +21,12 @@ SOURCES = sorted((Path(__file__).parents[1] / "dashboards").rglob("*.py"))
 LITERAL_KEY = re.compile(r"""\bt\(\s*["']([a-z_]+\.[a-z0-9_]+)["']""")
 DYNAMIC = {
     "status": STATUSES, "qualification": QUALIFICATIONS, "period": tuple(PRESETS),
-    "language": (*LANGUAGES, "browser"), "role": ROLES, "level": ("ok", "warn", "critical"),
+    "language": (*LANGUAGES, "browser"), "role": ROLES, "level": ("ok", "warn", "critical", "none", "undelivered"),
     "reputation": ("accepted_rate", "deferred_rate", "rejected_rate"), "reason": HIGHLIGHTED_REASONS,
     "frequency": REPORT_FREQUENCIES, "grant": KINDS, "nav": tuple(p.id for p in (*PAGES, SIGNIN)),
     "col": (*SORTS, "qualification", "reason"),
-    "rsection": SECTIONS,
+    "rsection": SECTIONS, "logs": ("kind_attempts", "kind_rejects"),
+    "gateways": ("state_ok", "state_error", "state_stopped", "state_never"),
 }
 NOTICES = ("account.saved", "account.password_changed", "admin.done")
 

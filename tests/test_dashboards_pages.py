@@ -281,7 +281,7 @@ def test_password_change_needs_the_current_one_and_signs_out(tmp_path: Path,
     at.text_input(key="signin_name").set_value("alice")
     at.text_input(key="signin_password").set_value(new)
     at.button(key="signin_submit").click().run()
-    assert texts(at.title) == ["Overview"]
+    assert texts(at.title) == ["Account"], "signing in again returns to the page it was asked on"
 
 
 # ---------------------------------------------------------------- Admin

@@ -56,7 +56,7 @@ if TYPE_CHECKING:
         total_of,
     )
     from warehouse.queries.message import MessageDetail, find_messages, message_detail
-    from warehouse.queries.overview import Overview, overview
+    from warehouse.queries.overview import Overview, newest, overview
     from warehouse.queries.policy import (
         ROUTE_COLUMNS,
         SUPPRESSIBLE_REASONS,
@@ -66,6 +66,7 @@ if TYPE_CHECKING:
         suppressible_bounces,
     )
     from warehouse.queries.queue import QueueView, queue
+    from warehouse.queries.rejects import REJECT_COLUMNS, REJECT_SORTS, reject_histogram, reject_rows
     from warehouse.queries.reports import BLACKLIST_COLUMNS, ReportDetails, report_details
     from warehouse.queries.reputation import Reputation, reputation
     from warehouse.reclassification import ReclassifyStats, format_stats, reclassify
@@ -137,6 +138,7 @@ _PUBLIC = {
     "message_detail": "warehouse.queries.message",
     "Overview": "warehouse.queries.overview",
     "overview": "warehouse.queries.overview",
+    "newest": "warehouse.queries.overview",
     "ROUTE_COLUMNS": "warehouse.queries.policy",
     "SUPPRESSIBLE_REASONS": "warehouse.queries.policy",
     "blacklist_entries": "warehouse.queries.policy",
@@ -145,6 +147,10 @@ _PUBLIC = {
     "suppressible_bounces": "warehouse.queries.policy",
     "QueueView": "warehouse.queries.queue",
     "queue": "warehouse.queries.queue",
+    "REJECT_COLUMNS": "warehouse.queries.rejects",
+    "REJECT_SORTS": "warehouse.queries.rejects",
+    "reject_histogram": "warehouse.queries.rejects",
+    "reject_rows": "warehouse.queries.rejects",
     "BLACKLIST_COLUMNS": "warehouse.queries.reports",
     "ReportDetails": "warehouse.queries.reports",
     "report_details": "warehouse.queries.reports",

@@ -3,11 +3,11 @@ DIR/settings/<account>.json), the mailed report's settings (control.db, reports)
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import streamlit as st
 
-from acl import ADMIN, ROOT, InvalidValue, LoginFailed, PermissionDenied, Throttled, user_passwd
+from acl import ADMIN, ROOT, InvalidValue, LoginFailed, PermissionDenied, Throttled, audit_event, user_passwd
 from dashboards import auth
 from dashboards.auth import guard
 from dashboards.filters import plain
@@ -43,6 +43,8 @@ else:
 
 def saved(new: object) -> None:
     save_settings(session.home, session.user.name, new)  # type: ignore[arg-type]
+    audit_event(session.store, session.user, "settings_change", session.user.name, before=asdict(prefs),
+                after=asdict(new))  # type: ignore[call-overload]
     st.session_state[auth.NOTICE] = "account.saved"
     st.rerun()
 
@@ -91,12 +93,14 @@ with st.form("account_report"):
     st.caption(t("account.report_own", address=plain(session.user.email or "-")))
     if st.form_submit_button(t("account.save"), type="primary", key="report_save"):
         try:
-            report_settings(session.home, session.user.name, frequency=str(frequency), hour=int(hour),
-                            timezone=(zone or "").strip(), sections=tuple(sections),
-                            recipients=tuple((extra or "").split()) if operator else None)
+            after = report_settings(session.home, session.user.name, frequency=str(frequency), hour=int(hour),
+                                    timezone=(zone or "").strip(), sections=tuple(sections),
+                                    recipients=tuple((extra or "").split()) if operator else None)
         except ReportError as exc:
             st.error(t("form.invalid", detail=plain(exc)))
         else:
+            audit_event(session.store, session.user, "report_settings_change", session.user.name,
+                        before=asdict(report), after=asdict(after))
             st.session_state[auth.NOTICE] = "account.saved"
             st.rerun()
 if st.button(t("account.report_preview"), key="report_preview"):

@@ -3,7 +3,6 @@ the actor again and writes the audit entry in the same transaction."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 import streamlit as st
@@ -12,6 +11,7 @@ from acl import (
     KINDS,
     ROLES,
     AclError,
+    AuditEntry,
     audit_entries,
     user_add,
     user_disable,
@@ -22,6 +22,7 @@ from acl import (
     user_role,
 )
 from dashboards import auth
+from dashboards.auditview import changes, readable
 from dashboards.auth import guard
 from dashboards.filters import plain
 
@@ -44,7 +45,7 @@ def act(action: Callable[[], object]) -> None:
         st.rerun()
 
 
-def latest_audit(limit: int = 500) -> list[dict[str, object]]:
+def latest_audit(limit: int = 500) -> list[AuditEntry]:
     """The newest audit entries, newest first (acl reads them oldest first, in pages)."""
     entries, since = [], 0
     while True:
@@ -53,10 +54,7 @@ def latest_audit(limit: int = 500) -> list[dict[str, object]]:
         if len(batch) < 10_000:
             break
         since = batch[-1].id
-    return [{"id": e.id, "ts": e.ts, "actor": e.actor, "action": e.action, "target": e.target,
-             "before": "" if e.before is None else json.dumps(e.before, ensure_ascii=False),
-             "after": "" if e.after is None else json.dumps(e.after, ensure_ascii=False)}
-            for e in reversed(entries)]
+    return list(reversed(entries))
 
 
 users = user_list(session.store, session.user)
@@ -113,8 +111,21 @@ with tab_add, st.form("admin_add", clear_on_submit=True):
         act(lambda: user_add(session.store, session.user, new_name or "", str(new_role), new_password or None,
                              email=(new_email or "").strip() or None))
 with tab_audit:
-    st.dataframe(latest_audit(), hide_index=True, key="admin_audit",
-                 column_config={"ts": t("col.ts"), "actor": t("admin.actor"), "action": t("admin.action"),
-                                "target": t("admin.target"),
-                                "before": st.column_config.TextColumn(t("admin.before"), width="large"),
-                                "after": st.column_config.TextColumn(t("admin.after"), width="large")})
+    audit = latest_audit()
+    shown = st.dataframe(
+        [{"id": e.id, "ts": e.ts.replace("T", " ")[:19], "actor": e.actor, "action": e.action,
+          "target": e.target or "", "change": changes(e.before, e.after)} for e in audit],
+        hide_index=True, key="admin_audit", on_select="rerun", selection_mode="single-row", row_height=60, height=520,
+        column_config={"ts": t("col.ts"), "actor": t("admin.actor"), "action": t("admin.action"),
+                       "target": t("admin.target"),
+                       "change": st.column_config.TextColumn(t("admin.change"), width="large")})
+    picked = shown.selection.rows if shown is not None else []
+    if picked and picked[0] < len(audit):
+        entry = audit[picked[0]]
+        before, after = st.columns(2)
+        before.caption(t("admin.before"))
+        before.code(readable(entry.before) or "-", language=None)
+        after.caption(t("admin.after"))
+        after.code(readable(entry.after) or "-", language=None)
+    else:
+        st.caption(t("admin.audit_hint"))

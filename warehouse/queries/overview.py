@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import polars as pl
 
@@ -68,3 +69,11 @@ def overview(wh: Queryable, period: Period, *, soft_is_error: bool, top: int = 1
     domains = part(0b11110, ["recipient_domain"]).sort("attempts", "recipient_domain",
                                                        descending=[True, False]).head(top)
     return Overview(totals, timeline, by_gateway, senders, domains)
+
+
+def newest(wh: Queryable, view: str = "deliveries") -> datetime | None:
+    """The time of the newest row of `view` (deliveries or rejects) this user may see, None when none."""
+    if view not in ("deliveries", "rejects"):
+        raise ValueError(f"no newest row of {view!r}")
+    found = run(wh, f"SELECT max(ts) AS ts FROM {view}")["ts"][0]  # noqa: S608
+    return found if isinstance(found, datetime) else None

@@ -1,0 +1,101 @@
+"""The Logs' choices in the URL (`st.query_params`), so a filtered view can be shared or bookmarked.
+
+The URL holds the period (`period=24h` or `days=2026-11-19,2026-11-26`), the text filters, the list
+filters (repeated keys: `status=sent&status=deferred`), the sort, the order and the kind (attempts or
+rejects). A URL this browser session did not write itself (a shared link, a drill-down, a new tab) becomes
+the page's choices; otherwise the widgets are newer than the URL, which is then rewritten from them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+import streamlit as st
+
+from dashboards.filters import PRESETS, remember
+
+TEXTS = ("sender", "recipient", "recipient_domain", "sasl_username", "queue_id", "message_id", "text")
+LISTS = {"statuses": "status", "qualifications": "qualification", "reasons": "reason", "gateways": "gateway"}
+_WRITTEN = "rw_logs_url"
+
+
+def _query() -> dict[str, list[str]]:
+    return {name: st.query_params.get_all(name) for name in st.query_params}
+
+
+def _days(text: str) -> tuple[date, date] | None:
+    try:
+        first, last = (date.fromisoformat(part.strip()) for part in text.split(","))
+    except ValueError:
+        return None
+    return min(first, last), max(first, last)
+
+
+def _adopt(key: str, value: object) -> None:
+    """A remembered choice from the URL; the widget holding the old one starts again from it."""
+    remember(key, value)
+    st.session_state.pop(key, None)
+
+
+def adopt() -> None:
+    """Make a URL this session did not write the Logs' choices (an empty URL keeps them)."""
+    query = _query()
+    if not query or query == st.session_state.get(_WRITTEN):
+        return
+    for field in TEXTS:
+        _adopt(f"lf_{field}", (query.get(field) or [""])[0])
+    for field, name in LISTS.items():
+        _adopt(f"lf_{field}", tuple(query.get(name, ())))
+    days = _days((query.get("days") or [""])[0])
+    preset = (query.get("period") or [""])[0]
+    if days is not None:
+        _adopt("period_preset", "custom")
+        _adopt("period_days", days)
+    elif preset in PRESETS and preset != "custom":
+        _adopt("period_preset", preset)
+    if query.get("sort"):
+        _adopt("logs_sort", query["sort"][0])
+    if query.get("order"):
+        _adopt("logs_desc", query["order"][0] != "asc")
+    if query.get("kind"):
+        _adopt("logs_kind", query["kind"][0])
+    st.session_state[_WRITTEN] = query
+
+
+def logs_query(
+    values: Mapping[str, object],
+    *,
+    preset: str,
+    days: tuple[date, date] | None,
+    sort: str = "ts",
+    descending: bool = True,
+    kind: str = "attempts",
+) -> dict[str, list[str]]:
+    """The URL query of these Logs choices (empty filters left out)."""
+    query: dict[str, list[str]] = {}
+    if preset == "custom" and days is not None:
+        query["days"] = [f"{days[0].isoformat()},{days[1].isoformat()}"]
+    else:
+        query["period"] = [preset]
+    for field in TEXTS:
+        if str(values.get(field) or "").strip():
+            query[field] = [str(values[field])]
+    for field, name in LISTS.items():
+        chosen = [str(v) for v in values.get(field) or ()]  # type: ignore[attr-defined]
+        if chosen:
+            query[name] = chosen
+    if sort != "ts":
+        query["sort"] = [sort]
+    if not descending:
+        query["order"] = ["asc"]
+    if kind != "attempts":
+        query["kind"] = [kind]
+    return query
+
+
+def publish(query: dict[str, list[str]]) -> None:
+    """Write the page's choices into the URL (and remember that this session wrote it)."""
+    st.session_state[_WRITTEN] = query
+    if _query() != query:
+        st.query_params.from_dict(query)
