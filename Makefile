@@ -13,6 +13,7 @@ run: setup
 
 test: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q -p no:cacheprovider
 
 setup: sysdeps $(STAMP)
@@ -28,6 +29,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 mutate: setup
 	$(BIN)/pip install -q -c constraints.txt -e '.[mutate]'

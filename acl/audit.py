@@ -41,9 +41,7 @@ def snapshot(user: User) -> dict[str, object]:
     }
 
 
-def record(
-    tx: Tx, actor: str, action: str, target: str | None, before: object, after: object, now: float
-) -> None:
+def record(tx: Tx, actor: str, action: str, target: str | None, before: object, after: object, now: float) -> None:
     """Append one entry inside the caller's transaction."""
     ts = datetime.fromtimestamp(now, UTC).isoformat(timespec="microseconds")
 
@@ -53,8 +51,16 @@ def record(
     tx.insert_audit(ts, actor, action, target, encode(before), encode(after))
 
 
-def audit_event(store: Store, actor: User, action: str, target: str | None = None, *, before: object = None,
-                after: object = None, now: float | None = None) -> None:
+def audit_event(
+    store: Store,
+    actor: User,
+    action: str,
+    target: str | None = None,
+    *,
+    before: object = None,
+    after: object = None,
+    now: float | None = None,
+) -> None:
     """Record an action done outside acl (an export, a settings change) by a signed-in account."""
     when = clock(now)
     with store.transaction() as tx:

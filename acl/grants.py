@@ -76,9 +76,7 @@ def _clean(value: object, what: str) -> str:
             raise InvalidValue(f"{what} contains a control, invisible or space character (U+{ord(ch):04X})")
     canonical = unicodedata.normalize("NFKC", text)
     if canonical != text:
-        raise InvalidValue(
-            f"{what} {text!r} is not in canonical Unicode form (look-alike?); NFKC gives {canonical!r}"
-        )
+        raise InvalidValue(f"{what} {text!r} is not in canonical Unicode form (look-alike?); NFKC gives {canonical!r}")
     for before, ch in zip(text, text[1:], strict=False):
         if unicodedata.category(ch).startswith("M") and before.isascii():
             raise InvalidValue(f"{what} {text!r} puts a combining mark on a plain letter (look-alike?)")

@@ -77,10 +77,15 @@ def _audit_failure(tx: Tx, login: str, source: str | None, pair: str, now: float
     or the source. The name is what was typed: known or not, only root reads the audit log."""
     where = {"source": source or "-"}
     record(tx, login or "-", "sign_in_failed", login or "-", None, where, now)
-    locks = [name for name, limit, ident in (("account_source", throttle.LOGIN_PAIR, pair),
-                                            ("account", throttle.LOGIN_ACCOUNT, login),
-                                            ("source", throttle.LOGIN_SOURCE, source or ""))
-             if ident and throttle.locked(tx, limit, ident, now)]
+    locks = [
+        name
+        for name, limit, ident in (
+            ("account_source", throttle.LOGIN_PAIR, pair),
+            ("account", throttle.LOGIN_ACCOUNT, login),
+            ("source", throttle.LOGIN_SOURCE, source or ""),
+        )
+        if ident and throttle.locked(tx, limit, ident, now)
+    ]
     if locks:
         record(tx, login or "-", "lockout", login or "-", None, {**where, "locked": locks}, now)
 

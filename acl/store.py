@@ -209,9 +209,7 @@ class Tx:
         )
         return [_user(r) for r in rows]
 
-    def insert_user(
-        self, name: str, role: str, email: str | None, password_hash: str | None, now: float
-    ) -> int:
+    def insert_user(self, name: str, role: str, email: str | None, password_hash: str | None, now: float) -> int:
         cur = self._c.execute(
             "INSERT INTO users (name, role, email, password_hash, created_at, password_changed_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",
@@ -256,20 +254,15 @@ class Tx:
         return cur.rowcount == 1
 
     # sessions
-    def insert_session(
-        self, token_hash: str, user_id: int, now: float, expires_at: float, source: str | None
-    ) -> None:
+    def insert_session(self, token_hash: str, user_id: int, now: float, expires_at: float, source: str | None) -> None:
         self._c.execute(
-            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, source)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, source) VALUES (?, ?, ?, ?, ?)",
             (token_hash, user_id, now, expires_at, source),
         )
 
     def session(self, token_hash: str) -> tuple[int, float] | None:
         """(user_id, expires_at) of a session, or None."""
-        row = self._c.execute(
-            "SELECT user_id, expires_at FROM sessions WHERE token_hash = ?", (token_hash,)
-        ).fetchone()
+        row = self._c.execute("SELECT user_id, expires_at FROM sessions WHERE token_hash = ?", (token_hash,)).fetchone()
         return (row[0], row[1]) if row else None
 
     def delete_session(self, token_hash: str) -> None:
@@ -424,9 +417,7 @@ class Store:
             current = self._conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
             latest = MIGRATIONS[-1][0]
             if current > latest:
-                raise RuntimeError(
-                    f"{self.path} has schema version {current}, newer than this code knows ({latest})"
-                )
+                raise RuntimeError(f"{self.path} has schema version {current}, newer than this code knows ({latest})")
             for version, statements in MIGRATIONS:
                 if version <= current:
                     continue

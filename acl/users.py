@@ -216,9 +216,7 @@ def user_passwd(
         record(tx, acting.name, "user_passwd", row.name, None, {"password_changed": True}, now)
 
 
-def user_disable(
-    store: Store, actor: User, name: str, disabled: bool = True, *, now: float | None = None
-) -> None:
+def user_disable(store: Store, actor: User, name: str, disabled: bool = True, *, now: float | None = None) -> None:
     """Disable (or re-enable with disabled=False) an account, closing its sessions; root only."""
     now = clock(now)
     with store.transaction() as tx:

@@ -60,14 +60,18 @@ def _copy(frame: pl.DataFrame, index: int, time_columns: tuple[str, ...]) -> pl.
         columns.append((pl.lit(f"{gateway}/w{index}/") + pl.col("message_key")).alias("message_key"))
     if index:
         columns += [
-            pl.when(pl.col("sender_domain") != "").then(pl.lit(f"c{index}-") + pl.col("sender_domain"))
-            .otherwise(pl.col("sender_domain")).alias("sender_domain"),
+            pl.when(pl.col("sender_domain") != "")
+            .then(pl.lit(f"c{index}-") + pl.col("sender_domain"))
+            .otherwise(pl.col("sender_domain"))
+            .alias("sender_domain"),
             pl.when(pl.col("sender").str.contains("@"))
             .then(pl.col("sender").str.replace("@", f"@c{index}-", literal=True))
-            .otherwise(pl.col("sender")).alias("sender"),
+            .otherwise(pl.col("sender"))
+            .alias("sender"),
             pl.when(pl.col("sasl_username").str.contains("@"))
             .then(pl.col("sasl_username").str.replace("@", f"@c{index}-", literal=True))
-            .otherwise(pl.col("sasl_username")).alias("sasl_username"),
+            .otherwise(pl.col("sasl_username"))
+            .alias("sasl_username"),
         ]
     moved = frame.with_columns(columns)
     first_time = time_columns[0]
@@ -86,8 +90,7 @@ def build(source: Path, rows: int, home: Path) -> int:
             frame = _copy(base[table], index, times[table])
             if table == "deliveries" and index == copies - 1:
                 frame = frame.head(rows - index * base["deliveries"].height)
-            frame.write_delta(str(home / "lake" / table), mode="append",
-                              delta_write_options={"partition_by": ["day"]})
+            frame.write_delta(str(home / "lake" / table), mode="append", delta_write_options={"partition_by": ["day"]})
         print(f"  copy {index + 1}/{copies} written", flush=True)
     for table in TABLES:  # what a periodic compaction gives: ~128k-row groups, time-ordered within a copy
         delta = DeltaTable(str(home / "lake" / table))
@@ -129,16 +132,27 @@ def page_queries(warehouse: Warehouse, period: Period) -> list[tuple[str, Callab
     flt = LogFilter(period)
     failed = LogFilter(period, statuses=("bounced",), text="spam")
     return [
-        ("Logs, filters applied: histogram/total + page 1 (100 rows)",
-         lambda: (log_histogram(warehouse, flt), log_rows(warehouse, flt)), TARGET_LOGS_P95),
-        ("Logs, first visit: gateway options + histogram/total + page 1",
-         lambda: (gateways(warehouse, period), log_histogram(warehouse, flt), log_rows(warehouse, flt)),
-         TARGET_LOGS_P95),
+        (
+            "Logs, filters applied: histogram/total + page 1 (100 rows)",
+            lambda: (log_histogram(warehouse, flt), log_rows(warehouse, flt)),
+            TARGET_LOGS_P95,
+        ),
+        (
+            "Logs, first visit: gateway options + histogram/total + page 1",
+            lambda: (gateways(warehouse, period), log_histogram(warehouse, flt), log_rows(warehouse, flt)),
+            TARGET_LOGS_P95,
+        ),
         ("Logs, next page (rows 101-200)", lambda: log_rows(warehouse, flt, offset=100), TARGET_LOGS_P95),
-        ("Logs, page 50 sorted by recipient",
-         lambda: log_rows(warehouse, flt, sort="recipient", descending=False, offset=4900), TARGET_LOGS_P95),
-        ("Logs, bounced + reply contains 'spam': histogram/total + page 1",
-         lambda: (log_histogram(warehouse, failed), log_rows(warehouse, failed)), TARGET_LOGS_P95),
+        (
+            "Logs, page 50 sorted by recipient",
+            lambda: log_rows(warehouse, flt, sort="recipient", descending=False, offset=4900),
+            TARGET_LOGS_P95,
+        ),
+        (
+            "Logs, bounced + reply contains 'spam': histogram/total + page 1",
+            lambda: (log_histogram(warehouse, failed), log_rows(warehouse, failed)),
+            TARGET_LOGS_P95,
+        ),
         ("Overview", lambda: overview(warehouse, period, soft_is_error=False), TARGET_OVERVIEW),
     ]
 
@@ -189,8 +203,10 @@ def main(argv: list[str] | None = None) -> int:
             for name, action, target in page_queries(warehouse, period):
                 timing = measure(name, action, args.runs)
                 verdict = "ok" if timing.p95 <= target else f"MISSED (≤ {target * 1000:.0f} ms)"
-                lines.append(f"| {label} | {period_name} | {name} | {timing.p50 * 1000:.0f} | "
-                             f"{timing.p95 * 1000:.0f} | {verdict} |")
+                lines.append(
+                    f"| {label} | {period_name} | {name} | {timing.p50 * 1000:.0f} | "
+                    f"{timing.p95 * 1000:.0f} | {verdict} |"
+                )
                 print(lines[-1], flush=True)
         warehouse.close()
     report = ("\n".join(lines) + "\n").replace("END_LOAD", f"{os.getloadavg()[0]:.1f}")

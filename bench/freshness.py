@@ -89,7 +89,8 @@ def main() -> int:
         gateway_add(home, "gw-bench", log_path=str(log))
         runner = subprocess.Popen(
             [sys.executable, "-c", RUN, str(home)],
-            stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         warehouse = Warehouse(Lake(homes.lake_dir(home)), AllRows())
         samples: list[float | None] = []

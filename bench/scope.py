@@ -29,13 +29,18 @@ def main() -> None:
             CASE WHEN i % 3 = 0 THEN NULL ELSE 'sasl' || (i % 1000) END AS sasl_username
         FROM range(5000000) r(i)"""
     )
-    user = User(7, "customer", USER, grants=(
-        make_grant("sender", "user1@d1.example.org"),
-        make_grant("sender", "user7@d7.example.org"),
-        make_grant("domain", "d3.example.org"),
-        make_grant("domain", "example.com", include_subdomains=True),
-        make_grant("sasl", "sasl5"),
-    ))
+    user = User(
+        7,
+        "customer",
+        USER,
+        grants=(
+            make_grant("sender", "user1@d1.example.org"),
+            make_grant("sender", "user7@d7.example.org"),
+            make_grant("domain", "d3.example.org"),
+            make_grant("domain", "example.com", include_subdomains=True),
+            make_grant("sasl", "sasl5"),
+        ),
+    )
     predicate, params = scope_for(user).predicate()
     query = "SELECT count(*) FROM deliveries WHERE " + predicate  # noqa: S608 - acl predicate, values are params
     timings = []
@@ -43,8 +48,10 @@ def main() -> None:
         started = time.perf_counter()
         con.execute(query, params).fetchall()
         timings.append(time.perf_counter() - started)
-    print(f"scope predicate on 5M rows: best {min(timings) * 1000:.1f} ms, "
-          f"median {statistics.median(timings) * 1000:.1f} ms over {RUNS} runs")
+    print(
+        f"scope predicate on 5M rows: best {min(timings) * 1000:.1f} ms, "
+        f"median {statistics.median(timings) * 1000:.1f} ms over {RUNS} runs"
+    )
 
 
 if __name__ == "__main__":

@@ -42,8 +42,7 @@ def mailer(home: Path) -> Mailer | None:
     mail = load_config(home).mail
     if not mail.host.strip():
         return None
-    return smtp_mailer(mail.host.strip(), mail.port, mail.sender, mail.starttls, mail.username or None,
-                       mail.password)
+    return smtp_mailer(mail.host.strip(), mail.port, mail.sender, mail.starttls, mail.username or None, mail.password)
 
 
 def signup_days(home: Path) -> int:

@@ -11,14 +11,35 @@ import polars as pl
 
 from warehouse import REASONS
 
-_PALETTE = ("#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#eeca3b", "#b279a2", "#ff9da6", "#9d755d",
-            "#bab0ac", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-            "#bcbd22", "#17becf")
+_PALETTE = (
+    "#4c78a8",
+    "#f58518",
+    "#e45756",
+    "#72b7b2",
+    "#54a24b",
+    "#eeca3b",
+    "#b279a2",
+    "#ff9da6",
+    "#9d755d",
+    "#bab0ac",
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
 STATUS_COLOURS = {"sent": "#2e7d32", "deferred": "#f9a825", "bounced": "#c62828", "expired": "#6a1b9a"}
 QUALIFICATION_COLOURS = {"success": "#2e7d32", "soft": "#f9a825", "hard": "#c62828", "unknown": "#757575"}
 # One colour per reason in every chart (delivered green, the rest from a fixed palette in taxonomy order).
-REASON_COLOURS = {"delivered": "#2e7d32", **{r: _PALETTE[i % len(_PALETTE)]
-                                              for i, r in enumerate(r for r in REASONS if r != "delivered")}}
+REASON_COLOURS = {
+    "delivered": "#2e7d32",
+    **{r: _PALETTE[i % len(_PALETTE)] for i, r in enumerate(r for r in REASONS if r != "delivered")},
+}
 LEVEL_COLOURS = {"ok": "#e8f5e9", "warn": "#fff3e0", "critical": "#ffebee", "none": "#f5f5f5"}
 
 
@@ -26,9 +47,18 @@ def _scale(colours: dict[str, str]) -> alt.Scale:
     return alt.Scale(domain=list(colours), range=list(colours.values()))
 
 
-def stacked_bars(frame: pl.DataFrame, *, x: str, y: str, colour: str, x_title: str, y_title: str,
-                 colours: dict[str, str] | None = None, labels: dict[str, str] | None = None,
-                 height: int = 260) -> alt.Chart:
+def stacked_bars(
+    frame: pl.DataFrame,
+    *,
+    x: str,
+    y: str,
+    colour: str,
+    x_title: str,
+    y_title: str,
+    colours: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
+    height: int = 260,
+) -> alt.Chart:
     """Counts over time stacked by a category (status, qualification, reason...); `labels` names the
     categories in the person's language in the legend and tooltips (the colours stay those of the codes)."""
     present = set(frame[colour].to_list()) if colour in frame.columns else set()
@@ -51,8 +81,18 @@ def stacked_bars(frame: pl.DataFrame, *, x: str, y: str, colour: str, x_title: s
     )
 
 
-def rate_lines(frame: pl.DataFrame, *, x: str, y: str, colour: str, x_title: str, y_title: str,
-               warn: float | None = None, critical: float | None = None, height: int = 260) -> alt.LayerChart:
+def rate_lines(
+    frame: pl.DataFrame,
+    *,
+    x: str,
+    y: str,
+    colour: str,
+    x_title: str,
+    y_title: str,
+    warn: float | None = None,
+    critical: float | None = None,
+    height: int = 260,
+) -> alt.LayerChart:
     """A percentage over time per category, with optional threshold rules."""
     lines = (
         alt.Chart(frame)
@@ -67,13 +107,13 @@ def rate_lines(frame: pl.DataFrame, *, x: str, y: str, colour: str, x_title: str
     layers: list[alt.Chart] = [lines]
     for value, tint in ((warn, "#ef6c00"), (critical, "#c62828")):
         if value is not None:
-            layers.append(alt.Chart(pd.DataFrame({"v": [value]})).mark_rule(strokeDash=[4, 4], color=tint)
-                          .encode(y="v:Q"))
+            layers.append(
+                alt.Chart(pd.DataFrame({"v": [value]})).mark_rule(strokeDash=[4, 4], color=tint).encode(y="v:Q")
+            )
     return alt.layer(*layers).properties(height=height).interactive(bind_y=False)
 
 
-def reasons_by(frame: pl.DataFrame, *, category: str, reason: str, value: str, x_title: str,
-               y_title: str) -> alt.Chart:
+def reasons_by(frame: pl.DataFrame, *, category: str, reason: str, value: str, x_title: str, y_title: str) -> alt.Chart:
     """Horizontal bars per category (provider), split by reason (top reasons per provider)."""
     return (
         alt.Chart(frame)
@@ -104,12 +144,17 @@ def coloured(frame: pl.DataFrame, column: str, warn: float, critical: float) -> 
     """A table whose `column` (a rate in percent) is tinted by threshold, for st.dataframe; rows with
     attempts but nothing sent (`sent` and `attempts` columns) are tinted critical."""
     table = frame.to_pandas()
-    nothing_sent = ((table["sent"] == 0) & (table["attempts"] > 0) if {"sent", "attempts"} <= set(table.columns)
-                    else pd.Series(False, index=table.index))
+    nothing_sent = (
+        (table["sent"] == 0) & (table["attempts"] > 0)
+        if {"sent", "attempts"} <= set(table.columns)
+        else pd.Series(False, index=table.index)
+    )
 
     def tints(rates: pd.Series) -> list[str]:
-        levels = (level(None if pd.isna(rate) else float(rate), warn, critical, undelivered=bool(nothing_sent[i]))
-                  for i, rate in rates.items())
+        levels = (
+            level(None if pd.isna(rate) else float(rate), warn, critical, undelivered=bool(nothing_sent[i]))
+            for i, rate in rates.items()
+        )
         return [f"background-color: {LEVEL_COLOURS[name]}" for name in levels]
 
     return table.style.apply(tints, subset=[column]).format({column: "{:.2f} %"}, na_rep="")

@@ -73,8 +73,9 @@ async def cookie_route(request: Request) -> Response:
     if found.token is None:
         response.delete_cookie(COOKIE, path="/", secure=secure, httponly=True, samesite="strict")
     else:
-        response.set_cookie(COOKIE, found.token, max_age=int(SESSION_TTL), path="/", secure=secure,
-                            httponly=True, samesite="strict")
+        response.set_cookie(
+            COOKIE, found.token, max_age=int(SESSION_TTL), path="/", secure=secure, httponly=True, samesite="strict"
+        )
     return response
 
 

@@ -46,8 +46,7 @@ class ExportTicket:
     expires: float
 
 
-def issue(home: Path, token: str, filters: LogFilter, *, sort: str, descending: bool,
-          now: float | None = None) -> str:
+def issue(home: Path, token: str, filters: LogFilter, *, sort: str, descending: bool, now: float | None = None) -> str:
     """A one-time ticket for the whole filtered result of this session's user (valid TICKET_TTL s)."""
     now = time.time() if now is None else now
     ticket = secrets.token_urlsafe(32)
@@ -102,9 +101,12 @@ def export_summary(ticket: ExportTicket) -> dict[str, object]:
     """What an export held, for the audit log: its period, the filters set, its order."""
     flt = ticket.filters
     chosen = {k: v for k, v in vars(flt).items() if k != "period" and v not in ("", ())}
-    return {"period": f"{flt.period.start:%Y-%m-%d %H:%M} → {flt.period.end:%Y-%m-%d %H:%M} UTC",
-            "filters": {k: list(v) if isinstance(v, tuple) else v for k, v in chosen.items()},
-            "sort": ticket.sort, "descending": ticket.descending}
+    return {
+        "period": f"{flt.period.start:%Y-%m-%d %H:%M} → {flt.period.end:%Y-%m-%d %H:%M} UTC",
+        "filters": {k: list(v) if isinstance(v, tuple) else v for k, v in chosen.items()},
+        "sort": ticket.sort,
+        "descending": ticket.descending,
+    }
 
 
 def file_name(filters: LogFilter) -> str:
@@ -119,8 +121,11 @@ async def export_route(request: Request) -> Response:
     stream = csv_stream(ticket) if ticket is not None else None
     if ticket is None or stream is None:
         return PlainTextResponse("This export link has expired or was already used.", status_code=404)
-    headers = {"Content-Disposition": f'attachment; filename="{file_name(ticket.filters)}"',
-               "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+    headers = {
+        "Content-Disposition": f'attachment; filename="{file_name(ticket.filters)}"',
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+    }
     return StreamingResponse(stream, media_type="text/csv; charset=utf-8", headers=headers)
 
 

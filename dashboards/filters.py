@@ -49,10 +49,16 @@ def period_choice(session: Session, *, default: str = "7d") -> PeriodChoice:
     """Preset or custom UTC day range; the choice follows the person from page to page."""
     left, right = st.columns([1, 2])
     kept_preset = recall("period_preset", default)
-    preset = remember("period_preset", left.selectbox(
-        session.t("period.label"), list(PRESETS), index=list(PRESETS).index(kept_preset),
-        format_func=lambda p: session.t(f"period.{p}"), key="period_preset",
-    ))
+    preset = remember(
+        "period_preset",
+        left.selectbox(
+            session.t("period.label"),
+            list(PRESETS),
+            index=list(PRESETS).index(kept_preset),
+            format_func=lambda p: session.t(f"period.{p}"),
+            key="period_preset",
+        ),
+    )
     hours = PRESETS.get(str(preset))
     if hours is not None:
         period = Period.last(hours)
@@ -90,8 +96,11 @@ def empty_period_hint(session: Session, view: str = "deliveries") -> bool:
     last = latest.date()
     first = last - timedelta(days=6)
     st.info(session.t("period.newest", ts=_fmt(latest)))
-    if st.button(session.t("period.show_days", first=first.isoformat(), last=last.isoformat()),
-                 icon=":material/history:", key=f"show_newest_{view}"):
+    if st.button(
+        session.t("period.show_days", first=first.isoformat(), last=last.isoformat()),
+        icon=":material/history:",
+        key=f"show_newest_{view}",
+    ):
         show_days(first, last)
         st.rerun(scope="app")  # the picker may be outside the fragment this button is in
     return True

@@ -32,35 +32,44 @@ STRINGS: dict[str, tuple[str, str]] = {
     "auth.signed_in_as": ("Signed in as {name} ({role})", "Connecté en tant que {name} ({role})"),
     "auth.sign_out": ("Sign out", "Se déconnecter"),
     "auth.signin_required": ("Please sign in.", "Veuillez vous connecter."),
-    "auth.refused": ("Your role does not give access to this page.",
-                     "Votre rôle ne donne pas accès à cette page."),
+    "auth.refused": ("Your role does not give access to this page.", "Votre rôle ne donne pas accès à cette page."),
     "signin.title": ("relaywatch", "relaywatch"),
-    "signin.tagline": ("Deliverability of your outgoing mail, from the gateways' own logs.",
-                       "La délivrabilité de vos envois, vue depuis les journaux des passerelles."),
+    "signin.tagline": (
+        "Deliverability of your outgoing mail, from the gateways' own logs.",
+        "La délivrabilité de vos envois, vue depuis les journaux des passerelles.",
+    ),
     "signin.tab": ("Sign in", "Connexion"),
     "signin.name": ("Account (name or e-mail address)", "Compte (nom ou adresse e-mail)"),
     "signin.password": ("Password", "Mot de passe"),
     "signin.submit": ("Sign in", "Se connecter"),
     "signin.failed": ("Invalid name or password.", "Nom ou mot de passe incorrect."),
-    "signin.throttled": ("Too many attempts. Try again in {seconds} s.",
-                         "Trop de tentatives. Réessayez dans {seconds} s."),
+    "signin.throttled": (
+        "Too many attempts. Try again in {seconds} s.",
+        "Trop de tentatives. Réessayez dans {seconds} s.",
+    ),
     "signup.tab": ("Sign up", "Créer un compte"),
-    "signup.help": ("Enter an address you send mail from through our gateways (in the last {days} days). "
-                    "We mail it a code; the account you create sees that sender's traffic.",
-                    "Saisissez une adresse depuis laquelle vous envoyez du courrier par nos passerelles "
-                    "(ces {days} derniers jours). Nous lui envoyons un code ; le compte créé voit le trafic "
-                    "de cet expéditeur."),
+    "signup.help": (
+        "Enter an address you send mail from through our gateways (in the last {days} days). "
+        "We mail it a code; the account you create sees that sender's traffic.",
+        "Saisissez une adresse depuis laquelle vous envoyez du courrier par nos passerelles "
+        "(ces {days} derniers jours). Nous lui envoyons un code ; le compte créé voit le trafic "
+        "de cet expéditeur.",
+    ),
     "signup.address": ("Sender address", "Adresse d'expéditeur"),
     "signup.send_code": ("Send me a code", "M'envoyer un code"),
-    "signup.code_sent": ("If this address can sign up, a code is on its way to its mailbox.",
-                         "Si cette adresse peut créer un compte, un code vient de lui être envoyé."),
+    "signup.code_sent": (
+        "If this address can sign up, a code is on its way to its mailbox.",
+        "Si cette adresse peut créer un compte, un code vient de lui être envoyé.",
+    ),
     "signup.code": ("Code received by e-mail", "Code reçu par e-mail"),
     "signup.create": ("Create my account", "Créer mon compte"),
     "signup.code_invalid": ("Invalid or expired code.", "Code invalide ou expiré."),
     "reset.tab": ("Forgotten password", "Mot de passe oublié"),
     "reset.send_code": ("Send me a reset code", "M'envoyer un code de réinitialisation"),
-    "reset.code_sent": ("If this account has an e-mail address, a code is on its way.",
-                        "Si ce compte a une adresse e-mail, un code vient de lui être envoyé."),
+    "reset.code_sent": (
+        "If this account has an e-mail address, a code is on its way.",
+        "Si ce compte a une adresse e-mail, un code vient de lui être envoyé.",
+    ),
     "reset.submit": ("Set my new password", "Définir mon nouveau mot de passe"),
     "reset.done": ("Password changed. You can sign in.", "Mot de passe modifié. Vous pouvez vous connecter."),
     "password.new": ("New password (10 characters or more)", "Nouveau mot de passe (10 caractères ou plus)"),
@@ -68,8 +77,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "password.mismatch": ("The two passwords differ.", "Les deux mots de passe diffèrent."),
     "form.invalid": ("Refused: {detail}", "Refusé : {detail}"),
     # shared
-    "common.no_data": ("No delivery in this period for what you may see.",
-                       "Aucune remise sur cette période dans votre périmètre."),
+    "common.no_data": (
+        "No delivery in this period for what you may see.",
+        "Aucune remise sur cette période dans votre périmètre.",
+    ),
     "period.label": ("Period", "Période"),
     "period.1h": ("Last hour", "Dernière heure"),
     "period.24h": ("Last 24 hours", "Dernières 24 heures"),
@@ -78,8 +89,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "period.custom": ("Chosen days", "Jours choisis"),
     "period.days": ("Days (UTC)", "Jours (UTC)"),
     "period.shown": ("{start} → {end}", "{start} → {end}"),
-    "period.newest": ("Nothing in this period. The newest data you may see is of {ts}.",
-                      "Rien sur cette période. Vos données les plus récentes datent du {ts}."),
+    "period.newest": (
+        "Nothing in this period. The newest data you may see is of {ts}.",
+        "Rien sur cette période. Vos données les plus récentes datent du {ts}.",
+    ),
     "period.show_days": ("Show {first} → {last}", "Afficher {first} → {last}"),
     "level.ok": ("OK", "OK"),
     "level.none": ("No data", "Aucune donnée"),
@@ -134,20 +147,26 @@ STRINGS: dict[str, tuple[str, str]] = {
     "col.suppressible": ("Bad address", "Adresse invalide"),
     # overview
     "overview.see_in_logs": ("See in Logs", "Voir dans les journaux"),
-    "overview.drill_hint": ("Select a row to see its delivery attempts in the Logs.",
-                            "Sélectionnez une ligne pour voir ses tentatives de remise dans les journaux."),
+    "overview.drill_hint": (
+        "Select a row to see its delivery attempts in the Logs.",
+        "Sélectionnez une ligne pour voir ses tentatives de remise dans les journaux.",
+    ),
     "overview.title": ("Overview", "Vue d'ensemble"),
     "overview.auto_refresh": ("Refresh every {seconds} s", "Actualiser toutes les {seconds} s"),
-    "overview.rate_help_hard": ("Error rate: permanent failures / delivery attempts (temporary failures "
-                                "not counted; change it in Account). Orange from {warn} %, red from "
-                                "{critical} %.",
-                                "Taux d'erreur : échecs définitifs / tentatives de remise (échecs "
-                                "temporaires non comptés ; modifiable dans Compte). Orange dès {warn} %, "
-                                "rouge dès {critical} %."),
-    "overview.rate_help_soft": ("Error rate: permanent and temporary failures / delivery attempts (change it "
-                                "in Account). Orange from {warn} %, red from {critical} %.",
-                                "Taux d'erreur : échecs définitifs et temporaires / tentatives de remise "
-                                "(modifiable dans Compte). Orange dès {warn} %, rouge dès {critical} %."),
+    "overview.rate_help_hard": (
+        "Error rate: permanent failures / delivery attempts (temporary failures "
+        "not counted; change it in Account). Orange from {warn} %, red from "
+        "{critical} %.",
+        "Taux d'erreur : échecs définitifs / tentatives de remise (échecs "
+        "temporaires non comptés ; modifiable dans Compte). Orange dès {warn} %, "
+        "rouge dès {critical} %.",
+    ),
+    "overview.rate_help_soft": (
+        "Error rate: permanent and temporary failures / delivery attempts (change it "
+        "in Account). Orange from {warn} %, red from {critical} %.",
+        "Taux d'erreur : échecs définitifs et temporaires / tentatives de remise "
+        "(modifiable dans Compte). Orange dès {warn} %, rouge dès {critical} %.",
+    ),
     "overview.volume": ("Volume over time", "Volume dans le temps"),
     "overview.by_gateway": ("By gateway", "Par passerelle"),
     "overview.top_senders": ("Top senders", "Principaux expéditeurs"),
@@ -175,15 +194,19 @@ STRINGS: dict[str, tuple[str, str]] = {
     "gateways.last_error": ("Last error", "Dernière erreur"),
     "gateways.last_error_at": ("Last error at (UTC)", "Dernière erreur le (UTC)"),
     "gateways.next_try_at": ("Next try (UTC)", "Prochain essai (UTC)"),
-    "gateways.help": ("The same figures as `relaywatch status`; lag: time since the collector was last caught up.",
-                      "Les mêmes chiffres que `relaywatch status` ; retard : temps depuis que le collecteur était "
-                      "à jour pour la dernière fois."),
+    "gateways.help": (
+        "The same figures as `relaywatch status`; lag: time since the collector was last caught up.",
+        "Les mêmes chiffres que `relaywatch status` ; retard : temps depuis que le collecteur était "
+        "à jour pour la dernière fois.",
+    ),
     "logs.title": ("Logs", "Journaux"),
     "logs.kind": ("Show", "Afficher"),
     "logs.kind_attempts": ("Delivery attempts", "Tentatives de remise"),
     "logs.kind_rejects": ("Rejects (refused at SMTP)", "Refus (à la réception SMTP)"),
-    "logs.reject_count": ("{total} rejects match; rows {first}-{last} shown.",
-                          "{total} refus correspondent ; lignes {first} à {last} affichées."),
+    "logs.reject_count": (
+        "{total} rejects match; rows {first}-{last} shown.",
+        "{total} refus correspondent ; lignes {first} à {last} affichées.",
+    ),
     "logs.reply_contains": ("Reply contains", "La réponse contient"),
     "logs.apply": ("Apply filters", "Appliquer les filtres"),
     "logs.sort_by": ("Sort by", "Trier par"),
@@ -191,8 +214,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "logs.desc": ("Descending", "Décroissant"),
     "logs.asc": ("Ascending", "Croissant"),
     "logs.page_size": ("Rows per page", "Lignes par page"),
-    "logs.count": ("{total} delivery attempts match; rows {first}-{last} shown.",
-                   "{total} tentatives de remise correspondent ; lignes {first} à {last} affichées."),
+    "logs.count": (
+        "{total} delivery attempts match; rows {first}-{last} shown.",
+        "{total} tentatives de remise correspondent ; lignes {first} à {last} affichées.",
+    ),
     "logs.open_message": ("Open message {queue_id}", "Ouvrir le message {queue_id}"),
     "logs.select_hint": ("Select a row to open its message.", "Sélectionnez une ligne pour ouvrir son message."),
     "logs.export_prepare": ("Export {total} rows as CSV", "Exporter {total} lignes en CSV"),
@@ -203,10 +228,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "message.search_help": ("Or open a message from the Logs.", "Ou ouvrez un message depuis les Journaux."),
     "message.find": ("Find", "Chercher"),
     "message.several": ("Several messages match; select one.", "Plusieurs messages correspondent ; choisissez-en un."),
-    "message.how": ("Search a message, or select a row in the Logs and open its message.",
-                    "Cherchez un message, ou sélectionnez une ligne dans les Journaux et ouvrez son message."),
-    "message.not_found": ("No such message among those you may see.",
-                          "Aucun message de ce type dans votre périmètre."),
+    "message.how": (
+        "Search a message, or select a row in the Logs and open its message.",
+        "Cherchez un message, ou sélectionnez une ligne dans les Journaux et ouvrez son message.",
+    ),
+    "message.not_found": ("No such message among those you may see.", "Aucun message de ce type dans votre périmètre."),
     "message.header": ("Message {queue_id} on {gateway}", "Message {queue_id} sur {gateway}"),
     "message.field": ("Field", "Champ"),
     "message.value": ("Value", "Valeur"),
@@ -218,10 +244,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "message.final_status": ("Final status", "Statut final"),
     "message.key": ("Message key", "Clé du message"),
     "message.open_ndr": ("Open the non-delivery notice {queue_id}", "Ouvrir l'avis de non-remise {queue_id}"),
-    "message.ndr_sent": ("A non-delivery notice ({queue_id}) went back to the sender.",
-                         "Un avis de non-remise ({queue_id}) a été renvoyé à l'expéditeur."),
-    "message.open_original": ("Open the message this notice reports on",
-                              "Ouvrir le message dont cet avis rend compte"),
+    "message.ndr_sent": (
+        "A non-delivery notice ({queue_id}) went back to the sender.",
+        "Un avis de non-remise ({queue_id}) a été renvoyé à l'expéditeur.",
+    ),
+    "message.open_original": ("Open the message this notice reports on", "Ouvrir le message dont cet avis rend compte"),
     "message.timeline": ("Events in time order", "Événements dans l'ordre"),
     "message.event": ("Event", "Événement"),
     "message.attempt": ("Attempt", "Tentative"),
@@ -230,9 +257,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "message.no_lines": ("No raw line kept for this message.", "Aucune ligne brute conservée pour ce message."),
     # queue
     "queue.title": ("Queue", "File d'attente"),
-    "queue.no_snapshots": ("No queue snapshots yet: the gateways' queues have not been collected.",
-                           "Pas encore d'instantané de file : les files des passerelles n'ont pas été "
-                           "collectées."),
+    "queue.no_snapshots": (
+        "No queue snapshots yet: the gateways' queues have not been collected.",
+        "Pas encore d'instantané de file : les files des passerelles n'ont pas été collectées.",
+    ),
     "queue.empty": ("The newest snapshots show empty queues.", "Les derniers instantanés montrent des files vides."),
     "queue.snapshot": ("Snapshot", "Instantané"),
     "queue.oldest": ("Oldest", "Le plus ancien"),
@@ -246,10 +274,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "complaints.count": ("Complaints", "Plaintes"),
     "complaints.per_thousand": ("Per 1,000 delivered", "Pour 1 000 distribués"),
     "complaints.not_spam": ("Not spam", "Pas du spam"),
-    "complaints.help": ("Reports sent by mailbox providers when a recipient marks a message as spam; "
-                        "'not-spam' reports are shown but never counted.",
-                        "Rapports envoyés par les fournisseurs quand un destinataire signale un message comme "
-                        "spam ; les rapports « not-spam » sont affichés mais jamais comptés."),
+    "complaints.help": (
+        "Reports sent by mailbox providers when a recipient marks a message as spam; "
+        "'not-spam' reports are shown but never counted.",
+        "Rapports envoyés par les fournisseurs quand un destinataire signale un message comme "
+        "spam ; les rapports « not-spam » sont affichés mais jamais comptés.",
+    ),
     "complaints.group_by": ("Group by", "Regrouper par"),
     "complaints.reports": ("Reports", "Rapports"),
     "complaints.feedback_type": ("Type", "Type"),
@@ -261,8 +291,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "complaints.detail": ("Report detail", "Détail du rapport"),
     "complaints.field": ("Field", "Champ"),
     "complaints.value": ("Value", "Valeur"),
-    "complaints.unlinked": ("This report could not be linked to a message of the lake.",
-                            "Ce rapport n'a pu être relié à aucun message."),
+    "complaints.unlinked": (
+        "This report could not be linked to a message of the lake.",
+        "Ce rapport n'a pu être relié à aucun message.",
+    ),
     # bounces
     "bounces.title": ("Bounces", "Rebonds"),
     "bounces.over_time": ("Failures over time", "Échecs dans le temps"),
@@ -271,38 +303,51 @@ STRINGS: dict[str, tuple[str, str]] = {
     "bounces.top_providers": ("Providers that fail most", "Fournisseurs en échec"),
     "bounces.provider_reasons": ("Top reasons per provider", "Principales raisons par fournisseur"),
     "bounces.unknown_recipients": ("Unknown recipients seen repeatedly", "Destinataires inconnus répétés"),
-    "bounces.unknown_help": ("Addresses refused as unknown in two messages or more: remove them from your lists.",
-                             "Adresses refusées comme inconnues dans deux messages ou plus : retirez-les de "
-                             "vos listes."),
+    "bounces.unknown_help": (
+        "Addresses refused as unknown in two messages or more: remove them from your lists.",
+        "Adresses refusées comme inconnues dans deux messages ou plus : retirez-les de vos listes.",
+    ),
     # reputation
     "reputation.title": ("Reputation", "Réputation"),
-    "reputation.help": ("Per gateway (its sending IP) and receiving provider. Tinted columns count replies "
-                        "about reputation, rate limits and policy.",
-                        "Par passerelle (son IP d'envoi) et fournisseur destinataire. Les colonnes teintées "
-                        "comptent les réponses de réputation, de limitation de débit et de politique."),
+    "reputation.help": (
+        "Per gateway (its sending IP) and receiving provider. Tinted columns count replies "
+        "about reputation, rate limits and policy.",
+        "Par passerelle (son IP d'envoi) et fournisseur destinataire. Les colonnes teintées "
+        "comptent les réponses de réputation, de limitation de débit et de politique.",
+    ),
     "reputation.accepted_rate": ("Accepted", "Acceptés"),
     "reputation.deferred_rate": ("Deferred", "Différés"),
     "reputation.rejected_rate": ("Rejected", "Rejetés"),
     "reputation.flagged": ("Reputation / limit / policy", "Réputation / limite / politique"),
-    "reputation.flagged_over_time": ("Reputation, rate-limit and policy replies over time",
-                                     "Réponses de réputation, de limitation et de politique dans le temps"),
+    "reputation.flagged_over_time": (
+        "Reputation, rate-limit and policy replies over time",
+        "Réponses de réputation, de limitation et de politique dans le temps",
+    ),
     "reputation.rate": ("Rate", "Taux"),
     # account
     "account.title": ("Account", "Compte"),
     "account.visibility": ("What you can see", "Ce que vous voyez"),
-    "account.sees_everything": ("Everything: all gateways and senders.",
-                                "Tout : toutes les passerelles et tous les expéditeurs."),
-    "account.sees_nothing": ("Nothing yet: ask an administrator for a grant.",
-                             "Rien pour l'instant : demandez un droit à un administrateur."),
+    "account.sees_everything": (
+        "Everything: all gateways and senders.",
+        "Tout : toutes les passerelles et tous les expéditeurs.",
+    ),
+    "account.sees_nothing": (
+        "Nothing yet: ask an administrator for a grant.",
+        "Rien pour l'instant : demandez un droit à un administrateur.",
+    ),
     "account.grant": ("Grants", "Droits"),
     "account.preferences": ("Preferences", "Préférences"),
     "account.language": ("Language", "Langue"),
-    "account.soft_is_error": ("Count temporary failures (deferrals) as errors",
-                              "Compter les échecs temporaires (différés) comme des erreurs"),
+    "account.soft_is_error": (
+        "Count temporary failures (deferrals) as errors",
+        "Compter les échecs temporaires (différés) comme des erreurs",
+    ),
     "account.warn_rate": ("Warning from error rate (%)", "Alerte à partir du taux d'erreur (%)"),
     "account.critical_rate": ("Critical from error rate (%)", "Critique à partir du taux d'erreur (%)"),
-    "account.thresholds_order": ("The critical threshold must not be below the warning one.",
-                                 "Le seuil critique ne peut pas être inférieur au seuil d'alerte."),
+    "account.thresholds_order": (
+        "The critical threshold must not be below the warning one.",
+        "Le seuil critique ne peut pas être inférieur au seuil d'alerte.",
+    ),
     "account.refresh": ("Overview auto-refresh", "Actualisation automatique de la vue d'ensemble"),
     "account.refresh_off": ("Off", "Désactivée"),
     "account.report": ("Deliverability report by e-mail", "Rapport de délivrabilité par e-mail"),
@@ -311,8 +356,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "account.report_timezone": ("Time zone", "Fuseau horaire"),
     "account.report_sections": ("Sections", "Sections"),
     "account.report_recipients": ("Also send to (one address per line)", "Envoyer aussi à (une adresse par ligne)"),
-    "account.report_recipients_operators": ("Only operators may add recipients.",
-                                            "Seuls les opérateurs peuvent ajouter des destinataires."),
+    "account.report_recipients_operators": (
+        "Only operators may add recipients.",
+        "Seuls les opérateurs peuvent ajouter des destinataires.",
+    ),
     "account.report_own": ("Your own address receives it: {address}", "Votre adresse le reçoit : {address}"),
     "account.report_preview": ("Preview my report", "Aperçu de mon rapport"),
     "account.report_nothing": ("No report: {detail}", "Pas de rapport : {detail}"),
@@ -329,22 +376,28 @@ STRINGS: dict[str, tuple[str, str]] = {
     "account.current_password": ("Current password", "Mot de passe actuel"),
     "account.change_password": ("Change my password", "Changer mon mot de passe"),
     "account.current_wrong": ("The current password is wrong.", "Le mot de passe actuel est incorrect."),
-    "account.password_changed": ("Password changed: sign in with the new one.",
-                                 "Mot de passe modifié : connectez-vous avec le nouveau."),
+    "account.password_changed": (
+        "Password changed: sign in with the new one.",
+        "Mot de passe modifié : connectez-vous avec le nouveau.",
+    ),
     "tokens.title": ("API tokens", "Jetons d'API"),
-    "tokens.help": ("Read-only access to what you can see here, for scripts and notebooks: send the token as "
-                    "`Authorization: Bearer <token>` to this server's /api/v1 (see /api/v1/openapi.json). It is shown "
-                    "once, when created.",
-                    "Accès en lecture seule à ce que vous voyez ici, pour les scripts et les notebooks : envoyez le "
-                    "jeton en `Authorization: Bearer <jeton>` à /api/v1 de ce serveur (voir /api/v1/openapi.json). "
-                    "Il n'est montré qu'une fois, à la création."),
+    "tokens.help": (
+        "Read-only access to what you can see here, for scripts and notebooks: send the token as "
+        "`Authorization: Bearer <token>` to this server's /api/v1 (see /api/v1/openapi.json). It is shown "
+        "once, when created.",
+        "Accès en lecture seule à ce que vous voyez ici, pour les scripts et les notebooks : envoyez le "
+        "jeton en `Authorization: Bearer <jeton>` à /api/v1 de ce serveur (voir /api/v1/openapi.json). "
+        "Il n'est montré qu'une fois, à la création.",
+    ),
     "tokens.name": ("Token name (what it is for)", "Nom du jeton (son usage)"),
     "tokens.expires": ("Expires", "Expiration"),
     "tokens.never": ("Never", "Jamais"),
     "tokens.days": ("In {days} days", "Dans {days} jours"),
     "tokens.create": ("Create a token", "Créer un jeton"),
-    "tokens.created": ("Your new token: copy it now, it will not be shown again.",
-                       "Votre nouveau jeton : copiez-le maintenant, il ne sera plus affiché."),
+    "tokens.created": (
+        "Your new token: copy it now, it will not be shown again.",
+        "Votre nouveau jeton : copiez-le maintenant, il ne sera plus affiché.",
+    ),
     "tokens.none": ("No token yet.", "Aucun jeton pour l'instant."),
     "tokens.revoke": ("Revoke", "Révoquer"),
     "tokens.revoke_which": ("Token to revoke", "Jeton à révoquer"),
@@ -382,8 +435,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "admin.action": ("Action", "Action"),
     "admin.target": ("Account", "Compte"),
     "admin.change": ("Change", "Modification"),
-    "admin.audit_hint": ("Select an entry to see its whole state before and after.",
-                         "Sélectionnez une entrée pour voir son état complet avant et après."),
+    "admin.audit_hint": (
+        "Select an entry to see its whole state before and after.",
+        "Sélectionnez une entrée pour voir son état complet avant et après.",
+    ),
     "admin.before": ("Before", "Avant"),
     "admin.after": ("After", "Après"),
     "grant.sender": ("sender address", "adresse d'expéditeur"),
@@ -392,8 +447,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "grant.gateway": ("gateway", "passerelle"),
     # policy
     "policy.title": ("Policy", "Politique d'envoi"),
-    "policy.yours": ("Blacklist entries that concern your mail (read-only).",
-                     "Entrées de liste noire qui concernent vos envois (lecture seule)."),
+    "policy.yours": (
+        "Blacklist entries that concern your mail (read-only).",
+        "Entrées de liste noire qui concernent vos envois (lecture seule).",
+    ),
     "policy.blacklist": ("Blacklist", "Liste noire"),
     "policy.routes": ("Routing", "Routage"),
     "policy.sasl": ("SMTP accounts", "Comptes SMTP"),
@@ -411,8 +468,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "policy.via_gateway": ("Through gateway", "Par la passerelle"),
     "policy.next_hop": ("Or next hop [host]:port", "Ou relais [hôte]:port"),
     "policy.dry_run": ("Dry run", "Simulation"),
-    "policy.moved": ("Messages of the last 7 days the rule moves, by gateway",
-                     "Messages des 7 derniers jours que la règle déplace, par passerelle"),
+    "policy.moved": (
+        "Messages of the last 7 days the rule moves, by gateway",
+        "Messages des 7 derniers jours que la règle déplace, par passerelle",
+    ),
     "policy.login": ("SASL login", "Identifiant SASL"),
     "policy.customer": ("Customer account", "Compte client"),
     "policy.password_once": ("Generated password, shown once:", "Mot de passe généré, affiché une seule fois :"),

@@ -106,8 +106,15 @@ class LocalCollector:
         """One collection pass over the local log and its rotated siblings."""
         try:
             return collect_log(
-                self.files, self.gateway.name, self.gateway.log, sink, done=self.done,
-                chunk_bytes=chunk_bytes, on_plan=on_plan, on_chunk=on_chunk, stop=stop,
+                self.files,
+                self.gateway.name,
+                self.gateway.log,
+                sink,
+                done=self.done,
+                chunk_bytes=chunk_bytes,
+                on_plan=on_plan,
+                on_chunk=on_chunk,
+                stop=stop,
             )
         except OSError as exc:
             message = f"gateway {self.gateway.name}: reading {self.gateway.log} failed: {exc}"

@@ -53,17 +53,19 @@ def parse_postqueue(output: bytes, gateway: str, snapshot_ts: datetime) -> pl.Da
             raise CollectError(f"gateway {gateway}: postqueue -j line {number} is not JSON: {exc}") from exc
         recipients = item.get("recipients") or []
         arrival = item.get("arrival_time")
-        rows.append({
-            "snapshot_ts": snapshot_ts,
-            "gateway": gateway,
-            "queue_name": item.get("queue_name"),
-            "queue_id": item.get("queue_id"),
-            "arrival_time": None if arrival is None else datetime.fromtimestamp(arrival, UTC),
-            "message_size": item.get("message_size"),
-            "sender": item.get("sender"),
-            "recipients": [r.get("address") for r in recipients],
-            "delay_reasons": [r.get("delay_reason") for r in recipients],
-        })
+        rows.append(
+            {
+                "snapshot_ts": snapshot_ts,
+                "gateway": gateway,
+                "queue_name": item.get("queue_name"),
+                "queue_id": item.get("queue_id"),
+                "arrival_time": None if arrival is None else datetime.fromtimestamp(arrival, UTC),
+                "message_size": item.get("message_size"),
+                "sender": item.get("sender"),
+                "recipients": [r.get("address") for r in recipients],
+                "delay_reasons": [r.get("delay_reason") for r in recipients],
+            }
+        )
     return pl.DataFrame(rows, schema=QUEUE_SCHEMA)
 
 

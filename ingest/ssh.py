@@ -54,7 +54,6 @@ class HostKeyChanged(PermanentError):
         )
 
 
-
 class SftpFiles:
     """LogFiles over an SFTP session; reads are pipelined (every request of a fetch in flight at once)."""
 
@@ -170,9 +169,7 @@ def connect(
         raise CollectError(
             f"gateway {gateway.name}: cannot reach {gateway.ssh_host}:{gateway.ssh_port}: {exc}"
         ) from exc
-    transport = paramiko.Transport(
-        sock, default_window_size=WINDOW_BYTES, default_max_packet_size=PACKET_BYTES
-    )
+    transport = paramiko.Transport(sock, default_window_size=WINDOW_BYTES, default_max_packet_size=PACKET_BYTES)
     try:
         transport.use_compression(True)
         pinned = pinned_keys(home, gateway.known_hosts_entry)
@@ -204,9 +201,7 @@ def connect(
         raise
     except paramiko.AuthenticationException as exc:
         transport.close()
-        raise CollectError(
-            f"gateway {gateway.name}: key {gateway.key} refused for {gateway.ssh_user}"
-        ) from exc
+        raise CollectError(f"gateway {gateway.name}: key {gateway.key} refused for {gateway.ssh_user}") from exc
     except (paramiko.SSHException, OSError, EOFError) as exc:
         transport.close()
         raise CollectError(f"gateway {gateway.name}: SSH failed: {exc or type(exc).__name__}") from exc
@@ -248,15 +243,20 @@ class SSHCollector:
         session = self.connected()
         try:
             return collect_log(
-                session.files, self.gateway.name, self.gateway.log, sink, done=self.done,
-                chunk_bytes=chunk_bytes, on_plan=on_plan, on_chunk=on_chunk, stop=stop,
+                session.files,
+                self.gateway.name,
+                self.gateway.log,
+                sink,
+                done=self.done,
+                chunk_bytes=chunk_bytes,
+                on_plan=on_plan,
+                on_chunk=on_chunk,
+                stop=stop,
             )
         except (OSError, EOFError, paramiko.SSHException, paramiko.SFTPError) as exc:
             self.close()
             detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            raise CollectError(
-                f"gateway {self.gateway.name}: reading {self.gateway.log} failed: {detail}"
-            ) from exc
+            raise CollectError(f"gateway {self.gateway.name}: reading {self.gateway.log} failed: {detail}") from exc
 
     def run(self, command: str, timeout: float = 60.0) -> bytes:
         """Run a command over the collector's session (queue snapshots)."""

@@ -41,9 +41,7 @@ def read_status(home: Path) -> dict[str, dict[str, Any]]:
     return data.get("gateways", {}) if isinstance(data, dict) else {}
 
 
-def update_status(
-    home: Path, gateway: str, *, add: dict[str, int] | None = None, **fields: Any
-) -> dict[str, Any]:
+def update_status(home: Path, gateway: str, *, add: dict[str, int] | None = None, **fields: Any) -> dict[str, Any]:
     """Merge fields into one gateway's status (None removes a field) and add to its counters."""
     with locked(home, "collector-status"):
         gateways = read_status(home)
@@ -63,8 +61,15 @@ def update_status(
 
 
 def record_success(
-    home: Path, gateway: str, *, lines: int, bytes_read: int, bytes_behind: int, last_line: str | None,
-    warnings: list[str], started: float,
+    home: Path,
+    gateway: str,
+    *,
+    lines: int,
+    bytes_read: int,
+    bytes_behind: int,
+    last_line: str | None,
+    warnings: list[str],
+    started: float,
 ) -> dict[str, Any]:
     """A pass reached the end of the log: the gateway is caught up as of the pass start."""
     fields: dict[str, Any] = {

@@ -28,8 +28,12 @@ class Main(click.Group):
 
 
 @click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--home", type=click.Path(path_type=Path), default=None,
-              help="Data home (config, lake, control database). Default: $RELAYWATCH_HOME or var/home.")
+@click.option(
+    "--home",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Data home (config, lake, control database). Default: $RELAYWATCH_HOME or var/home.",
+)
 @click.pass_context
 def main(ctx: click.Context, home: Path | None) -> None:
     """relaywatch: what happens to the mail your Postfix gateways send, and why."""

@@ -50,8 +50,9 @@ def demo(directory: Path) -> list[tuple[str, str, str]]:
     home = open_home(directory / "home", create=True)
     if not all((logs / f"{g}.log").is_file() for g in GATEWAYS):
         start = (datetime.now(UTC) - timedelta(days=DAYS)).replace(minute=0, second=0, microsecond=0)
-        generate(None, days=DAYS, gateways=GATEWAYS, seed=2026, start=start, per_gateway_dir=logs,
-                 messages_per_day=3000)
+        generate(
+            None, days=DAYS, gateways=GATEWAYS, seed=2026, start=start, per_gateway_dir=logs, messages_per_day=3000
+        )
     lake = open_lake(home)
     for gateway in GATEWAYS:
         print(ingest_summary(gateway, logs / f"{gateway}.log", ingest(lake, gateway, logs / f"{gateway}.log")))
@@ -97,8 +98,15 @@ def _policy(home: Path) -> None:
         return
     with open_store(control_db(home)) as store:
         domain = next(g.value for g in get_user(store, "customer").grants if g.kind == "domain")
-    blacklist_add(home, operator, "recipient", "complaints@feedback-demo.example", for_sender_domain=domain,
-                  reason="FBL complaint (demo)", note="blocks this customer's mail only")
+    blacklist_add(
+        home,
+        operator,
+        "recipient",
+        "complaints@feedback-demo.example",
+        for_sender_domain=domain,
+        reason="FBL complaint (demo)",
+        note="blocks this customer's mail only",
+    )
 
 
 def _accounts(home: Path, logins: Path, lake: Lake) -> list[tuple[str, str, str]]:
@@ -136,8 +144,14 @@ def api_token(home: Path, path: Path) -> Path:
 def live_gateway(log: Path, stop: threading.Event) -> None:
     """Append generated Postfix lines to `log` as their timestamps come due (a real-time gateway)."""
     buffer = io.StringIO()
-    generate(buffer, days=1, gateways=[LIVE], seed=int(datetime.now(UTC).timestamp()),
-             start=datetime.now(UTC).replace(microsecond=0), messages_per_day=6000)
+    generate(
+        buffer,
+        days=1,
+        gateways=[LIVE],
+        seed=int(datetime.now(UTC).timestamp()),
+        start=datetime.now(UTC).replace(microsecond=0),
+        messages_per_day=6000,
+    )
     year = datetime.now(UTC).year
     with log.open("a", encoding="utf-8") as out:
         for line in buffer.getvalue().splitlines():
@@ -163,8 +177,10 @@ def serve(directory: Path, port: int) -> None:
     if LIVE not in {g.name for g in gateway_list(home)}:
         gateway_add(home, LIVE, log_path=str(log))
     stop = threading.Event()
-    threads = [threading.Thread(target=live_gateway, args=(log, stop), daemon=True),
-               threading.Thread(target=run_scheduler, args=(home,), kwargs={"stop": stop}, daemon=True)]
+    threads = [
+        threading.Thread(target=live_gateway, args=(log, stop), daemon=True),
+        threading.Thread(target=run_scheduler, args=(home,), kwargs={"stop": stop}, daemon=True),
+    ]
     for thread in threads:
         thread.start()
     command = [sys.executable, "-m", "relaywatch.cli", "--home", str(home), "serve", "--port", str(port)]
@@ -197,7 +213,7 @@ def main() -> None:
     print(f"\nHTTP API as 'customer' (its token is in {token}, mode 0600):")
     print(f"  curl -H \"Authorization: Bearer $(cat {token})\" -H 'Accept: text/csv' '{base}/overview/by_gateway'")
     python = f"relaywatch.connect('{base[:-7]}', open('{token}').read().strip()).overview('top_domains')"
-    print(f"  python -c \"import relaywatch; print({python})\"")
+    print(f'  python -c "import relaywatch; print({python})"')
     print(f"  API description: {base}/openapi.json")
     if args.serve:
         serve(args.dir, args.port)

@@ -15,8 +15,13 @@ from relaywatch.core import open_home, resolve_home
 def home_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """`--home DIR` on a command (it may also come before the command, or from RELAYWATCH_HOME)."""
 
-    @click.option("--home", "home_opt", type=click.Path(path_type=Path), default=None,
-                  help="Data home (config, lake, control database). Default: $RELAYWATCH_HOME or var/home.")
+    @click.option(
+        "--home",
+        "home_opt",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Data home (config, lake, control database). Default: $RELAYWATCH_HOME or var/home.",
+    )
     @click.pass_context
     @wraps(func)
     def wrapper(ctx: click.Context, home_opt: Path | None, **kwargs: Any) -> Any:

@@ -38,8 +38,13 @@ def progress(path: Path, lake: Lake, gateway: str, *, enabled: bool) -> Iterator
     if not enabled or not console.is_terminal:
         yield lambda chunk: None
         return
-    columns = ("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
-               TransferSpeedColumn(), TimeRemainingColumn())
+    columns = (
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=console) as bar:
         task = bar.add_task(f"{gateway}: {path.name}", total=path.stat().st_size)
         yield lambda chunk: bar.update(task, completed=chunk.end)
@@ -78,7 +83,7 @@ def write_result(result: UserQuery, fmt: str, out: BinaryIO) -> str | None:
             if more:
                 return f"only the first {TABLE_ROWS} rows are shown: use --format csv or json for all of them"
         else:
-            for chunk in (csv_chunks(batches, result.schema.names) if fmt == "csv" else json_chunks(batches)):
+            for chunk in csv_chunks(batches, result.schema.names) if fmt == "csv" else json_chunks(batches):
                 out.write(chunk)
         out.flush()
     finally:
@@ -104,8 +109,12 @@ class Backfill:
         with self._lock:
             if self.progress is None:
                 self.progress = Progress(
-                    TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                    TimeRemainingColumn(), console=self.console,
+                    TextColumn("{task.description}"),
+                    BarColumn(),
+                    DownloadColumn(),
+                    TransferSpeedColumn(),
+                    TimeRemainingColumn(),
+                    console=self.console,
                 )
                 self.progress.start()
             self.tasks[gateway] = self.progress.add_task(f"backfill {gateway}", total=total)

@@ -109,27 +109,59 @@ def take_queue_snapshot(home: Path, collector: Collector, lake: SharedLake, sett
         update_status(home, gateway.name, queue_error=str(exc), queue_error_at=datetime.now(UTC).isoformat())
         event(logging.WARNING, "queue_failed", gateway=gateway.name, error=str(exc))
         return
-    update_status(home, gateway.name, queue_messages=frame.height,
-                  queue_at=datetime.now(UTC).isoformat(timespec="seconds"), queue_error=None)
-    event(logging.INFO, "queue_snapshot", gateway=gateway.name, messages=frame.height,
-          seconds=round(time.monotonic() - started, 3))
+    update_status(
+        home,
+        gateway.name,
+        queue_messages=frame.height,
+        queue_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        queue_error=None,
+    )
+    event(
+        logging.INFO,
+        "queue_snapshot",
+        gateway=gateway.name,
+        messages=frame.height,
+        seconds=round(time.monotonic() - started, 3),
+    )
 
 
 def collect_pass(
-    home: Path, collector: Collector, sink: ChunkSink, settings: CollectSection, backfill: Backfill,
+    home: Path,
+    collector: Collector,
+    sink: ChunkSink,
+    settings: CollectSection,
+    backfill: Backfill,
     stop: threading.Event | None = None,
 ) -> CollectResult:
     """One pass over one gateway, with its outcome logged and recorded in the status file."""
     name = collector.gateway.name
-    result = collector.poll(sink, chunk_bytes=settings.chunk_bytes, on_plan=backfill.planned,
-                            on_chunk=backfill.chunk, stop=stop)
+    result = collector.poll(
+        sink, chunk_bytes=settings.chunk_bytes, on_plan=backfill.planned, on_chunk=backfill.chunk, stop=stop
+    )
     backfill.finished(name)
-    record_success(home, name, lines=result.lines, bytes_read=result.bytes, bytes_behind=result.bytes_behind,
-                   last_line=result.last_line, warnings=result.warnings, started=result.started)
+    record_success(
+        home,
+        name,
+        lines=result.lines,
+        bytes_read=result.bytes,
+        bytes_behind=result.bytes_behind,
+        last_line=result.last_line,
+        warnings=result.warnings,
+        started=result.started,
+    )
     if result.lines or result.warnings:
-        event(logging.INFO, "collected", gateway=name, lines=result.lines, bytes=result.bytes,
-              chunks=result.chunks, files=result.files, bytes_behind=result.bytes_behind,
-              seconds=round(time.time() - result.started, 3), warnings=result.warnings or None)
+        event(
+            logging.INFO,
+            "collected",
+            gateway=name,
+            lines=result.lines,
+            bytes=result.bytes,
+            chunks=result.chunks,
+            files=result.files,
+            bytes_behind=result.bytes_behind,
+            seconds=round(time.time() - result.started, 3),
+            warnings=result.warnings or None,
+        )
     return result
 
 
@@ -153,8 +185,7 @@ def collect_with_retries(
     """
     with gateway_lock(home, gateway.name) as mine:
         if not mine:
-            event(logging.INFO, "collect_skipped", gateway=gateway.name,
-                  reason="collected by another process")
+            event(logging.INFO, "collect_skipped", gateway=gateway.name, reason="collected by another process")
             return None
         collector = make_collector(home, gateway, settings)
         backoff = Backoff(settings.backoff_seconds, settings.backoff_max_seconds)
@@ -177,8 +208,9 @@ def collect_with_retries(
 class GatewayWorker(threading.Thread):
     """The long-running loop of one gateway: pass, wait, retry with back-off, snapshot the queue."""
 
-    def __init__(self, home: Path, gateway: Gateway, lake: SharedLake, settings: CollectSection,
-                 backfill: Backfill) -> None:
+    def __init__(
+        self, home: Path, gateway: Gateway, lake: SharedLake, settings: CollectSection, backfill: Backfill
+    ) -> None:
         super().__init__(name=f"collect-{gateway.name}", daemon=True)
         self.home, self.gateway, self.lake = home, gateway, lake
         self.settings, self.backfill = settings, backfill
@@ -271,8 +303,12 @@ def run_process(lake: Lake, home: Path) -> dict[str, Any]:
     except Exception as exc:  # processing retries on the next commit or interval
         failure("process_failed", exc)
         return {"error": f"{type(exc).__name__}: {exc}"}
-    summary = {"lines": stats.lines, "rows": dict(stats.rows), "open_messages": stats.open_messages,
-               "seconds": round(time.monotonic() - started, 3)}
+    summary = {
+        "lines": stats.lines,
+        "rows": dict(stats.rows),
+        "open_messages": stats.open_messages,
+        "seconds": round(time.monotonic() - started, 3),
+    }
     if stats.lines:
         event(logging.INFO, "processed", **summary)
         summary["auto_blacklist"] = run_auto_blacklist(home)
@@ -325,12 +361,14 @@ def run(home: Path, once: bool = False, *, stop: threading.Event | None = None) 
         backfill.close()
 
 
-def run_once(home: Path, gateways: dict[str, Gateway], lake: SharedLake, settings: CollectSection,
-             backfill: Backfill) -> dict[str, Any]:
+def run_once(
+    home: Path, gateways: dict[str, Gateway], lake: SharedLake, settings: CollectSection, backfill: Backfill
+) -> dict[str, Any]:
     """Each gateway collected in parallel (a few tries each), then processing, then queue snapshots."""
     with ThreadPoolExecutor(max_workers=len(gateways), thread_name_prefix="collect") as pool:
-        futures = {name: pool.submit(collect_with_retries, home, gw, lake, settings, backfill)
-                   for name, gw in gateways.items()}
+        futures = {
+            name: pool.submit(collect_with_retries, home, gw, lake, settings, backfill) for name, gw in gateways.items()
+        }
         outcomes = {name: future.result() for name, future in futures.items()}
     processed = run_process(open_lake(home), home)
     fbl_pass(home)
@@ -341,8 +379,11 @@ def run_once(home: Path, gateways: dict[str, Gateway], lake: SharedLake, setting
                     pool.submit(snapshot_once, home, gateway, lake, settings)
     send_due_reports(home)
     failed = {name: str(outcome) for name, outcome in outcomes.items() if isinstance(outcome, Exception)}
-    collected = {name: {"lines": outcome.lines, "bytes": outcome.bytes, "bytes_behind": outcome.bytes_behind}
-                 for name, outcome in outcomes.items() if isinstance(outcome, CollectResult)}
+    collected = {
+        name: {"lines": outcome.lines, "bytes": outcome.bytes, "bytes_behind": outcome.bytes_behind}
+        for name, outcome in outcomes.items()
+        if isinstance(outcome, CollectResult)
+    }
     skipped = sorted(name for name, outcome in outcomes.items() if outcome is None)
     event(logging.INFO, "run_finished", collected=collected, failed=failed or None, skipped=skipped or None)
     return {"collected": collected, "failed": failed, "skipped": skipped, "processed": processed}
@@ -356,8 +397,14 @@ def snapshot_once(home: Path, gateway: Gateway, lake: SharedLake, settings: Coll
         collector.close()
 
 
-def run_forever(home: Path, gateways: dict[str, Gateway], lake: SharedLake, settings: CollectSection,
-                backfill: Backfill, stop: threading.Event) -> None:
+def run_forever(
+    home: Path,
+    gateways: dict[str, Gateway],
+    lake: SharedLake,
+    settings: CollectSection,
+    backfill: Backfill,
+    stop: threading.Event,
+) -> None:
     """One thread per gateway and one processing thread, until `stop` or SIGTERM/SIGINT.
 
     The registry is re-read every few seconds: an added gateway starts, a removed one stops, a changed

@@ -44,10 +44,12 @@ def run_target(module: str, tests: list[str], children: int) -> tuple[int, int, 
                 f"pytest_add_cli_args_test_selection = {tests!r}\nalso_copy = {PACKAGES!r}\n"
             )
         mutmut = [sys.executable, "-m", "mutmut"]
-        subprocess.run([*mutmut, "run", "--max-children", str(children)], cwd=tree, check=False,
-                       stdout=subprocess.DEVNULL)
-        results = subprocess.run([*mutmut, "results", "--all", "true"], cwd=tree, check=False,
-                                 capture_output=True, text=True).stdout
+        subprocess.run(
+            [*mutmut, "run", "--max-children", str(children)], cwd=tree, check=False, stdout=subprocess.DEVNULL
+        )
+        results = subprocess.run(
+            [*mutmut, "results", "--all", "true"], cwd=tree, check=False, capture_output=True, text=True
+        ).stdout
     states = re.findall(r"^\s*(\S+): (\w+)$", results, re.MULTILINE)
     killed = sum(state == "killed" for _, state in states)
     survivors = [name for name, state in states if state != "killed"]

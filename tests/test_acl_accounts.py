@@ -304,8 +304,11 @@ def test_login_does_the_same_work_for_unknown_and_known_accounts(tmp_path, op):
     user_disable(store, op, "off")
     store.hasher.dummy_hash  # noqa: B018 - made once, up front, like the first unknown login would
     work = {}
-    for kind, name, password in (("unknown", "ghost", "not the password"), ("wrong", "known", "not the password"),
-                                 ("disabled", "off", PASSWORD)):
+    for kind, name, password in (
+        ("unknown", "ghost", "not the password"),
+        ("wrong", "known", "not the password"),
+        ("disabled", "off", PASSWORD),
+    ):
         argon2.calls.clear()
         with pytest.raises(LoginFailed):
             authenticate(store, name, password, now=T0)

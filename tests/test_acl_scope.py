@@ -45,9 +45,7 @@ COLUMNS = ("gateway", "sender", "sender_domain", "sasl_username")
 
 
 def ulabel(domain: str) -> str:
-    return ".".join(
-        p.encode("ascii").decode("idna") if p.startswith("xn--") else p for p in domain.split(".")
-    )
+    return ".".join(p.encode("ascii").decode("idna") if p.startswith("xn--") else p for p in domain.split("."))
 
 
 def spellings(domain: str) -> set[str]:
@@ -73,25 +71,19 @@ def reference_allows(user: User, row: dict[str, str | None]) -> bool:
                 return True
         if g.kind == "domain" and row["sender_domain"] is not None:
             for d in spellings(g.value):
-                if row["sender_domain"] == d or (
-                    g.include_subdomains and row["sender_domain"].endswith("." + d)
-                ):
+                if row["sender_domain"] == d or (g.include_subdomains and row["sender_domain"].endswith("." + d)):
                     return True
     return False
 
 
 grant_st = st.one_of(
-    st.builds(
-        lambda lp, d: ("sender", f"{lp}@{d}", False), st.sampled_from(LOCALS), st.sampled_from(DOMAINS)
-    ),
+    st.builds(lambda lp, d: ("sender", f"{lp}@{d}", False), st.sampled_from(LOCALS), st.sampled_from(DOMAINS)),
     st.builds(lambda d, s: ("domain", d, s), st.sampled_from(DOMAINS), st.booleans()),
     st.builds(lambda v: ("sasl", v, False), st.sampled_from(SASL)),
     st.builds(lambda v: ("gateway", v, False), st.sampled_from(GRANTABLE_GATEWAYS)),
 )
 user_st = st.builds(
-    lambda role, disabled, grants: User(
-        1, "u", role, None, disabled, tuple(make_grant(k, v, s) for k, v, s in grants)
-    ),
+    lambda role, disabled, grants: User(1, "u", role, None, disabled, tuple(make_grant(k, v, s) for k, v, s in grants)),
     st.sampled_from([USER, USER, USER, ADMIN, ROOT, MAILGW]),
     st.sampled_from([False, False, False, True]),
     st.lists(grant_st, max_size=5),
@@ -130,9 +122,7 @@ FILTERS = [
 """A user's own filters, run over what the scope let through (as a scoped view would)."""
 
 
-def scoped(
-    con: duckdb.DuckDBPyConnection, select: str, predicate: tuple[str, dict[str, object]]
-) -> list[tuple]:
+def scoped(con: duckdb.DuckDBPyConnection, select: str, predicate: tuple[str, dict[str, object]]) -> list[tuple]:
     """Run `select ... WHERE <scope predicate>` as the warehouse does: values only as parameters."""
     sql, params = predicate
     return con.execute(f"{select} WHERE {sql}", params).fetchall()  # noqa: S608 - trusted acl predicate
@@ -189,9 +179,7 @@ def test_values_are_parameters_never_sql_text():
     assert "'" not in sql.replace("'.' ", "") and "drop" not in sql and "example" not in sql
     assert set(params) == {"scope_senders", "scope_sasl", "scope_domains", "scope_suffix_0"}
     con = duckdb.connect(":memory:")
-    con.execute(
-        "CREATE TABLE r (gateway VARCHAR, sender VARCHAR, sender_domain VARCHAR, sasl_username VARCHAR)"
-    )
+    con.execute("CREATE TABLE r (gateway VARCHAR, sender VARCHAR, sender_domain VARCHAR, sasl_username VARCHAR)")
     con.executemany(
         "INSERT INTO r VALUES (?, ?, ?, ?)",
         [
@@ -204,9 +192,7 @@ def test_values_are_parameters_never_sql_text():
 
 
 def test_percent_and_underscore_match_literally():
-    sql, params = Scope.from_grants(
-        [make_grant("sender", "a_b%@example.com"), make_grant("sasl", "_")]
-    ).predicate()
+    sql, params = Scope.from_grants([make_grant("sender", "a_b%@example.com"), make_grant("sasl", "_")]).predicate()
     con = duckdb.connect(":memory:")
     con.execute(
         "CREATE TABLE r AS SELECT * FROM (VALUES ('a_b%@example.com', NULL), ('axbyy@example.com', NULL),"

@@ -139,9 +139,7 @@ def test_wrong_codes_from_one_source_lock_that_source(store, outbox):
 def test_code_expires_after_fifteen_minutes(store, outbox):
     start_signup(store, "alice@example.com", has_sent=has_sent, send_mail=outbox, now=T0)
     with pytest.raises(CodeInvalid):
-        finish_signup(
-            store, "alice@example.com", outbox.code_for("alice@example.com"), PASSWORD, now=T0 + 901
-        )
+        finish_signup(store, "alice@example.com", outbox.code_for("alice@example.com"), PASSWORD, now=T0 + 901)
 
 
 def test_a_new_request_replaces_the_previous_code(store, outbox):
@@ -155,9 +153,7 @@ def test_a_new_request_replaces_the_previous_code(store, outbox):
     assert finish_signup(store, "alice@example.com", second, PASSWORD, now=T0 + 3).name == "alice@example.com"
 
 
-def test_an_address_that_did_not_send_never_gets_an_account_even_with_the_right_code(
-    store, outbox, monkeypatch
-):
+def test_an_address_that_did_not_send_never_gets_an_account_even_with_the_right_code(store, outbox, monkeypatch):
     monkeypatch.setattr(acl_codes.secrets, "randbelow", lambda _: 4242)
     start_signup(store, "stranger@example.com", has_sent=has_sent, send_mail=outbox, now=T0)
     assert outbox.delivered() == []

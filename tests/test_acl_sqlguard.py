@@ -24,15 +24,13 @@ ALLOWED = [
     "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 3) SELECT * FROM t",
     "WITH m AS MATERIALIZED (SELECT * FROM deliveries) SELECT * FROM m",
     "SELECT * FROM deliveries WHERE sender IN (SELECT sender FROM rejects)",
-    "SELECT (SELECT max(last_ts) FROM messages), coalesce(sender, ''), try(cast(size AS INT))"
-    " FROM deliveries",
+    "SELECT (SELECT max(last_ts) FROM messages), coalesce(sender, ''), try(cast(size AS INT)) FROM deliveries",
     "SELECT row_number() OVER (PARTITION BY sender ORDER BY ts), lag(ts) OVER w FROM deliveries WINDOW w AS"
     " (ORDER BY ts)",
     "SELECT * FROM deliveries PIVOT (count(*) FOR reason IN ('user_unknown'))",
     "SELECT * FROM deliveries UNPIVOT (v FOR k IN (sender, recipient))",
     "SELECT list_transform([1, 2], lambda x: x + 1), [x + 1 for x in [1, 2]], {'a': 1}.a",
-    "SELECT count(*) FILTER (WHERE status = 'sent'), sum(size) FROM deliveries GROUP BY sender"
-    " HAVING count(*) > 1",
+    "SELECT count(*) FILTER (WHERE status = 'sent'), sum(size) FROM deliveries GROUP BY sender HAVING count(*) > 1",
     "SELECT sender FROM deliveries UNION SELECT sender FROM rejects EXCEPT SELECT sender FROM messages",
     "SELECT * FROM deliveries USING SAMPLE 10%",
     "DESCRIBE deliveries",
@@ -42,8 +40,7 @@ ALLOWED = [
     "SELECT date_trunc('day', ts), strftime(ts, '%Y'), regexp_extract(response, '\\d+'), sender ILIKE '%x%'"
     " FROM deliveries",
     "SELECT * EXCLUDE (response) REPLACE (lower(sender) AS sender) FROM deliveries",
-    "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY delay), string_agg(sender, ',' ORDER BY ts)"
-    " FROM deliveries",
+    "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY delay), string_agg(sender, ',' ORDER BY ts) FROM deliveries",
     "SELECT * FROM deliveries WHERE ts > now() - INTERVAL 1 DAY AND sender = 'jörg@bücher.de'",
 ]
 
@@ -191,7 +188,7 @@ def test_a_recursive_cte_cannot_lend_its_name_to_its_own_anchor(shape: str, hidd
 
 def test_a_quoted_lake_file_used_as_a_cte_name_is_refused(tmp_path) -> None:
     path = tmp_path / "lake" / "deliveries" / "part-0.parquet"
-    sql = f"WITH RECURSIVE \"{path}\" AS (SELECT * FROM '{path}' UNION ALL SELECT * FROM \"{path}\") FROM \"{path}\""
+    sql = f'WITH RECURSIVE "{path}" AS (SELECT * FROM \'{path}\' UNION ALL SELECT * FROM "{path}") FROM "{path}"'
     with pytest.raises(SqlRefused, match="not a view you may query"):
         check_user_sql(sql, VIEWS)
 
@@ -212,8 +209,14 @@ def test_the_recursive_term_still_sees_its_own_cte_and_an_outer_cte_stays_visibl
 
 def test_every_table_function_duckdb_ships_is_refused_except_the_harmless_ones() -> None:
     with duckdb.connect() as con:
-        names = sorted({n for (n,) in con.execute(
-            "SELECT DISTINCT function_name FROM duckdb_functions() WHERE function_type = 'table'").fetchall()})
+        names = sorted(
+            {
+                n
+                for (n,) in con.execute(
+                    "SELECT DISTINCT function_name FROM duckdb_functions() WHERE function_type = 'table'"
+                ).fetchall()
+            }
+        )
     assert len(names) > 50
     allowed = []
     for name in names:
@@ -228,8 +231,19 @@ def test_every_table_function_duckdb_ships_is_refused_except_the_harmless_ones()
 # -------------------------------------------------------------------- name resolution, fuzzed
 
 SECRET = "SECRET"
-_NAMES = ("deliveries", "Deliveries", '"deliveries"', "c1", "c2", "C1", *HIDDEN, '"_lake_deliveries"',
-          "_LAKE_DELIVERIES", "main._secret", "memory.main._secret")
+_NAMES = (
+    "deliveries",
+    "Deliveries",
+    '"deliveries"',
+    "c1",
+    "c2",
+    "C1",
+    *HIDDEN,
+    '"_lake_deliveries"',
+    "_LAKE_DELIVERIES",
+    "main._secret",
+    "memory.main._secret",
+)
 _CTE_NAMES = ("c1", "c2", "deliveries", *HIDDEN, '"_lake_deliveries"', "_Lake_Deliveries")
 
 
@@ -247,14 +261,28 @@ def _queries(names: tuple[str, ...]):
         union = st.builds(lambda a, b: f"{a} UNION ALL {b}", inner, inner)
         cte = st.builds(
             lambda recursive, n, body, rest: f"WITH {'RECURSIVE ' if recursive else ''}{n} AS ({body}) {rest}",
-            st.booleans(), st.sampled_from(_CTE_NAMES), inner, inner)
+            st.booleans(),
+            st.sampled_from(_CTE_NAMES),
+            inner,
+            inner,
+        )
         recursive = st.builds(
-            lambda n, anchor, step, rest: f"WITH RECURSIVE {n} AS (SELECT v FROM {anchor} UNION ALL "
-            f"SELECT v FROM {step} WHERE false) {rest}",
-            st.sampled_from(_CTE_NAMES), name, name, inner)
+            lambda n, anchor, step, rest: (
+                f"WITH RECURSIVE {n} AS (SELECT v FROM {anchor} UNION ALL SELECT v FROM {step} WHERE false) {rest}"
+            ),
+            st.sampled_from(_CTE_NAMES),
+            name,
+            name,
+            inner,
+        )
         two = st.builds(
             lambda n1, b1, n2, b2, rest: f"WITH {n1} AS ({b1}), {n2} AS ({b2}) {rest}",
-            st.sampled_from(_CTE_NAMES), inner, st.sampled_from(_CTE_NAMES), inner, inner)
+            st.sampled_from(_CTE_NAMES),
+            inner,
+            st.sampled_from(_CTE_NAMES),
+            inner,
+            inner,
+        )
         return st.one_of(plain, filtered, joined, union, cte, recursive, two)
 
     return st.recursive(name.map(lambda n: f"SELECT v FROM {n}"), extend, max_leaves=6)

@@ -27,8 +27,16 @@ from tests.test_dashboards_data import ALICE_SENDER, PASSWORD, DemoHome, copy_ho
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 pytestmark = pytest.mark.server
 
 
@@ -61,7 +69,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Demo
     with log.open("wb") as output:
         process = subprocess.Popen(
             [str(relaywatch), "--home", str(home.path), "serve", "--address", "127.0.0.1", "--port", str(port)],
-            env={**os.environ, "RELAYWATCH_ARGON2": "fast"}, stdout=output, stderr=subprocess.STDOUT)
+            env={**os.environ, "RELAYWATCH_ARGON2": "fast"},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -135,8 +146,7 @@ def expect_cells(page: Page, counts: dict[str, int]) -> None:
         expect(cells.filter(has_text=re.compile(f"^{re.escape(text)}$"))).to_have_count(count)
 
 
-def test_a_user_signs_in_filters_opens_a_message_and_exports_its_rows(
-        server: tuple[str, DemoHome], page: Page) -> None:
+def test_a_user_signs_in_filters_opens_a_message_and_exports_its_rows(server: tuple[str, DemoHome], page: Page) -> None:
     base, home = server
     sign_in(page, base, "alice")
     nav = page.get_by_test_id("stSidebarNav")
@@ -194,8 +204,11 @@ def test_overview_and_bounces_render_for_an_operator(server: tuple[str, DemoHome
     expect(page.get_by_test_id("stMetricValue").first).not_to_have_text("0")
     expect(page.get_by_test_id("stVegaLiteChart").first).to_be_visible()
     shot(page, "overview-root")
-    for link, heading, name in (("Bounces", "Bounces", "bounces-root"), ("Reputation", "Reputation", "reputation"),
-                                ("Admin", "Administration", "admin")):
+    for link, heading, name in (
+        ("Bounces", "Bounces", "bounces-root"),
+        ("Reputation", "Reputation", "reputation"),
+        ("Admin", "Administration", "admin"),
+    ):
         page.get_by_role("link", name=link).click()
         expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
         expect(page.get_by_test_id("stException")).to_have_count(0)
@@ -213,7 +226,8 @@ def session_cookie(page: Page) -> dict | None:
 
 
 def test_a_reload_or_a_new_tab_keeps_the_user_signed_in_and_sign_out_ends_it(
-        server: tuple[str, DemoHome], page: Page) -> None:
+    server: tuple[str, DemoHome], page: Page
+) -> None:
     base, _ = server
     sign_in(page, base, "alice")
     cookie = session_cookie(page)
@@ -240,7 +254,8 @@ def test_a_reload_or_a_new_tab_keeps_the_user_signed_in_and_sign_out_ends_it(
 
 
 def test_an_export_link_works_only_in_the_browser_that_signed_in(
-        server: tuple[str, DemoHome], page: Page, browser: Browser) -> None:
+    server: tuple[str, DemoHome], page: Page, browser: Browser
+) -> None:
     base, _ = server
     sign_in(page, base, "alice")
     assert session_cookie(page) is not None

@@ -41,9 +41,32 @@ def test_parse_prints_one_json_object_per_recognised_line_with_only_present_keys
     assert delivery["status"] == "sent" and delivery["dsn"] == "2.0.0" and delivery["queue_id"] == "4A1B2C3D4E"
     assert delivery["relay"] == "gmail-smtp-in.l.google.com[142.250.1.1]:25"
     assert "client_ip" not in delivery, "absent keys are omitted, not null"
-    allowed = {"ts", "host", "syslog_name", "service", "pid", "queue_id", "event", "from", "to", "orig_to", "relay",
-               "delay", "delays", "dsn", "status", "response", "client_host", "client_ip", "sasl_method",
-               "sasl_username", "message_id", "size", "nrcpt", "ndr_queue_id"}
+    allowed = {
+        "ts",
+        "host",
+        "syslog_name",
+        "service",
+        "pid",
+        "queue_id",
+        "event",
+        "from",
+        "to",
+        "orig_to",
+        "relay",
+        "delay",
+        "delays",
+        "dsn",
+        "status",
+        "response",
+        "client_host",
+        "client_ip",
+        "sasl_method",
+        "sasl_username",
+        "message_id",
+        "size",
+        "nrcpt",
+        "ndr_queue_id",
+    }
     assert set().union(*objects) <= allowed
 
 
@@ -88,16 +111,32 @@ def test_csv_neutralises_spreadsheet_formulas(home: Path) -> None:
 
 
 def test_sql_as_a_user_sees_only_its_own_rows_and_cannot_leave_its_scope(home: Path) -> None:
-    assert run("--home", str(home), "user", "add", "alice", "--role", "user", "--password", "correct horse 42",
-               ).exit_code == 0
+    assert (
+        run(
+            "--home",
+            str(home),
+            "user",
+            "add",
+            "alice",
+            "--role",
+            "user",
+            "--password",
+            "correct horse 42",
+        ).exit_code
+        == 0
+    )
     assert run("--home", str(home), "user", "grant", "alice", "sender", "Alice@Customer.example").exit_code == 0
     own = run("--home", str(home), "sql", "--as", "alice", "--format", "json", "SELECT DISTINCT sender FROM deliveries")
     assert own.exit_code == 0, own.output
     assert [json.loads(x)["sender"] for x in own.stdout.splitlines()] == ["alice@customer.example"]
     rejects = run("--home", str(home), "sql", "--as", "alice", "--format", "json", "SELECT * FROM rejects")
     assert rejects.stdout.strip() == ""
-    for escape in ("SELECT * FROM read_csv('/etc/passwd')", "SELECT * FROM _lake_deliveries",
-                   "COPY deliveries TO '/tmp/x.csv'", "SET enable_external_access = true"):
+    for escape in (
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "SELECT * FROM _lake_deliveries",
+        "COPY deliveries TO '/tmp/x.csv'",
+        "SET enable_external_access = true",
+    ):
         refused = run("--home", str(home), "sql", "--as", "alice", escape)
         assert refused.exit_code != 0
         assert "refused" in refused.output.lower() or "not allowed" in refused.output.lower()
@@ -105,8 +144,9 @@ def test_sql_as_a_user_sees_only_its_own_rows_and_cannot_leave_its_scope(home: P
 
 def test_a_user_without_grants_gets_zero_rows(home: Path) -> None:
     run("--home", str(home), "user", "add", "nobody", "--role", "user", "--password", "correct horse 42")
-    result = run("--home", str(home), "sql", "--as", "nobody", "--format", "csv",
-                 "SELECT count(*) AS n FROM deliveries")
+    result = run(
+        "--home", str(home), "sql", "--as", "nobody", "--format", "csv", "SELECT count(*) AS n FROM deliveries"
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == ["n", "0"]
 
@@ -174,9 +214,14 @@ def test_a_broken_config_is_a_clear_error_and_the_lake_is_untouched(home: Path) 
 
 def test_the_console_script_runs_with_the_home_from_the_environment(home: Path) -> None:
     exe = Path(sys.executable).with_name("relaywatch")
-    done = subprocess.run([str(exe), "sql", "--format", "csv", "SELECT count(*) AS n FROM rejects"],
-                          env={**os.environ, "RELAYWATCH_HOME": str(home)}, capture_output=True, text=True,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        [str(exe), "sql", "--format", "csv", "SELECT count(*) AS n FROM rejects"],
+        env={**os.environ, "RELAYWATCH_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["n", "1"]
 

@@ -33,12 +33,24 @@ def test_local_gateway_lifecycle_from_add_to_status(tmp_path: Path) -> None:
     log.parent.mkdir()
     append(log, postfix_lines(0, 40))
     fake_postqueue = tmp_path / "postqueue"
-    fake_postqueue.write_text("#!/bin/sh\necho '{\"queue_name\": \"deferred\", \"queue_id\": \"AB12\", "
-                              "\"arrival_time\": 1, \"message_size\": 5, \"sender\": \"a@b\", \"recipients\": []}'\n")
+    fake_postqueue.write_text(
+        '#!/bin/sh\necho \'{"queue_name": "deferred", "queue_id": "AB12", '
+        '"arrival_time": 1, "message_size": 5, "sender": "a@b", "recipients": []}\'\n'
+    )
     fake_postqueue.chmod(0o755)
 
-    code, out = invoke(home, "gateway", "add", "edge-1", "--log", str(log), "--ip", "192.0.2.25",
-                       "--queue-command", f"{fake_postqueue} -j")
+    code, out = invoke(
+        home,
+        "gateway",
+        "add",
+        "edge-1",
+        "--log",
+        str(log),
+        "--ip",
+        "192.0.2.25",
+        "--queue-command",
+        f"{fake_postqueue} -j",
+    )
     assert code == 0, out
     assert "gateway edge-1 added: 1 log file(s)" in out
     assert load_gateways(home)["edge-1"].ips == ("192.0.2.25",)
@@ -80,8 +92,10 @@ def test_bad_gateway_definitions_are_refused_with_a_reason(tmp_path: Path) -> No
     cases = [
         (["gateway", "add", "edge 1", "--log", "/var/log/mail.log"], "gateway name"),
         (["gateway", "add", "edge1", "--log", "mail.log"], "absolute path"),
-        (["gateway", "add", "edge1", "--log", "/var/log/mail.log", "--ssh", "host-only", "--key", str(key)],
-         "USER@HOST[:PORT]"),
+        (
+            ["gateway", "add", "edge1", "--log", "/var/log/mail.log", "--ssh", "host-only", "--key", str(key)],
+            "USER@HOST[:PORT]",
+        ),
         (["gateway", "add", "edge1", "--log", "/var/log/mail.log", "--ssh", "u@h"], "--key"),
         (["gateway", "remove", "nope"], "no gateway named nope"),
     ]

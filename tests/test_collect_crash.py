@@ -81,16 +81,20 @@ def held(home: Path, table: str) -> pl.DataFrame:
     return pl.read_delta(str(path)) if path.exists() else pl.DataFrame()
 
 
-def test_collector_killed_at_random_points_loses_and_duplicates_nothing(
-    sshd_server: SshServer, tmp_path: Path
-) -> None:
+def test_collector_killed_at_random_points_loses_and_duplicates_nothing(sshd_server: SshServer, tmp_path: Path) -> None:
     home = homes.open_home(tmp_path / "home", create=True)
     (home / homes.CONFIG_NAME).write_text(CONFIG)
     log = tmp_path / "gw" / "mail.log"
     log.parent.mkdir()
     append(log, postfix_lines(0, 100))
-    gateway_add(home, "gw-crash", log_path=str(log), ssh=f"{sshd_server.user}@127.0.0.1:{sshd_server.port}",
-                key=str(sshd_server.client_key_path), accept_host_key=True)
+    gateway_add(
+        home,
+        "gw-crash",
+        log_path=str(log),
+        ssh=f"{sshd_server.user}@127.0.0.1:{sshd_server.port}",
+        key=str(sshd_server.client_key_path),
+        accept_host_key=True,
+    )
     rng = random.Random(SEED)
     spawn = multiprocessing.get_context("spawn")
     written, kills, mid_collection, iteration = 100, 0, 0, 0

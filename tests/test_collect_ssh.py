@@ -54,8 +54,15 @@ def make_home(tmp_path: Path) -> Path:
 
 
 def add_ssh_gateway(home: Path, name: str, server: SshServer, log: Path, **options: str) -> dict:
-    return gateway_add(home, name, log_path=str(log), ssh=f"{server.user}@{server.host}:{server.port}",
-                       key=str(server.client_key_path), accept_host_key=True, **options)
+    return gateway_add(
+        home,
+        name,
+        log_path=str(log),
+        ssh=f"{server.user}@{server.host}:{server.port}",
+        key=str(server.client_key_path),
+        accept_host_key=True,
+        **options,
+    )
 
 
 def wait_for(condition: Callable[[], object], timeout: float, what: str) -> None:
@@ -137,9 +144,7 @@ def test_host_key_is_pinned_on_first_contact_only_when_accepted(sshd_server: Ssh
     assert gateway_test(home, "edge")["files"][0]["size"] == log.stat().st_size
 
 
-def test_a_changed_host_key_stops_the_gateway_before_anything_is_read(
-    sshd_server: SshServer, tmp_path: Path
-) -> None:
+def test_a_changed_host_key_stops_the_gateway_before_anything_is_read(sshd_server: SshServer, tmp_path: Path) -> None:
     home = make_home(tmp_path)
     log = tmp_path / "mail.log"
     append(log, postfix_lines(0, 5))
@@ -147,8 +152,10 @@ def test_a_changed_host_key_stops_the_gateway_before_anything_is_read(
     other = tmp_path / "other_key"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
     entry = f"[127.0.0.1]:{sshd_server.port}"
-    for kind, key in [other.with_suffix(".pub").read_text().split()[:2],
-                      ("ssh-rsa", "AAAAB3NzaC1yc2EAAAADAQABAAABAQC7" + "A" * 340)]:
+    for kind, key in [
+        other.with_suffix(".pub").read_text().split()[:2],
+        ("ssh-rsa", "AAAAB3NzaC1yc2EAAAADAQABAAABAQC7" + "A" * 340),
+    ]:
         pin_host_key(home, entry, kind, key)
         summary = run(home, once=True)
         assert "HOST KEY CHANGED" in summary["failed"]["edge"]
@@ -186,8 +193,13 @@ def test_real_postfix_log_growing_and_rotating_ends_in_the_warehouse_exactly_onc
     home = make_home(tmp_path)
     history = postfix_gateway.root / "mail.log.20261101-000000.gz"  # rotated before relaywatch came
     history.write_bytes(gzip.compress("".join(f"{line}\n" for line in postfix_lines(0, 500, "gw-pf")).encode()))
-    add_ssh_gateway(home, "gw-pf", sshd_server, postfix_gateway.log_path,
-                    queue_command=f"/usr/sbin/postqueue -c {postfix_gateway.config_dir} -j")
+    add_ssh_gateway(
+        home,
+        "gw-pf",
+        sshd_server,
+        postfix_gateway.log_path,
+        queue_command=f"/usr/sbin/postqueue -c {postfix_gateway.config_dir} -j",
+    )
 
     def send(first: int, count: int) -> None:
         for n in range(first, first + count):

@@ -28,8 +28,9 @@ def sign_in(at: AppTest, name: str, password: str) -> AppTest:
 
 def navigation(at: AppTest) -> list[str]:
     """The page scripts the navigation registered in the last run."""
-    return sorted(Path(str(info["script_path"])).name for info in at._registered_pages.values()
-                  if info.get("script_path"))
+    return sorted(
+        Path(str(info["script_path"])).name for info in at._registered_pages.values() if info.get("script_path")
+    )
 
 
 def test_signed_out_people_see_only_the_sign_in_page(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -46,8 +47,18 @@ def test_sign_in_opens_the_overview_with_the_role_pages(monkeypatch: pytest.Monk
     assert not at.exception
     assert isinstance(at.session_state[TOKEN], str)
     assert texts(at.title) == ["Overview"]
-    assert navigation(at) == sorted(["overview.py", "logs.py", "message.py", "bounces.py", "complaints.py",
-                                     "gateway_policy.py", "account.py", "signin.py"])
+    assert navigation(at) == sorted(
+        [
+            "overview.py",
+            "logs.py",
+            "message.py",
+            "bounces.py",
+            "complaints.py",
+            "gateway_policy.py",
+            "account.py",
+            "signin.py",
+        ]
+    )
 
 
 def test_a_wrong_password_and_an_unknown_account_get_the_same_answer(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -148,15 +159,18 @@ def mail_home(tmp_path: Path) -> tuple[DemoHome, Inbox]:
     controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     config = home.path / "relaywatch.toml"
-    config.write_text(config.read_text() + f'\n[mail]\nhost = "127.0.0.1"\nport = {controller.port}\n'
-                      'sender = "relaywatch@relay.example"\n\n[dashboards]\nsignup_days = 100000\n')
+    config.write_text(
+        config.read_text() + f'\n[mail]\nhost = "127.0.0.1"\nport = {controller.port}\n'
+        'sender = "relaywatch@relay.example"\n\n[dashboards]\nsignup_days = 100000\n'
+    )
     yield home, inbox
     controller.stop()
 
 
 @pytest.mark.server
 def test_sign_up_by_mailed_code_gives_an_account_that_sees_its_sender(
-        mail_home: tuple[DemoHome, Inbox], monkeypatch: pytest.MonkeyPatch) -> None:
+    mail_home: tuple[DemoHome, Inbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
     home, inbox = mail_home
     at = open_app(home, None, monkeypatch)
     at.text_input(key="signup_address").set_value(home.bob_sender.upper())
@@ -175,7 +189,8 @@ def test_sign_up_by_mailed_code_gives_an_account_that_sees_its_sender(
 
 @pytest.mark.server
 def test_an_unknown_address_gets_the_same_answer_and_no_mail(
-        mail_home: tuple[DemoHome, Inbox], monkeypatch: pytest.MonkeyPatch) -> None:
+    mail_home: tuple[DemoHome, Inbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
     home, inbox = mail_home
     at = open_app(home, None, monkeypatch)
     at.text_input(key="signup_address").set_value("stranger@nowhere.example")

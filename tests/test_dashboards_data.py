@@ -77,21 +77,28 @@ def _build(path: Path) -> DemoHome:
             shutil.copy(DATA / name, logs / name)
         os.utime(logs / name, (REFERENCE, REFERENCE))
         ingest(lake, "gw1", logs / name)
-    generate(None, lines=12_000, days=2, gateways=["gw2"], seed=11, start=datetime(2026, 11, 21, tzinfo=UTC),
-             per_gateway_dir=logs)
+    generate(
+        None,
+        lines=12_000,
+        days=2,
+        gateways=["gw2"],
+        seed=11,
+        start=datetime(2026, 11, 21, tzinfo=UTC),
+        per_gateway_dir=logs,
+    )
     ingest(lake, "gw2", logs / "gw2.log")
     warehouse = Warehouse(lake, _Root())
     try:
         bob_sender = warehouse.query(
             "SELECT sender FROM deliveries WHERE gateway = 'gw2' AND sender <> '' GROUP BY sender "
-            "ORDER BY count(*) FILTER (WHERE status = 'bounced') DESC, count(*) DESC, sender LIMIT 1")["sender"][0]
+            "ORDER BY count(*) FILTER (WHERE status = 'bounced') DESC, count(*) DESC, sender LIMIT 1"
+        )["sender"][0]
     finally:
         warehouse.close()
     store = open_store(path / "control.db")
     root = local_operator("tests")
     user_add(store, root, "root", "root", PASSWORD)
-    for name, role in (("ops", "admin"), ("alice", "user"), ("bob", "user"), ("nobody", "user"),
-                       ("gwbot", "mailgw")):
+    for name, role in (("ops", "admin"), ("alice", "user"), ("bob", "user"), ("nobody", "user"), ("gwbot", "mailgw")):
         user_add(store, root, name, role, PASSWORD, email=f"{name}@relay.example")
     user_grant(store, root, "ops", "gateway", "gw2")
     user_grant(store, root, "alice", "sender", ALICE_SENDER)
@@ -148,8 +155,9 @@ def texts(elements: object) -> list[str]:
 
 def test_settings_default_when_missing_and_round_trip(tmp_path: Path) -> None:
     assert load_settings(tmp_path, "alice") == UserSettings()
-    chosen = UserSettings(language="fr", soft_is_error=True, warn_rate=2.5, critical_rate=9.0,
-                          refresh_seconds=30, page_size=50)
+    chosen = UserSettings(
+        language="fr", soft_is_error=True, warn_rate=2.5, critical_rate=9.0, refresh_seconds=30, page_size=50
+    )
     save_settings(tmp_path, "alice", chosen)
     assert load_settings(tmp_path, "alice") == chosen
     assert not [p for p in settings_path(tmp_path, "alice").parent.iterdir() if p.suffix == ".tmp"]

@@ -20,12 +20,20 @@ from warehouse.ruletable import QUALIFICATIONS
 SOURCES = sorted((Path(__file__).parents[1] / "dashboards").rglob("*.py"))
 LITERAL_KEY = re.compile(r"""\bt\(\s*["']([a-z_]+\.[a-z0-9_]+)["']""")
 DYNAMIC = {
-    "status": STATUSES, "qualification": QUALIFICATIONS, "period": tuple(PRESETS),
-    "language": (*LANGUAGES, "browser"), "role": ROLES, "level": ("ok", "warn", "critical", "none", "undelivered"),
-    "reputation": ("accepted_rate", "deferred_rate", "rejected_rate"), "reason": HIGHLIGHTED_REASONS,
-    "frequency": REPORT_FREQUENCIES, "grant": KINDS, "nav": tuple(p.id for p in (*PAGES, SIGNIN)),
+    "status": STATUSES,
+    "qualification": QUALIFICATIONS,
+    "period": tuple(PRESETS),
+    "language": (*LANGUAGES, "browser"),
+    "role": ROLES,
+    "level": ("ok", "warn", "critical", "none", "undelivered"),
+    "reputation": ("accepted_rate", "deferred_rate", "rejected_rate"),
+    "reason": HIGHLIGHTED_REASONS,
+    "frequency": REPORT_FREQUENCIES,
+    "grant": KINDS,
+    "nav": tuple(p.id for p in (*PAGES, SIGNIN)),
     "col": (*SORTS, "qualification", "reason"),
-    "rsection": SECTIONS, "logs": ("kind_attempts", "kind_rejects"),
+    "rsection": SECTIONS,
+    "logs": ("kind_attempts", "kind_rejects"),
     "gateways": ("state_ok", "state_error", "state_stopped", "state_never"),
 }
 NOTICES = ("account.saved", "account.password_changed", "admin.done")
@@ -71,8 +79,7 @@ def test_no_markdown_or_html_rendering_of_arbitrary_text(source: Path) -> None:
 
 
 def test_plain_escapes_markdown_and_html() -> None:
-    assert plain("**x** <b>[a](b)</b> :red[y] $z$") == (
-        r"\*\*x\*\* \<b\>\[a\]\(b\)\</b\> \:red\[y\] \$z\$")
+    assert plain("**x** <b>[a](b)</b> :red[y] $z$") == (r"\*\*x\*\* \<b\>\[a\]\(b\)\</b\> \:red\[y\] \$z\$")
 
 
 def test_a_reply_holding_markdown_and_html_is_shown_only_as_text(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -82,6 +89,9 @@ def test_a_reply_holding_markdown_and_html_is_shown_only_as_text(monkeypatch: py
     at.text_input(key="message_search").set_value("7C1D2E3F4A")
     at.button(key="message_find").click().run()
     assert "onerror" in at.code[0].value
-    rendered = [e.value for kind in ("markdown", "caption", "title", "subheader", "info", "warning", "error",
-                                     "success") for e in at.get(kind)]
+    rendered = [
+        e.value
+        for kind in ("markdown", "caption", "title", "subheader", "info", "warning", "error", "success")
+        for e in at.get(kind)
+    ]
     assert rendered and not any("onerror" in str(v) or "**policy**" in str(v) for v in rendered)

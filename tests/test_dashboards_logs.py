@@ -77,23 +77,27 @@ def test_the_gateway_filter_offers_only_gateways_in_scope(monkeypatch: pytest.Mo
     assert logs_as("ops", monkeypatch).multiselect(key="lf_gateways").options == ["gw2"]
 
 
-@pytest.mark.parametrize(("filters", "expected"), [
-    ({"statuses": ["bounced"]}, {"nobody@gmail.com", "-2+3@example.net"}),
-    ({"recipient_domain": "GMAIL.com"}, {"bob@gmail.com", "nobody@gmail.com"}),
-    ({"text": "CALC"}, {"-2+3@example.net"}),
-    ({"queue_id": "4a1b2c3d4e"}, {"bob@gmail.com", "nobody@gmail.com", "carol@orange.fr"}),
-    ({"message_id": "<m3@customer.example>"}, {"-2+3@example.net"}),
-    ({"recipient": "carol"}, {"carol@orange.fr"}),
-    ({"sasl_username": "ALICE@"}, {"bob@gmail.com", "nobody@gmail.com", "carol@orange.fr", "-2+3@example.net"}),
-    ({"qualifications": ["soft"]}, {"carol@orange.fr"}),
-    ({"reasons": ["user_unknown"]}, {"nobody@gmail.com"}),
-    ({"sender": "' OR TRUE --"}, set()),
-    ({"text": "x|."}, set()),
-    ({"text": "calc'!a0 blocked by **POLICY**"}, {"-2+3@example.net"}),
-    ({"message_id": "M1@CUSTOMER.example"}, {"bob@gmail.com", "nobody@gmail.com", "carol@orange.fr"}),
-])
-def test_filters_narrow_the_rows(filters: dict[str, object], expected: set[str],
-                                 monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"statuses": ["bounced"]}, {"nobody@gmail.com", "-2+3@example.net"}),
+        ({"recipient_domain": "GMAIL.com"}, {"bob@gmail.com", "nobody@gmail.com"}),
+        ({"text": "CALC"}, {"-2+3@example.net"}),
+        ({"queue_id": "4a1b2c3d4e"}, {"bob@gmail.com", "nobody@gmail.com", "carol@orange.fr"}),
+        ({"message_id": "<m3@customer.example>"}, {"-2+3@example.net"}),
+        ({"recipient": "carol"}, {"carol@orange.fr"}),
+        ({"sasl_username": "ALICE@"}, {"bob@gmail.com", "nobody@gmail.com", "carol@orange.fr", "-2+3@example.net"}),
+        ({"qualifications": ["soft"]}, {"carol@orange.fr"}),
+        ({"reasons": ["user_unknown"]}, {"nobody@gmail.com"}),
+        ({"sender": "' OR TRUE --"}, set()),
+        ({"text": "x|."}, set()),
+        ({"text": "calc'!a0 blocked by **POLICY**"}, {"-2+3@example.net"}),
+        ({"message_id": "M1@CUSTOMER.example"}, {"bob@gmail.com", "nobody@gmail.com", "carol@orange.fr"}),
+    ],
+)
+def test_filters_narrow_the_rows(
+    filters: dict[str, object], expected: set[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     at = apply(logs_as("alice", monkeypatch), **filters)
     assert not at.exception
     rows = table(at)
@@ -112,7 +116,8 @@ def test_pages_come_from_the_warehouse_in_the_chosen_order(monkeypatch: pytest.M
     second = table(at)
     assert len(second) == 50 and first["ts"].iloc[-1] >= second["ts"].iloc[0]
     assert not set(zip(first["ts"], first["recipient"], strict=True)) & set(
-        zip(second["ts"], second["recipient"], strict=True))
+        zip(second["ts"], second["recipient"], strict=True)
+    )
     at.selectbox(key="logs_sort").set_value("recipient").run()
     at.segmented_control(key="logs_desc").set_value(False).run()
     by_recipient = table(at)
@@ -155,8 +160,7 @@ def export(at: AppTest) -> str:
     return link.proto.url.rsplit("/", 1)[1]
 
 
-def test_csv_export_holds_the_whole_filtered_result_with_formulas_neutralised(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_csv_export_holds_the_whole_filtered_result_with_formulas_neutralised(monkeypatch: pytest.MonkeyPatch) -> None:
     at = logs_as("alice", monkeypatch)
     ticket = export(at)
     taken = exports.take(ticket, at.session_state[TOKEN])
@@ -193,9 +197,13 @@ def test_csv_export_follows_the_filters_and_refuses_a_closed_session(monkeypatch
 
 def test_an_empty_export_still_has_its_header(monkeypatch: pytest.MonkeyPatch) -> None:
     at = apply(logs_as("alice", monkeypatch), recipient="no such recipient")
-    ticket = exports.issue(demo_home().path, at.session_state[TOKEN],
-                           LogFilter(Period.days(FIRST_DAY, LAST_DAY), recipient="no such recipient"),
-                           sort="ts", descending=True)
+    ticket = exports.issue(
+        demo_home().path,
+        at.session_state[TOKEN],
+        LogFilter(Period.days(FIRST_DAY, LAST_DAY), recipient="no such recipient"),
+        sort="ts",
+        descending=True,
+    )
     taken = exports.take(ticket, at.session_state[TOKEN])
     body = b"".join(exports.csv_stream(taken)).decode()  # type: ignore[arg-type]
     assert body.splitlines() == [",".join(EXPORT_COLUMNS)]

@@ -51,8 +51,16 @@ def frame(at: AppTest, first_column: str) -> pl.DataFrame:
 def test_overview_counts_only_the_users_rows(monkeypatch: pytest.MonkeyPatch) -> None:
     at = page_as("alice", "overview.py", monkeypatch)
     assert not at.exception
-    assert metrics(at) == {"Attempts": "5", "Sent": "2", "Deferred": "1", "Bounced": "2", "Expired": "0",
-                           "Error rate": "40.00 %", "Complaints": "0", "Per 1,000 delivered": "0.000"}
+    assert metrics(at) == {
+        "Attempts": "5",
+        "Sent": "2",
+        "Deferred": "1",
+        "Bounced": "2",
+        "Expired": "0",
+        "Error rate": "40.00 %",
+        "Complaints": "0",
+        "Per 1,000 delivered": "0.000",
+    }
     assert frame(at, "sender")["sender"].to_list() == [ALICE_SENDER]
     assert set(frame(at, "recipient_domain")["recipient_domain"]) == {"gmail.com", "orange.fr", "example.net"}
     assert frame(at, "gateway")["gateway"].to_list() == ["gw1"]
@@ -76,8 +84,9 @@ def test_overview_without_grant_shows_no_data(monkeypatch: pytest.MonkeyPatch) -
     assert not at.dataframe
 
 
-def test_the_users_setting_decides_whether_soft_failures_are_errors(tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_users_setting_decides_whether_soft_failures_are_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = copy_home(tmp_path)
     at = page_as("alice", "account.py", monkeypatch, home)
     at.toggle(key="pref_soft").set_value(True)
@@ -101,8 +110,9 @@ def test_overview_refreshes_itself_unless_turned_off(monkeypatch: pytest.MonkeyP
 def alice_message_key() -> str:
     warehouse = backend.warehouse(demo_home().path, Scope.root())
     try:
-        return warehouse.query("SELECT message_key FROM messages WHERE queue_id = '4A1B2C3D4E' "
-                               "AND sender = $s", {"s": ALICE_SENDER})["message_key"][0]
+        return warehouse.query(
+            "SELECT message_key FROM messages WHERE queue_id = '4A1B2C3D4E' AND sender = $s", {"s": ALICE_SENDER}
+        )["message_key"][0]
     finally:
         warehouse.close()
 
@@ -180,7 +190,8 @@ def test_reputation_is_per_gateway_and_provider_within_the_admins_grants(monkeyp
     table = frame(ops, "gateway")
     assert set(table["gateway"]) == {"gw2"}
     assert {"reputation", "rate_limited", "policy", "accepted_rate", "deferred_rate", "rejected_rate"} <= set(
-        table.columns)
+        table.columns
+    )
     assert ((table["accepted_rate"] + table["deferred_rate"] + table["rejected_rate"]) - 100).abs().max() < 0.1
     root = page_as("root", "reputation.py", monkeypatch)
     assert set(frame(root, "gateway")["gateway"]) == {"gw1", "gw2"}
@@ -198,9 +209,13 @@ def test_queue_page_says_when_there_are_no_snapshots(monkeypatch: pytest.MonkeyP
 def queue_rows(snapshot: datetime, rows: list[tuple]) -> pl.DataFrame:
     """One `postqueue -j` snapshot in the collectors' schema: (queue_id, arrival, size, recipients, reasons)."""
     return pl.DataFrame(
-        [(snapshot, "gw1", "deferred", qid, arrival, size, "a@x.example", rcpts, reasons)
-         for qid, arrival, size, rcpts, reasons in rows],
-        schema=QUEUE_SCHEMA, orient="row")
+        [
+            (snapshot, "gw1", "deferred", qid, arrival, size, "a@x.example", rcpts, reasons)
+            for qid, arrival, size, rcpts, reasons in rows
+        ],
+        schema=QUEUE_SCHEMA,
+        orient="row",
+    )
 
 
 def test_queue_view_newest_snapshot_grouped_reasons_and_history(tmp_path: Path) -> None:
@@ -208,12 +223,29 @@ def test_queue_view_newest_snapshot_grouped_reasons_and_history(tmp_path: Path) 
     snap1, snap2, snap3 = (datetime(2026, 11, 24, h, tzinfo=UTC) for h in (10, 11, 12))
     early, later = datetime(2026, 11, 24, 8, tzinfo=UTC), datetime(2026, 11, 24, 10, tzinfo=UTC)
     lake.commit_queue("gw1", queue_rows(snap1, [("A1", early, 100, ["r1@orange.fr"], ["421 busy"])]))
-    lake.commit_queue("gw1", queue_rows(snap2, [
-        ("A1", early, 100, ["r1@orange.fr"], ["connect to mx1.orange.fr[193.252.22.1]:25: Connection timed out"]),
-        ("B2", later, 200, ["r2@orange.fr", "r3@free.fr"],
-         ["connect to mx1.orange.fr[193.252.22.2]:25: Connection timed out", None]),
-        ("C3", later, 300, ["r4@free.fr"], ["421 busy"]),
-    ]))
+    lake.commit_queue(
+        "gw1",
+        queue_rows(
+            snap2,
+            [
+                (
+                    "A1",
+                    early,
+                    100,
+                    ["r1@orange.fr"],
+                    ["connect to mx1.orange.fr[193.252.22.1]:25: Connection timed out"],
+                ),
+                (
+                    "B2",
+                    later,
+                    200,
+                    ["r2@orange.fr", "r3@free.fr"],
+                    ["connect to mx1.orange.fr[193.252.22.2]:25: Connection timed out", None],
+                ),
+                ("C3", later, 300, ["r4@free.fr"], ["421 busy"]),
+            ],
+        ),
+    )
     period = Period(datetime(2026, 11, 24, tzinfo=UTC), datetime(2026, 11, 25, tzinfo=UTC))
     data = queue(Warehouse(lake, Scope.root()), period)
     summary = data.summary.row(0, named=True)
@@ -231,8 +263,9 @@ def test_queue_view_newest_snapshot_grouped_reasons_and_history(tmp_path: Path) 
 # ---------------------------------------------------------------- Account
 
 
-def test_account_settings_are_saved_per_user_and_the_language_applies(tmp_path: Path,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_account_settings_are_saved_per_user_and_the_language_applies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = copy_home(tmp_path)
     at = page_as("alice", "account.py", monkeypatch, home)
     assert frame(at, "Grants").to_series().to_list() == [f"sender:{ALICE_SENDER}"]
@@ -266,8 +299,7 @@ def test_thresholds_must_be_ordered(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert not settings_path(home.path, "alice").exists()
 
 
-def test_password_change_needs_the_current_one_and_signs_out(tmp_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_password_change_needs_the_current_one_and_signs_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     home = copy_home(tmp_path)
     at = page_as("alice", "account.py", monkeypatch, home)
     new = "another long passphrase"
@@ -287,8 +319,9 @@ def test_password_change_needs_the_current_one_and_signs_out(tmp_path: Path,
 # ---------------------------------------------------------------- Admin
 
 
-def test_root_manages_accounts_and_grants_and_reads_the_audit_log(tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_root_manages_accounts_and_grants_and_reads_the_audit_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = copy_home(tmp_path)
     at = open_app(home, "root", monkeypatch)
     goto(at, "admin.py")

@@ -47,8 +47,11 @@ def visible(lake: Lake, *grants: tuple[str, str]) -> list[str]:
 
 
 def test_a_gateway_typed_in_capitals_is_stored_lower_case_and_its_grant_sees_it(lake: Lake) -> None:
-    assert visible(lake, ("gateway", "GW-Upper")) == ["anne@xn--bcher-kva.example", "bob@example.com",
-                                                      "zed@other.example"]
+    assert visible(lake, ("gateway", "GW-Upper")) == [
+        "anne@xn--bcher-kva.example",
+        "bob@example.com",
+        "zed@other.example",
+    ]
     assert visible(lake, ("gateway", "gw-upper")) == visible(lake, ("gateway", "GW-Upper"))
 
 

@@ -45,8 +45,11 @@ def lake(tmp_path: Path) -> Lake:
 
 def test_delivery_rows_carry_their_message_sender_login_and_client(lake: Lake, tmp_path: Path) -> None:
     ingest(lake, "gw1", copy_log("gw1-day1.log", tmp_path))
-    rows = query(lake, "SELECT recipient, status, sender, sender_domain, sasl_username, client_ip, message_id,"
-                       " size, gateway FROM deliveries WHERE sender <> '' ORDER BY ts, recipient")
+    rows = query(
+        lake,
+        "SELECT recipient, status, sender, sender_domain, sasl_username, client_ip, message_id,"
+        " size, gateway FROM deliveries WHERE sender <> '' ORDER BY ts, recipient",
+    )
     assert rows["recipient"].to_list() == ["bob@gmail.com", "nobody@gmail.com", "carol@orange.fr"]
     assert rows["status"].to_list() == ["sent", "bounced", "deferred"]
     assert set(rows["sender"]) == {"alice@customer.example"}
@@ -60,8 +63,11 @@ def test_delivery_rows_carry_their_message_sender_login_and_client(lake: Lake, t
 
 def test_deliveries_are_classified_with_the_rule_that_matched(lake: Lake, tmp_path: Path) -> None:
     ingest(lake, "gw1", copy_log("gw1-day1.log", tmp_path))
-    rows = query(lake, "SELECT recipient, qualification, reason, rule, provider FROM deliveries "
-                       "WHERE sender <> '' ORDER BY ts, recipient")
+    rows = query(
+        lake,
+        "SELECT recipient, qualification, reason, rule, provider FROM deliveries "
+        "WHERE sender <> '' ORDER BY ts, recipient",
+    )
     assert rows["qualification"].to_list() == ["success", "hard", "soft"]
     assert rows["reason"].to_list()[:2] == ["delivered", "user_unknown"]
     assert rows["rule"].null_count() == 0
@@ -71,8 +77,11 @@ def test_deliveries_are_classified_with_the_rule_that_matched(lake: Lake, tmp_pa
 def test_a_deferred_message_retried_in_a_later_file_keeps_its_sender(lake: Lake, tmp_path: Path) -> None:
     ingest(lake, "gw1", copy_log("gw1-day1.log", tmp_path))
     ingest(lake, "gw1", copy_log("gw1-day2.log", tmp_path))
-    retry = query(lake, "SELECT sender, sasl_username, client_ip, status FROM deliveries "
-                        "WHERE recipient = 'carol@orange.fr' ORDER BY ts")
+    retry = query(
+        lake,
+        "SELECT sender, sasl_username, client_ip, status FROM deliveries "
+        "WHERE recipient = 'carol@orange.fr' ORDER BY ts",
+    )
     assert retry["status"].to_list() == ["deferred", "sent"]
     assert retry["sender"].to_list() == ["alice@customer.example"] * 2
     assert retry["sasl_username"].to_list() == ["alice@customer.example"] * 2
@@ -84,8 +93,11 @@ def test_messages_have_final_per_recipient_outcome_and_recycled_queue_ids_are_di
 ) -> None:
     ingest(lake, "gw1", copy_log("gw1-day1.log", tmp_path))
     ingest(lake, "gw1", copy_log("gw1-day2.log", tmp_path))
-    messages = query(lake, "SELECT message_key, queue_id, sender, delivered, bounced, deferred, final_status "
-                           "FROM messages WHERE queue_id = '4A1B2C3D4E' ORDER BY first_ts")
+    messages = query(
+        lake,
+        "SELECT message_key, queue_id, sender, delivered, bounced, deferred, final_status "
+        "FROM messages WHERE queue_id = '4A1B2C3D4E' ORDER BY first_ts",
+    )
     assert messages.height == 2
     assert messages["message_key"].n_unique() == 2
     first, second = messages.to_dicts()
@@ -98,8 +110,11 @@ def test_messages_have_final_per_recipient_outcome_and_recycled_queue_ids_are_di
 def test_an_ndr_is_linked_to_the_message_that_caused_it(lake: Lake, tmp_path: Path) -> None:
     ingest(lake, "gw1", copy_log("gw1-day1.log", tmp_path))
     ingest(lake, "gw1", copy_log("gw1-day2.log", tmp_path))
-    links = query(lake, "SELECT o.message_key AS original, o.ndr_key, n.message_key AS ndr, n.ndr_of, n.sender "
-                        "FROM messages o JOIN messages n ON n.message_key = o.ndr_key")
+    links = query(
+        lake,
+        "SELECT o.message_key AS original, o.ndr_key, n.message_key AS ndr, n.ndr_of, n.sender "
+        "FROM messages o JOIN messages n ON n.message_key = o.ndr_key",
+    )
     assert links.height == 1
     row = links.to_dicts()[0]
     assert row["ndr_of"] == row["original"]
@@ -109,8 +124,15 @@ def test_an_ndr_is_linked_to_the_message_that_caused_it(lake: Lake, tmp_path: Pa
 def test_noqueue_rejects_land_in_rejects(lake: Lake, tmp_path: Path) -> None:
     ingest(lake, "gw1", copy_log("gw1-day1.log", tmp_path))
     rejects = query(lake, "SELECT sender, recipient, client_ip, dsn, reason FROM rejects")
-    assert rejects.to_dicts() == [{"sender": "spam@bad.example", "recipient": "x@elsewhere.example",
-                                   "client_ip": "203.0.113.9", "dsn": "5.7.1", "reason": "policy"}]
+    assert rejects.to_dicts() == [
+        {
+            "sender": "spam@bad.example",
+            "recipient": "x@elsewhere.example",
+            "client_ip": "203.0.113.9",
+            "dsn": "5.7.1",
+            "reason": "policy",
+        }
+    ]
 
 
 def test_the_same_file_twice_changes_nothing(lake: Lake, tmp_path: Path) -> None:
@@ -130,8 +152,9 @@ def test_a_file_that_grew_adds_only_the_new_part(lake: Lake, tmp_path: Path) -> 
     os.utime(log, (REFERENCE, REFERENCE))
     grown = ingest(lake, "gw1", log)
     assert grown.lines == 6
-    counts = query(lake, "SELECT (SELECT count(*) FROM lines) AS lines, "
-                         "(SELECT count(*) FROM deliveries) AS deliveries")
+    counts = query(
+        lake, "SELECT (SELECT count(*) FROM lines) AS lines, (SELECT count(*) FROM deliveries) AS deliveries"
+    )
     assert counts.to_dicts() == [{"lines": 20, "deliveries": 6}]
 
 
@@ -144,7 +167,7 @@ def test_a_partial_last_line_waits_for_its_newline(lake: Lake, tmp_path: Path) -
     with log.open("ab") as handle:
         handle.write(b"oved\n")
     assert ingest(lake, "gw1", log).lines == 1
-    lines = query(lake, "SELECT line FROM lines ORDER BY \"offset\" DESC LIMIT 1")
+    lines = query(lake, 'SELECT line FROM lines ORDER BY "offset" DESC LIMIT 1')
     assert lines["line"][0].endswith("4A1B2C3D4E: removed")
 
 
@@ -165,9 +188,7 @@ def test_junk_binary_and_huge_lines_are_kept_and_counted_never_dropped(lake: Lak
     assert kept.to_dicts() == [{"n": 5, "longest": len(junk[1])}]
 
 
-def test_process_after_a_crash_between_lines_and_derived_commits_catches_up_once(
-    lake: Lake, tmp_path: Path
-) -> None:
+def test_process_after_a_crash_between_lines_and_derived_commits_catches_up_once(lake: Lake, tmp_path: Path) -> None:
     from ingest.chunks import file_chunks
 
     log = copy_log("gw1-day1.log", tmp_path)
@@ -200,8 +221,10 @@ def test_an_rcpt_reject_after_the_queue_id_does_not_end_the_message_but_a_cleanu
     os.utime(log, (REFERENCE, REFERENCE))
     ingest(lake, "gw1", log)
     messages = query(lake, "SELECT queue_id, final_status FROM messages ORDER BY queue_id")
-    assert messages.to_dicts() == [{"queue_id": "1A2B3C4D5E", "final_status": "delivered"},
-                                   {"queue_id": "2B3C4D5E6F", "final_status": "rejected"}]
+    assert messages.to_dicts() == [
+        {"queue_id": "1A2B3C4D5E", "final_status": "delivered"},
+        {"queue_id": "2B3C4D5E6F", "final_status": "rejected"},
+    ]
     assert query(lake, "SELECT count(*) AS n FROM rejects")["n"][0] == 2
 
 
@@ -244,18 +267,24 @@ def test_results_do_not_depend_on_how_the_log_is_cut_into_chunks(tmp_path: Path)
     from relaywatch.loggen import generate
 
     log = tmp_path / "gw1.log"
-    generate(log, days=2, gateways=["gw1"], seed=11, start=datetime(2026, 11, 20, tzinfo=UTC),
-             messages_per_day=1500)
+    generate(log, days=2, gateways=["gw1"], seed=11, start=datetime(2026, 11, 20, tzinfo=UTC), messages_per_day=1500)
     results = []
     for chunk_bytes in (32 * 1024 * 1024, 64 * 1024):
         lake = Lake(tmp_path / f"lake-{chunk_bytes}")
         ingest(lake, "gw1", log, chunk_bytes=chunk_bytes)
-        results.append({
-            "deliveries": query(lake, "SELECT message_key, recipient, status, sender, sasl_username, reason "
-                                      "FROM deliveries ORDER BY ALL"),
-            "messages": query(lake, "SELECT message_key, final_status, delivered, bounced, deferred, ndr_key, "
-                                    "ndr_of, sender FROM messages ORDER BY ALL"),
-        })
+        results.append(
+            {
+                "deliveries": query(
+                    lake,
+                    "SELECT message_key, recipient, status, sender, sasl_username, reason FROM deliveries ORDER BY ALL",
+                ),
+                "messages": query(
+                    lake,
+                    "SELECT message_key, final_status, delivered, bounced, deferred, ndr_key, "
+                    "ndr_of, sender FROM messages ORDER BY ALL",
+                ),
+            }
+        )
     whole, cut = results
     assert lake.version("lines") > 5, "the small chunks really cut the log"
     assert whole["messages"]["ndr_key"].is_not_null().sum() > 10

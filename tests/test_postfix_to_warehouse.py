@@ -34,11 +34,33 @@ def test_warehouse_counts_match_what_the_sink_did_recipient_by_recipient(
 
     home = tmp_path / "home"
     runner = CliRunner()
-    ingested = runner.invoke(main, ["--home", str(home), "ingest", "--gateway-name", "gw-test",
-                                    "--file", str(postfix_gateway.log_path), "--quiet"], obj={})
+    ingested = runner.invoke(
+        main,
+        [
+            "--home",
+            str(home),
+            "ingest",
+            "--gateway-name",
+            "gw-test",
+            "--file",
+            str(postfix_gateway.log_path),
+            "--quiet",
+        ],
+        obj={},
+    )
     assert ingested.exit_code == 0, ingested.output
-    result = runner.invoke(main, ["--home", str(home), "sql", "--format", "csv",
-                                  "SELECT recipient, status, dsn, sender, queue_id FROM deliveries"], obj={})
+    result = runner.invoke(
+        main,
+        [
+            "--home",
+            str(home),
+            "sql",
+            "--format",
+            "csv",
+            "SELECT recipient, status, dsn, sender, queue_id FROM deliveries",
+        ],
+        obj={},
+    )
     assert result.exit_code == 0, result.output
     rows = pl.read_csv(result.output.encode(), infer_schema=False)
 

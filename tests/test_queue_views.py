@@ -28,10 +28,18 @@ def test_snapshots_are_views_and_empty_ones_count_as_zero(tmp_path: Path) -> Non
     root = Warehouse(lake, Scope.root())
     queued = root.query("SELECT queue_id, sender, sender_domain, queue_name FROM queue ORDER BY queue_id")
     assert queued.to_dicts() == [
-        {"queue_id": "4A1B2C3D4E", "sender": "alice@customer.example", "sender_domain": "customer.example",
-         "queue_name": "deferred"},
-        {"queue_id": "5B2C3D4E5F", "sender": "bob@other.example", "sender_domain": "other.example",
-         "queue_name": "active"},
+        {
+            "queue_id": "4A1B2C3D4E",
+            "sender": "alice@customer.example",
+            "sender_domain": "customer.example",
+            "queue_name": "deferred",
+        },
+        {
+            "queue_id": "5B2C3D4E5F",
+            "sender": "bob@other.example",
+            "sender_domain": "other.example",
+            "queue_name": "active",
+        },
     ]
     sizes = root.query("SELECT snapshot_ts, messages, bytes FROM queue_snapshots ORDER BY snapshot_ts")
     assert sizes["messages"].to_list() == [2, 0]

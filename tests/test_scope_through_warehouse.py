@@ -33,8 +33,16 @@ TRICKY_SENDERS = [
     ("v@xn--bcher-kva.example", None),
     ("w@sub.bücher.example", "Bob"),
 ]
-TRICKY_DOMAINS = ["example.com", "sub.example.com", "xample.com", "com", "bücher.example", "xn--bcher-kva.example",
-                  "evilexample.com", "example.com.evil.org"]
+TRICKY_DOMAINS = [
+    "example.com",
+    "sub.example.com",
+    "xample.com",
+    "com",
+    "bücher.example",
+    "xn--bcher-kva.example",
+    "evilexample.com",
+    "example.com.evil.org",
+]
 TRICKY_SASL = ["alice", "alice_", "al_ce", "al%ce", "bob"]
 
 
@@ -81,8 +89,15 @@ def tricky_queue(lake: Lake) -> None:
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
     root = tmp_path_factory.mktemp("scope")
     logs = root / "logs"
-    generate(None, days=1, gateways=GATEWAYS[:2], seed=7, start=datetime(2026, 11, 20, tzinfo=UTC),
-             per_gateway_dir=logs, messages_per_day=400)
+    generate(
+        None,
+        days=1,
+        gateways=GATEWAYS[:2],
+        seed=7,
+        start=datetime(2026, 11, 20, tzinfo=UTC),
+        per_gateway_dir=logs,
+        messages_per_day=400,
+    )
     (logs / "gw-c.log").write_text(tricky_log(), encoding="utf-8")
     lake = Lake(root / "lake")
     for gateway in GATEWAYS:
@@ -175,8 +190,9 @@ def test_random_grants_and_filters_never_leak_a_row(lake: Lake, everything: dict
             got = warehouse.query(f"SELECT * FROM {view} WHERE {column} LIKE $choice", {"choice": choice})
         finally:
             warehouse.close()
-        reference = everything[view].filter(pl.col(column).cast(pl.String).str.contains(
-            "^" + choice.replace("%", ".*") + "$"))
+        reference = everything[view].filter(
+            pl.col(column).cast(pl.String).str.contains("^" + choice.replace("%", ".*") + "$")
+        )
         expected = [r for r in reference.iter_rows(named=True) if allowed(r, grants)]
         assert got.height == len(expected)
         assert all(allowed(r, grants) for r in got.iter_rows(named=True))
@@ -209,7 +225,8 @@ def test_root_sees_everything(lake: Lake, everything: dict[str, pl.DataFrame]) -
     for view in ("deliveries", "rejects"):
         stored = pl.read_delta(str(lake.root / view))
         assert everything[view].height == stored.height > 0, view
-    stored_messages = pl.read_delta(str(lake.root / "messages")).height + pl.read_delta(
-        str(lake.root / "messages_open")).height
+    stored_messages = (
+        pl.read_delta(str(lake.root / "messages")).height + pl.read_delta(str(lake.root / "messages_open")).height
+    )
     assert everything["messages"].height == stored_messages
     assert everything["queue"].height == len(TRICKY_SENDERS)

@@ -30,12 +30,19 @@ def test_only_an_address_that_sent_within_signup_days_gets_a_code(tmp_path: Path
     with (home / "relaywatch.toml").open("a") as config:
         config.write("\n[dashboards]\nsignup_days = 30\n")
     log = tmp_path / "mail.log"
-    log.write_text(message(40, "A000000001", "old@example.com") + message(29, "A000000002", "edge@example.com")
-                   + message(2, "A000000003", "new@example.com"))
+    log.write_text(
+        message(40, "A000000001", "old@example.com")
+        + message(29, "A000000002", "edge@example.com")
+        + message(2, "A000000003", "new@example.com")
+    )
     ingest(open_lake(home), "gw", log)
     proof = backend.has_sent(home)
     assert [proof(a) for a in ("new@example.com", "edge@example.com", "old@example.com", "no@example.com")] == [
-        True, True, False, False]
+        True,
+        True,
+        False,
+        False,
+    ]
 
     sent: list[str] = []
     store = open_store(home / "control.db", hasher=Hasher(fast=True))

@@ -21,8 +21,15 @@ from warehouse import Lake, Warehouse, ingest
 @pytest.fixture(scope="module")
 def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
     root = tmp_path_factory.mktemp("confined")
-    generate(None, days=1, gateways=["gw-a"], seed=11, start=datetime(2026, 11, 20, tzinfo=UTC),
-             per_gateway_dir=root / "logs", messages_per_day=300)
+    generate(
+        None,
+        days=1,
+        gateways=["gw-a"],
+        seed=11,
+        start=datetime(2026, 11, 20, tzinfo=UTC),
+        per_gateway_dir=root / "logs",
+        messages_per_day=300,
+    )
     lake = Lake(root / "lake")
     ingest(lake, "gw-a", root / "logs" / "gw-a.log")
     return lake
@@ -49,13 +56,16 @@ def test_the_lake_has_rows_of_several_senders(senders: list[str]) -> None:
     assert len(senders) >= 3
 
 
-@pytest.mark.parametrize("hidden", ["_lake_deliveries", "_lake_lines", "_lake_messages", "_lake_rejects",
-                                    "lines", "_empty_deliveries", "_arrow"])
-def test_the_reported_bypass_finds_no_raw_view_without_the_guard(customer: tuple[Warehouse, str],
-                                                                 hidden: str) -> None:
+@pytest.mark.parametrize(
+    "hidden",
+    ["_lake_deliveries", "_lake_lines", "_lake_messages", "_lake_rejects", "lines", "_empty_deliveries", "_arrow"],
+)
+def test_the_reported_bypass_finds_no_raw_view_without_the_guard(customer: tuple[Warehouse, str], hidden: str) -> None:
     warehouse, _ = customer
-    attack = (f"WITH RECURSIVE {hidden} AS (SELECT * FROM {hidden} UNION ALL SELECT * FROM {hidden} WHERE false)"
-              f" SELECT count(*) FROM {hidden}")
+    attack = (
+        f"WITH RECURSIVE {hidden} AS (SELECT * FROM {hidden} UNION ALL SELECT * FROM {hidden} WHERE false)"
+        f" SELECT count(*) FROM {hidden}"
+    )
     with pytest.raises((duckdb.CatalogException, duckdb.BinderException)):  # the name exists nowhere
         warehouse.query(attack)
     with pytest.raises(duckdb.CatalogException):
@@ -65,11 +75,16 @@ def test_the_reported_bypass_finds_no_raw_view_without_the_guard(customer: tuple
 def test_no_lake_file_can_be_read_under_any_spelling(customer: tuple[Warehouse, str], lake: Lake) -> None:
     warehouse, _ = customer
     path = parquet_files(lake)[0]
-    for sql in (f"SELECT * FROM '{path}'", f"SELECT * FROM read_parquet('{path}')",
-                f"WITH RECURSIVE \"{path}\" AS (SELECT * FROM '{path}' UNION ALL SELECT * FROM \"{path}\")"
-                f" SELECT * FROM \"{path}\"",
-                f"SELECT * FROM read_parquet('{lake.root}/**/*.parquet')", "SELECT * FROM read_text('/etc/passwd')",
-                f"SELECT * FROM glob('{lake.root}/*')", f"ATTACH '{lake.root}/x.db' AS x"):
+    for sql in (
+        f"SELECT * FROM '{path}'",
+        f"SELECT * FROM read_parquet('{path}')",
+        f'WITH RECURSIVE "{path}" AS (SELECT * FROM \'{path}\' UNION ALL SELECT * FROM "{path}")'
+        f' SELECT * FROM "{path}"',
+        f"SELECT * FROM read_parquet('{lake.root}/**/*.parquet')",
+        "SELECT * FROM read_text('/etc/passwd')",
+        f"SELECT * FROM glob('{lake.root}/*')",
+        f"ATTACH '{lake.root}/x.db' AS x",
+    ):
         with pytest.raises(duckdb.Error, match="(?i)permission|disabled|external"):
             warehouse.query(sql)
 
@@ -83,13 +98,20 @@ def test_python_objects_are_not_reachable_by_name(customer: tuple[Warehouse, str
 
 def test_settings_cannot_be_changed_back(customer: tuple[Warehouse, str]) -> None:
     warehouse, _ = customer
-    for statement in ("SET enable_external_access = true", "SET allowed_directories = ['/']",
-                      "SET memory_limit = '100GB'", "RESET lock_configuration", "SET temp_directory = '/tmp'"):
+    for statement in (
+        "SET enable_external_access = true",
+        "SET allowed_directories = ['/']",
+        "SET memory_limit = '100GB'",
+        "RESET lock_configuration",
+        "SET temp_directory = '/tmp'",
+    ):
         with pytest.raises(duckdb.Error):
             warehouse.query(statement)
-    settings = dict(warehouse.query(
-        "SELECT name, value FROM duckdb_settings() WHERE name IN ('enable_external_access', 'lock_configuration')"
-    ).iter_rows())
+    settings = dict(
+        warehouse.query(
+            "SELECT name, value FROM duckdb_settings() WHERE name IN ('enable_external_access', 'lock_configuration')"
+        ).iter_rows()
+    )
     assert settings == {"enable_external_access": "false", "lock_configuration": "true"}
 
 
@@ -106,11 +128,17 @@ def test_pushed_down_filters_give_the_same_rows_as_filtering_afterwards(lake: La
     pushed = root.query(
         "SELECT message_key, recipient FROM deliveries WHERE sender IN ($a, $b) AND status <> 'sent' "
         "AND ts >= TIMESTAMPTZ '2000-01-01 00:00:00+00' AND day >= DATE '2000-01-01' AND dsn IS NOT NULL "
-        "ORDER BY ALL", {"a": senders[0], "b": senders[1]})
+        "ORDER BY ALL",
+        {"a": senders[0], "b": senders[1]},
+    )
     everything = root.query("SELECT message_key, recipient, sender, status, dsn FROM deliveries")
-    expected = (everything.filter(pl.col("sender").is_in(senders[:2]) & (pl.col("status") != "sent")
-                                  & pl.col("dsn").is_not_null())
-                .select("message_key", "recipient").sort(pl.all()))
+    expected = (
+        everything.filter(
+            pl.col("sender").is_in(senders[:2]) & (pl.col("status") != "sent") & pl.col("dsn").is_not_null()
+        )
+        .select("message_key", "recipient")
+        .sort(pl.all())
+    )
     assert pushed.equals(expected)
 
 
@@ -121,8 +149,9 @@ def test_raw_lines_are_a_view_of_the_everything_scope_only(lake: Lake, customer:
     assert Warehouse(lake, Scope.root()).query("SELECT count(*) AS n FROM lines")["n"][0] > 0
 
 
-def test_message_lines_are_given_only_for_a_message_inside_the_scope(lake: Lake,
-                                                                     customer: tuple[Warehouse, str]) -> None:
+def test_message_lines_are_given_only_for_a_message_inside_the_scope(
+    lake: Lake, customer: tuple[Warehouse, str]
+) -> None:
     warehouse, sender = customer
     root = Warehouse(lake, Scope.root())
     keys = root.query("SELECT message_key, sender FROM messages WHERE sender <> ''")

@@ -52,20 +52,42 @@ STATE_SCHEMA = pl.Schema(
 )
 MESSAGE_EVENTS = ("client", "pickup", "message-id", "queued", "delivery", "removed", "expired", "ndr", "reject")
 STARTS = ("client", "pickup")
-REFUSALS = ("reject", "milter-reject", "proxy-reject", "defer", "defer_if_permit", "defer_if_reject", "discard",
-            "milter-discard")
+REFUSALS = (
+    "reject",
+    "milter-reject",
+    "proxy-reject",
+    "defer",
+    "defer_if_permit",
+    "defer_if_reject",
+    "discard",
+    "milter-discard",
+)
 """Access-control actions that refuse or drop mail (rows of `rejects`); hold, filter, redirect and
 reject_warning lines stay in `lines` only: they refuse nothing."""
 REFUSED = (pl.col("event") == "reject") & pl.col("status").is_in(REFUSALS)
-DROPPED = REFUSED & ~pl.col("status").str.starts_with("defer") & (
-    (pl.col("service") == "cleanup") | pl.col("line").str.contains("END-OF-MESSAGE", literal=True)
+DROPPED = (
+    REFUSED
+    & ~pl.col("status").str.starts_with("defer")
+    & ((pl.col("service") == "cleanup") | pl.col("line").str.contains("END-OF-MESSAGE", literal=True))
 )
 """A refusal that ends a queued message (header/body checks, milter at end of data); an RCPT reject after
 the queue id was assigned only refuses that recipient."""
 DEFERRAL = (pl.col("event") == "delivery") & (pl.col("status") == "deferred") & pl.col("response").is_not_null()
 """A delivery attempt that failed temporarily: the latest one is the cause if the message expires."""
-ATTRIBUTES = ("sender", "sasl_method", "sasl_username", "client_host", "client_ip", "message_id", "size",
-              "nrcpt", "ndr_queue_id", "ndr_ts", "ndr_key", "ndr_of")
+ATTRIBUTES = (
+    "sender",
+    "sasl_method",
+    "sasl_username",
+    "client_host",
+    "client_ip",
+    "message_id",
+    "size",
+    "nrcpt",
+    "ndr_queue_id",
+    "ndr_ts",
+    "ndr_key",
+    "ndr_of",
+)
 
 
 @dataclass(frozen=True)
@@ -123,36 +145,42 @@ def _message_events(lines: pl.DataFrame, gateway: str, state: pl.DataFrame) -> p
 
 def _batch_messages(ev: pl.DataFrame, gateway: str) -> pl.DataFrame:
     """Per message key, what this batch's lines say about the message."""
+
     def from_event(column: str, *events: str) -> pl.Expr:
         return pl.col(column).filter(pl.col("event").is_in(events)).drop_nulls().first()
 
-    recipients = pl.struct(
-        recipient=pl.col("to"), status="status", dsn="dsn", ts="ts"
-    ).filter(pl.col("event") == "delivery")
-    return ev.group_by("message_key", maintain_order=True).agg(
-        gateway=pl.lit(gateway),
-        queue_id=pl.col("queue_id").first(),
-        first_ts=pl.col("ts").min(),
-        last_ts=pl.col("ts").max(),
-        sender=pl.coalesce(from_event("from", "queued"), from_event("from", "pickup", "expired")),
-        sasl_method=from_event("sasl_method", "client"),
-        sasl_username=from_event("sasl_username", "client").str.to_lowercase(),
-        client_host=from_event("client_host", "client"),
-        client_ip=from_event("client_ip", "client"),
-        message_id=from_event("message_id", "message-id"),
-        size=from_event("size", "queued"),
-        nrcpt=from_event("nrcpt", "queued"),
-        ndr_queue_id=from_event("ndr_queue_id", "ndr"),
-        ndr_ts=pl.col("ts").filter(pl.col("event") == "ndr").first(),
-        ndr_key=pl.lit(None, pl.String),
-        ndr_of=pl.lit(None, pl.String),
-        expired=(pl.col("event") == "expired").any(),
-        removed=((pl.col("event") == "removed") | pl.col("dropped")).any(),
-        rejected=pl.col("dropped").any(),
-        recipients=recipients,
-        cause_dsn=pl.col("dsn").filter(DEFERRAL).last(),
-        cause_response=pl.col("response").filter(DEFERRAL).last(),
-    ).select(STATE_SCHEMA.names()).cast(dict(STATE_SCHEMA))
+    recipients = pl.struct(recipient=pl.col("to"), status="status", dsn="dsn", ts="ts").filter(
+        pl.col("event") == "delivery"
+    )
+    return (
+        ev.group_by("message_key", maintain_order=True)
+        .agg(
+            gateway=pl.lit(gateway),
+            queue_id=pl.col("queue_id").first(),
+            first_ts=pl.col("ts").min(),
+            last_ts=pl.col("ts").max(),
+            sender=pl.coalesce(from_event("from", "queued"), from_event("from", "pickup", "expired")),
+            sasl_method=from_event("sasl_method", "client"),
+            sasl_username=from_event("sasl_username", "client").str.to_lowercase(),
+            client_host=from_event("client_host", "client"),
+            client_ip=from_event("client_ip", "client"),
+            message_id=from_event("message_id", "message-id"),
+            size=from_event("size", "queued"),
+            nrcpt=from_event("nrcpt", "queued"),
+            ndr_queue_id=from_event("ndr_queue_id", "ndr"),
+            ndr_ts=pl.col("ts").filter(pl.col("event") == "ndr").first(),
+            ndr_key=pl.lit(None, pl.String),
+            ndr_of=pl.lit(None, pl.String),
+            expired=(pl.col("event") == "expired").any(),
+            removed=((pl.col("event") == "removed") | pl.col("dropped")).any(),
+            rejected=pl.col("dropped").any(),
+            recipients=recipients,
+            cause_dsn=pl.col("dsn").filter(DEFERRAL).last(),
+            cause_response=pl.col("response").filter(DEFERRAL).last(),
+        )
+        .select(STATE_SCHEMA.names())
+        .cast(dict(STATE_SCHEMA))
+    )
 
 
 def _merge(state: pl.DataFrame, batch: pl.DataFrame) -> pl.DataFrame:
@@ -186,9 +214,7 @@ def _link_ndrs(messages: pl.DataFrame) -> pl.DataFrame:
     asking = messages.filter(pl.col("ndr_queue_id").is_not_null() & pl.col("ndr_key").is_null())
     if asking.is_empty():
         return messages
-    candidates = messages.select(
-        "gateway", ndr_queue=pl.col("queue_id"), found="message_key", found_ts="first_ts"
-    )
+    candidates = messages.select("gateway", ndr_queue=pl.col("queue_id"), found="message_key", found_ts="first_ts")
     links = (
         asking.select("gateway", "message_key", "ndr_queue_id", asked_ts=pl.coalesce("ndr_ts", "last_ts"))
         .join(candidates, left_on=["gateway", "ndr_queue_id"], right_on=["gateway", "ndr_queue"])
@@ -226,13 +252,18 @@ def with_outcome(messages: pl.DataFrame) -> pl.DataFrame:
         deferred=pl.when(pl.col("expired")).then(0).otherwise(count["deferred"]),
         expired_recipients=pl.when(pl.col("expired")).then(count["deferred"]).otherwise(0),
     ).with_columns(
-        final_status=pl.when(pl.col("rejected")).then(pl.lit("rejected"))
-        .when(pl.col("expired")).then(pl.lit("expired"))
-        .when(pl.col("recipient_count") == 0).then(pl.when(pl.col("removed")).then(pl.lit("removed"))
-                                                   .otherwise(pl.lit("queued")))
-        .when(pl.col("delivered") == pl.col("recipient_count")).then(pl.lit("delivered"))
-        .when(pl.col("deferred") > 0).then(pl.lit("deferred"))
-        .when(pl.col("delivered") == 0).then(pl.lit("bounced"))
+        final_status=pl.when(pl.col("rejected"))
+        .then(pl.lit("rejected"))
+        .when(pl.col("expired"))
+        .then(pl.lit("expired"))
+        .when(pl.col("recipient_count") == 0)
+        .then(pl.when(pl.col("removed")).then(pl.lit("removed")).otherwise(pl.lit("queued")))
+        .when(pl.col("delivered") == pl.col("recipient_count"))
+        .then(pl.lit("delivered"))
+        .when(pl.col("deferred") > 0)
+        .then(pl.lit("deferred"))
+        .when(pl.col("delivered") == 0)
+        .then(pl.lit("bounced"))
         .otherwise(pl.lit("partial")),
         day=pl.col("first_ts").dt.date().cast(pl.String).fill_null(NO_DAY),
     )
@@ -254,14 +285,23 @@ def _classified(rows: pl.DataFrame, rules: RuleSet | None) -> pl.DataFrame:
 
 def _deliveries(ev: pl.DataFrame, messages: pl.DataFrame, rules: RuleSet | None) -> pl.DataFrame:
     attempts = ev.filter(pl.col("event") == "delivery").select(
-        "gateway", "message_key", "queue_id", "ts",
+        "gateway",
+        "message_key",
+        "queue_id",
+        "ts",
         recipient="to",
         orig_to="orig_to",
-        relay="relay", delay="delay", delays="delays", dsn="dsn", status="status", response="response",
-        file_id="file_id", offset="offset", line_day="day",
+        relay="relay",
+        delay="delay",
+        delays="delays",
+        dsn="dsn",
+        status="status",
+        response="response",
+        file_id="file_id",
+        offset="offset",
+        line_day="day",
     )
-    info = messages.select("message_key", "sender", "sasl_username", "client_ip", "client_host",
-                           "message_id", "size")
+    info = messages.select("message_key", "sender", "sasl_username", "client_ip", "client_host", "message_id", "size")
     rows = attempts.join(info, on="message_key", how="left", maintain_order="left").with_columns(
         sender_domain=_domain("sender"),
         recipient_domain=_domain("recipient"),
@@ -273,23 +313,34 @@ def _deliveries(ev: pl.DataFrame, messages: pl.DataFrame, rules: RuleSet | None)
 
 def _rejects(lines: pl.DataFrame, ev: pl.DataFrame, messages: pl.DataFrame, rules: RuleSet | None) -> pl.DataFrame:
     keyed = ev.filter(REFUSED).select("offset", "message_key")
-    refused = lines.filter(REFUSED).join(keyed, on="offset", how="left",
-                                                             maintain_order="left")
+    refused = lines.filter(REFUSED).join(keyed, on="offset", how="left", maintain_order="left")
     info = messages.select("message_key", sasl="sasl_username", msg_sender="sender")
-    rows = refused.join(info, on="message_key", how="left", maintain_order="left").select(
-        "gateway", "ts", "queue_id", "message_key", "service",
-        sender=pl.coalesce("from", "msg_sender"),
-        sasl_username="sasl",
-        recipient="to",
-        client_host="client_host", client_ip="client_ip", dsn="dsn", status="status", response="response",
-        file_id="file_id", offset="offset", line_day="day",
-    ).with_columns(sender_domain=_domain("sender"), recipient_domain=_domain("recipient"))
+    rows = (
+        refused.join(info, on="message_key", how="left", maintain_order="left")
+        .select(
+            "gateway",
+            "ts",
+            "queue_id",
+            "message_key",
+            "service",
+            sender=pl.coalesce("from", "msg_sender"),
+            sasl_username="sasl",
+            recipient="to",
+            client_host="client_host",
+            client_ip="client_ip",
+            dsn="dsn",
+            status="status",
+            response="response",
+            file_id="file_id",
+            offset="offset",
+            line_day="day",
+        )
+        .with_columns(sender_domain=_domain("sender"), recipient_domain=_domain("recipient"))
+    )
     return _classified(rows, rules).with_columns(day=_day("ts")).drop("line_day")
 
 
-def correlate(
-    lines: pl.DataFrame, gateway: str, state: pl.DataFrame, rules: RuleSet | None = None
-) -> Correlated:
+def correlate(lines: pl.DataFrame, gateway: str, state: pl.DataFrame, rules: RuleSet | None = None) -> Correlated:
     """Turn one batch of parsed lines of `gateway` (in log order) into lake rows and the next state."""
     lines = normal_addresses(lines, "from", "to", "orig_to")
     ev = _message_events(lines, gateway, state)

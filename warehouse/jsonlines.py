@@ -13,9 +13,32 @@ from ingest import read_chunks
 from warehouse.lake import split_lines
 from warehouse.parse import parse_counts, parse_lines
 
-KEYS = ("ts", "host", "syslog_name", "service", "pid", "queue_id", "event", "from", "to", "orig_to", "relay",
-        "delay", "delays", "dsn", "status", "response", "client_host", "client_ip", "sasl_method",
-        "sasl_username", "message_id", "size", "nrcpt", "ndr_queue_id")
+KEYS = (
+    "ts",
+    "host",
+    "syslog_name",
+    "service",
+    "pid",
+    "queue_id",
+    "event",
+    "from",
+    "to",
+    "orig_to",
+    "relay",
+    "delay",
+    "delays",
+    "dsn",
+    "status",
+    "response",
+    "client_host",
+    "client_ip",
+    "sasl_method",
+    "sasl_username",
+    "message_id",
+    "size",
+    "nrcpt",
+    "ndr_queue_id",
+)
 
 
 def parse(sources: Iterable[tuple[str, BinaryIO, datetime]], out: TextIO, *, timezone: str = "UTC") -> dict[str, int]:
@@ -28,8 +51,10 @@ def parse(sources: Iterable[tuple[str, BinaryIO, datetime]], out: TextIO, *, tim
             frame = parse_lines(lines, reference=reference, tz=timezone)
             for service, count in parse_counts(frame).items():
                 unparsed[service] = unparsed.get(service, 0) + count
-            known = frame.filter(pl.col("event") != "unparsed").select(KEYS).with_columns(
-                ts=pl.col("ts").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ")
+            known = (
+                frame.filter(pl.col("event") != "unparsed")
+                .select(KEYS)
+                .with_columns(ts=pl.col("ts").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"))
             )
             out.writelines(
                 json.dumps({k: v for k, v in row.items() if v is not None}, ensure_ascii=False) + "\n"

@@ -107,11 +107,20 @@ class Lake:
 
     def commit_lines(self, chunk: Chunk, frame: pl.DataFrame) -> int:
         """Commit a parsed chunk's lines, recording its offsets in the same commit; the new version."""
-        meta = {"gateway": chunk.gateway, "file_id": chunk.file_id, "path": chunk.path,
-                "start": chunk.start, "end": chunk.end, "lines": frame.height}
+        meta = {
+            "gateway": chunk.gateway,
+            "file_id": chunk.file_id,
+            "path": chunk.path,
+            "start": chunk.start,
+            "end": chunk.end,
+            "lines": frame.height,
+        }
         return self.append(
-            "lines", frame.select(LINE_COLUMNS), app_id=f"{chunk.gateway}|{chunk.file_id}",
-            app_version=chunk.end, metadata={"relaywatch.chunk": json.dumps(meta)},
+            "lines",
+            frame.select(LINE_COLUMNS),
+            app_id=f"{chunk.gateway}|{chunk.file_id}",
+            app_version=chunk.end,
+            metadata={"relaywatch.chunk": json.dumps(meta)},
         )
 
     def commit(self, chunk: Chunk) -> LineBatch:
@@ -126,8 +135,9 @@ class Lake:
         files = self.added_files("lines", version)
         if not files:
             return None
-        stored = pl.read_parquet(files, hive_partitioning=True).sort("offset").with_columns(
-            pl.col("day").cast(pl.String))
+        stored = (
+            pl.read_parquet(files, hive_partitioning=True).sort("offset").with_columns(pl.col("day").cast(pl.String))
+        )
         parsed = parse_lines(stored["line"], reference=datetime.now(UTC), tz=self.timezone)
         frame = parsed.drop("ts").with_columns(stored.select(pl.exclude(parsed.columns), "ts"))
         return LineBatch(version, frame["gateway"][0], frame.select(*parsed.columns, *EXTRA_COLUMNS))
@@ -136,8 +146,9 @@ class Lake:
         """Commit one queue snapshot of a gateway: its messages plus one marker row (queue_id null) so
         that an empty queue is recorded too and queue size over time has its zero points."""
         taken = at or (rows["snapshot_ts"][0] if rows.height else datetime.now(UTC))
-        marker = pl.DataFrame({"snapshot_ts": [taken], "gateway": [gateway]}, schema_overrides={
-            "snapshot_ts": pl.Datetime("us", "UTC")})
+        marker = pl.DataFrame(
+            {"snapshot_ts": [taken], "gateway": [gateway]}, schema_overrides={"snapshot_ts": pl.Datetime("us", "UTC")}
+        )
         frame = normal_addresses(pl.concat([rows, marker], how="diagonal_relaxed"), "sender").with_columns(
             sender_domain=pl.col("sender").str.extract(r"@([^@]+)$"),
             sasl_username=pl.lit(None, pl.String),

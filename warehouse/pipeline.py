@@ -57,8 +57,9 @@ def load_state(lake: Lake) -> pl.DataFrame:
         return empty_state()
     state = pl.from_arrow(table.to_pyarrow_table())
     # a state written before a column was added (the last deferral's dsn and reply) gets it as null
-    missing = [pl.lit(None, dtype).alias(name) for name, dtype in empty_state().schema.items()
-               if name not in state.columns]
+    missing = [
+        pl.lit(None, dtype).alias(name) for name, dtype in empty_state().schema.items() if name not in state.columns
+    ]
     return state.with_columns(missing).select(empty_state().columns)
 
 
@@ -70,8 +71,14 @@ def write_derived(lake: Lake, version: int, result: Correlated, stats: IngestSta
         if frame.height and (done is None or done < version):
             lake.append(name, frame, app_id=PROCESS_APP, app_version=version, new_columns=True)
             stats.rows[name] += frame.height
-    lake.append("messages_open", with_outcome(result.state), app_id=PROCESS_APP, app_version=version,
-                mode="overwrite", partition_by=())
+    lake.append(
+        "messages_open",
+        with_outcome(result.state),
+        app_id=PROCESS_APP,
+        app_version=version,
+        mode="overwrite",
+        partition_by=(),
+    )
     stats.open_messages = result.state.height
 
 

@@ -247,5 +247,3 @@ def local_rules(section: ClassifySection) -> tuple[Rule, ...]:
     rules = tuple(_build_rule(e, local=True, providers=frozenset()) for e in section.rules)
     _check_unique(rules)
     return rules
-
-

@@ -63,10 +63,22 @@ PUBLIC_VIEWS = tuple(SCOPED_VIEWS)
 PARAMETER = re.compile(r"scope_[a-z0-9_]+")
 MEMORY_LIMIT = "2GB"
 BLACKLIST_SCHEMA = {
-    "id": pl.Int64, "kind": pl.String, "value": pl.String, "gateway": pl.String, "all_gateways": pl.Boolean,
-    "sender": pl.String, "sender_domain": pl.String, "sasl_username": pl.String, "reason": pl.String,
-    "source": pl.String, "created_by": pl.String, "created_at": pl.Datetime("us", "UTC"),
-    "expires_at": pl.Datetime("us", "UTC"), "note": pl.String, "explanation": pl.String, "day": pl.String,
+    "id": pl.Int64,
+    "kind": pl.String,
+    "value": pl.String,
+    "gateway": pl.String,
+    "all_gateways": pl.Boolean,
+    "sender": pl.String,
+    "sender_domain": pl.String,
+    "sasl_username": pl.String,
+    "reason": pl.String,
+    "source": pl.String,
+    "created_by": pl.String,
+    "created_at": pl.Datetime("us", "UTC"),
+    "expires_at": pl.Datetime("us", "UTC"),
+    "note": pl.String,
+    "explanation": pl.String,
+    "day": pl.String,
 }
 """`lake/blacklist`, policy's mirror of its blacklist (one row per entry and gateway it applies to;
 `sender`/`sender_domain` name the sender scope, null for every sender; `day` of creation), rewritten on
@@ -83,12 +95,17 @@ class RowFilter(Protocol):
 def _empty_tables() -> dict[str, pl.DataFrame]:
     """Zero-row frames with each table's exact schema, for views over tables not written yet."""
     lines = parse_lines(pl.Series("line", [], dtype=pl.String), reference=datetime.now(UTC))
-    lines = lines.with_columns(gateway=pl.lit("", pl.String), file_id=pl.lit("", pl.String),
-                               offset=pl.lit(0, pl.Int64), line=pl.lit("", pl.String),
-                               day=pl.lit("", pl.String)).clear()
+    lines = lines.with_columns(
+        gateway=pl.lit("", pl.String),
+        file_id=pl.lit("", pl.String),
+        offset=pl.lit(0, pl.Int64),
+        line=pl.lit("", pl.String),
+        day=pl.lit("", pl.String),
+    ).clear()
     result = correlate(lines, "", empty_state())
     queue = pl.DataFrame(schema=QUEUE_SCHEMA).with_columns(
-        sender_domain=pl.lit(None, pl.String), sasl_username=pl.lit(None, pl.String), day=pl.lit(None, pl.String))
+        sender_domain=pl.lit(None, pl.String), sasl_username=pl.lit(None, pl.String), day=pl.lit(None, pl.String)
+    )
     return {
         "queue": queue,
         "lines": lines.select(LINE_COLUMNS),
@@ -110,8 +127,12 @@ def _locked(memory: str, *, allowed: list[str]) -> duckdb.DuckDBPyConnection:
     """A new in-memory database whose files are only those under `allowed` (none: no file at all, which
     also rules out Python replacement scans), without extensions, spilling or configuration changes."""
     con = duckdb.connect()
-    for statement in ("SET temp_directory = ''", "SET autoinstall_known_extensions = false",
-                      "SET autoload_known_extensions = false", "SET allow_community_extensions = false"):
+    for statement in (
+        "SET temp_directory = ''",
+        "SET autoinstall_known_extensions = false",
+        "SET autoload_known_extensions = false",
+        "SET allow_community_extensions = false",
+    ):
         con.execute(statement)
     con.execute("SET memory_limit = $memory", {"memory": memory})
     if allowed:

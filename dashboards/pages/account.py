@@ -37,14 +37,16 @@ if session.scope.everything:
 elif not session.user.grants:
     st.caption(t("account.sees_nothing"))
 else:
-    st.dataframe({t("account.grant"): [g.describe() for g in session.user.grants]}, hide_index=True,
-                 key="account_grants")
+    st.dataframe(
+        {t("account.grant"): [g.describe() for g in session.user.grants]}, hide_index=True, key="account_grants"
+    )
 
 
 def saved(new: object) -> None:
     save_settings(session.home, session.user.name, new)  # type: ignore[arg-type]
-    audit_event(session.store, session.user, "settings_change", session.user.name, before=asdict(prefs),
-                after=asdict(new))  # type: ignore[call-overload]
+    audit_event(
+        session.store, session.user, "settings_change", session.user.name, before=asdict(prefs), after=asdict(new)
+    )  # type: ignore[call-overload]
     st.session_state[auth.NOTICE] = "account.saved"
     st.rerun()
 
@@ -55,52 +57,98 @@ if isinstance(notice, str):
 
 st.subheader(t("account.preferences"))
 with st.form("account_preferences"):
-    language = st.selectbox(t("account.language"), ("", *LANGUAGES), index=("", *LANGUAGES).index(prefs.language),
-                            format_func=lambda c: t(f"language.{c or 'browser'}"), key="pref_language")
+    language = st.selectbox(
+        t("account.language"),
+        ("", *LANGUAGES),
+        index=("", *LANGUAGES).index(prefs.language),
+        format_func=lambda c: t(f"language.{c or 'browser'}"),
+        key="pref_language",
+    )
     soft = st.toggle(t("account.soft_is_error"), value=prefs.soft_is_error, key="pref_soft")
     left, right = st.columns(2)
     warn = left.number_input(t("account.warn_rate"), 0.0, 100.0, prefs.warn_rate, step=0.5, key="pref_warn")
-    critical = right.number_input(t("account.critical_rate"), 0.0, 100.0, prefs.critical_rate, step=0.5,
-                                  key="pref_critical")
-    refresh = left.selectbox(t("account.refresh"), REFRESH_CHOICES, index=REFRESH_CHOICES.index(prefs.refresh_seconds),
-                             format_func=lambda s: t("account.refresh_off") if not s else f"{s} s",
-                             key="pref_refresh")
-    size = right.selectbox(t("logs.page_size"), PAGE_SIZES, index=PAGE_SIZES.index(prefs.page_size),
-                           key="pref_page_size")
+    critical = right.number_input(
+        t("account.critical_rate"), 0.0, 100.0, prefs.critical_rate, step=0.5, key="pref_critical"
+    )
+    refresh = left.selectbox(
+        t("account.refresh"),
+        REFRESH_CHOICES,
+        index=REFRESH_CHOICES.index(prefs.refresh_seconds),
+        format_func=lambda s: t("account.refresh_off") if not s else f"{s} s",
+        key="pref_refresh",
+    )
+    size = right.selectbox(
+        t("logs.page_size"), PAGE_SIZES, index=PAGE_SIZES.index(prefs.page_size), key="pref_page_size"
+    )
     if st.form_submit_button(t("account.save"), type="primary", key="pref_save"):
         if critical < warn:
             st.error(t("account.thresholds_order"))
         else:
-            saved(replace(prefs, language=language or "", soft_is_error=bool(soft), warn_rate=float(warn),
-                          critical_rate=float(critical), refresh_seconds=int(refresh), page_size=int(size)))
+            saved(
+                replace(
+                    prefs,
+                    language=language or "",
+                    soft_is_error=bool(soft),
+                    warn_rate=float(warn),
+                    critical_rate=float(critical),
+                    refresh_seconds=int(refresh),
+                    page_size=int(size),
+                )
+            )
 
 st.subheader(t("account.report"))
 report = report_settings(session.home, session.user.name)
 operator = session.user.role in (ROOT, ADMIN)
 with st.form("account_report"):
-    frequency = st.selectbox(t("account.report_frequency"), REPORT_FREQUENCIES,
-                             index=REPORT_FREQUENCIES.index(report.frequency),
-                             format_func=lambda f: t(f"frequency.{f}"), key="pref_report_frequency")
+    frequency = st.selectbox(
+        t("account.report_frequency"),
+        REPORT_FREQUENCIES,
+        index=REPORT_FREQUENCIES.index(report.frequency),
+        format_func=lambda f: t(f"frequency.{f}"),
+        key="pref_report_frequency",
+    )
     left, right = st.columns(2)
     hour = left.number_input(t("account.report_hour"), 0, 23, report.hour, step=1, key="pref_report_hour")
-    zone = right.text_input(t("account.report_timezone"), value=report.timezone, key="pref_report_timezone",
-                            max_chars=64)
-    sections = st.multiselect(t("account.report_sections"), SECTIONS, default=list(report.sections),
-                              format_func=lambda s: t(f"rsection.{s}"), key="pref_report_sections")
-    extra = st.text_area(t("account.report_recipients"), value="\n".join(report.recipients),
-                         key="pref_report_recipients", disabled=not operator,
-                         help=None if operator else t("account.report_recipients_operators"))
+    zone = right.text_input(
+        t("account.report_timezone"), value=report.timezone, key="pref_report_timezone", max_chars=64
+    )
+    sections = st.multiselect(
+        t("account.report_sections"),
+        SECTIONS,
+        default=list(report.sections),
+        format_func=lambda s: t(f"rsection.{s}"),
+        key="pref_report_sections",
+    )
+    extra = st.text_area(
+        t("account.report_recipients"),
+        value="\n".join(report.recipients),
+        key="pref_report_recipients",
+        disabled=not operator,
+        help=None if operator else t("account.report_recipients_operators"),
+    )
     st.caption(t("account.report_own", address=plain(session.user.email or "-")))
     if st.form_submit_button(t("account.save"), type="primary", key="report_save"):
         try:
-            after = report_settings(session.home, session.user.name, frequency=str(frequency), hour=int(hour),
-                                    timezone=(zone or "").strip(), sections=tuple(sections),
-                                    recipients=tuple((extra or "").split()) if operator else None)
+            after = report_settings(
+                session.home,
+                session.user.name,
+                frequency=str(frequency),
+                hour=int(hour),
+                timezone=(zone or "").strip(),
+                sections=tuple(sections),
+                recipients=tuple((extra or "").split()) if operator else None,
+            )
         except ReportError as exc:
             st.error(t("form.invalid", detail=plain(exc)))
         else:
-            audit_event(session.store, session.user, "report_settings_change", session.user.name,
-                        before=asdict(report), after=asdict(after))
+            audit_event(
+                session.store,
+                session.user,
+                "report_settings_change",
+                session.user.name,
+                before=asdict(report),
+                after=asdict(after),
+            )
             st.session_state[auth.NOTICE] = "account.saved"
             st.rerun()
 if st.button(t("account.report_preview"), key="report_preview"):
@@ -115,8 +163,9 @@ tokens_section(session)
 
 st.subheader(t("account.password"))
 with st.form("account_password", clear_on_submit=True):
-    current = st.text_input(t("account.current_password"), type="password", key="pw_current",
-                            autocomplete="current-password")
+    current = st.text_input(
+        t("account.current_password"), type="password", key="pw_current", autocomplete="current-password"
+    )
     new = st.text_input(t("password.new"), type="password", key="pw_new", autocomplete="new-password")
     again = st.text_input(t("password.again"), type="password", key="pw_again", autocomplete="new-password")
     if st.form_submit_button(t("account.change_password"), type="primary", key="pw_submit"):

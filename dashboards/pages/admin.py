@@ -61,24 +61,45 @@ users = user_list(session.store, session.user)
 tab_users, tab_add, tab_audit = st.tabs([t("admin.users"), t("admin.add_user"), t("admin.audit")])
 with tab_users:
     st.dataframe(
-        [{"name": u.name, "role": u.role, "email": u.email or "", "disabled": u.disabled,
-          "grants": ", ".join(g.describe() for g in u.grants)} for u in users],
-        hide_index=True, key="admin_users",
-        column_config={"name": t("admin.name"), "role": t("admin.role"), "email": t("admin.email"),
-                       "disabled": t("admin.disabled"), "grants": t("account.grant")})
+        [
+            {
+                "name": u.name,
+                "role": u.role,
+                "email": u.email or "",
+                "disabled": u.disabled,
+                "grants": ", ".join(g.describe() for g in u.grants),
+            }
+            for u in users
+        ],
+        hide_index=True,
+        key="admin_users",
+        column_config={
+            "name": t("admin.name"),
+            "role": t("admin.role"),
+            "email": t("admin.email"),
+            "disabled": t("admin.disabled"),
+            "grants": t("account.grant"),
+        },
+    )
     names = [u.name for u in users]
     name = st.selectbox(t("admin.manage"), names, key="admin_user")
     target = next((u for u in users if u.name == name), None)
     if target is not None:
         left, right = st.columns(2)
         with left.form("admin_role"):
-            role = st.selectbox(t("admin.role"), ROLES, index=ROLES.index(target.role), key="admin_role_value",
-                                format_func=lambda r: t(f"role.{r}"))
+            role = st.selectbox(
+                t("admin.role"),
+                ROLES,
+                index=ROLES.index(target.role),
+                key="admin_role_value",
+                format_func=lambda r: t(f"role.{r}"),
+            )
             if st.form_submit_button(t("admin.change_role"), key="admin_role_submit"):
                 act(lambda: user_role(session.store, session.user, target.name, str(role)))
         with right.form("admin_password", clear_on_submit=True):
-            password = st.text_input(t("password.new"), type="password", key="admin_password_value",
-                                     autocomplete="new-password")
+            password = st.text_input(
+                t("password.new"), type="password", key="admin_password_value", autocomplete="new-password"
+            )
             if st.form_submit_button(t("admin.set_password"), key="admin_password_submit"):
                 act(lambda: user_passwd(session.store, session.user, target.name, password or ""))
         label = t("admin.enable") if target.disabled else t("admin.disable")
@@ -89,36 +110,72 @@ with tab_users:
             cell_text, cell_button = st.columns([4, 1])
             cell_text.text(grant.describe())
             if cell_button.button(t("admin.revoke"), key=f"admin_revoke_{index}"):
-                act(lambda g=grant: user_revoke(session.store, session.user, target.name, g.kind, g.value,
-                                                g.include_subdomains))
+                act(
+                    lambda g=grant: user_revoke(
+                        session.store, session.user, target.name, g.kind, g.value, g.include_subdomains
+                    )
+                )
         with st.form("admin_grant", clear_on_submit=True):
             kind_cell, value_cell, sub_cell = st.columns([1, 3, 1], vertical_alignment="bottom")
-            kind = kind_cell.selectbox(t("admin.grant_kind"), KINDS, key="admin_grant_kind",
-                                       format_func=lambda k: t(f"grant.{k}"))
+            kind = kind_cell.selectbox(
+                t("admin.grant_kind"), KINDS, key="admin_grant_kind", format_func=lambda k: t(f"grant.{k}")
+            )
             value = value_cell.text_input(t("admin.grant_value"), key="admin_grant_value")
             subdomains = sub_cell.checkbox(t("admin.subdomains"), key="admin_grant_sub")
             if st.form_submit_button(t("admin.grant"), key="admin_grant_submit"):
-                act(lambda: user_grant(session.store, session.user, target.name, str(kind), value or "",
-                                       bool(subdomains)))
+                act(
+                    lambda: user_grant(
+                        session.store, session.user, target.name, str(kind), value or "", bool(subdomains)
+                    )
+                )
 with tab_add, st.form("admin_add", clear_on_submit=True):
     new_name = st.text_input(t("admin.name"), key="admin_new_name")
-    new_role = st.selectbox(t("admin.role"), ROLES, index=ROLES.index("user"), key="admin_new_role",
-                            format_func=lambda r: t(f"role.{r}"))
+    new_role = st.selectbox(
+        t("admin.role"), ROLES, index=ROLES.index("user"), key="admin_new_role", format_func=lambda r: t(f"role.{r}")
+    )
     new_email = st.text_input(t("admin.email"), key="admin_new_email")
-    new_password = st.text_input(t("password.new"), type="password", key="admin_new_password",
-                                 autocomplete="new-password")
+    new_password = st.text_input(
+        t("password.new"), type="password", key="admin_new_password", autocomplete="new-password"
+    )
     if st.form_submit_button(t("admin.add_user"), type="primary", key="admin_add_submit"):
-        act(lambda: user_add(session.store, session.user, new_name or "", str(new_role), new_password or None,
-                             email=(new_email or "").strip() or None))
+        act(
+            lambda: user_add(
+                session.store,
+                session.user,
+                new_name or "",
+                str(new_role),
+                new_password or None,
+                email=(new_email or "").strip() or None,
+            )
+        )
 with tab_audit:
     audit = latest_audit()
     shown = st.dataframe(
-        [{"id": e.id, "ts": e.ts.replace("T", " ")[:19], "actor": e.actor, "action": e.action,
-          "target": e.target or "", "change": changes(e.before, e.after)} for e in audit],
-        hide_index=True, key="admin_audit", on_select="rerun", selection_mode="single-row", row_height=60, height=520,
-        column_config={"ts": t("col.ts"), "actor": t("admin.actor"), "action": t("admin.action"),
-                       "target": t("admin.target"),
-                       "change": st.column_config.TextColumn(t("admin.change"), width="large")})
+        [
+            {
+                "id": e.id,
+                "ts": e.ts.replace("T", " ")[:19],
+                "actor": e.actor,
+                "action": e.action,
+                "target": e.target or "",
+                "change": changes(e.before, e.after),
+            }
+            for e in audit
+        ],
+        hide_index=True,
+        key="admin_audit",
+        on_select="rerun",
+        selection_mode="single-row",
+        row_height=60,
+        height=520,
+        column_config={
+            "ts": t("col.ts"),
+            "actor": t("admin.actor"),
+            "action": t("admin.action"),
+            "target": t("admin.target"),
+            "change": st.column_config.TextColumn(t("admin.change"), width="large"),
+        },
+    )
     picked = shown.selection.rows if shown is not None else []
     if picked and picked[0] < len(audit):
         entry = audit[picked[0]]

@@ -21,50 +21,87 @@ if not data.timeline.height:
     st.stop()
 
 RATE = st.column_config.NumberColumn(t("col.failure_rate"), format="%.2f %%")
-COUNTS = {"attempts": t("col.attempts"), "failures": t("col.failures"), "hard": t("qualification.hard"),
-          "failure_rate": RATE}
+COUNTS = {
+    "attempts": t("col.attempts"),
+    "failures": t("col.failures"),
+    "hard": t("qualification.hard"),
+    "failure_rate": RATE,
+}
 
 st.subheader(t("bounces.over_time"))
-split = st.segmented_control(t("bounces.split_by"), ("qualification", "reason"), default="reason", required=True,
-                             format_func=lambda c: t(f"col.{c}"), key="bounces_split")
+split = st.segmented_control(
+    t("bounces.split_by"),
+    ("qualification", "reason"),
+    default="reason",
+    required=True,
+    format_func=lambda c: t(f"col.{c}"),
+    key="bounces_split",
+)
 colours = charts.QUALIFICATION_COLOURS if split == "qualification" else None
-st.altair_chart(charts.stacked_bars(data.timeline, x="bucket", y="attempts", colour=str(split),
-                                    x_title=t("col.time_utc"), y_title=t("col.attempts"), colours=colours),
-                width="stretch")
+st.altair_chart(
+    charts.stacked_bars(
+        data.timeline,
+        x="bucket",
+        y="attempts",
+        colour=str(split),
+        x_title=t("col.time_utc"),
+        y_title=t("col.attempts"),
+        colours=colours,
+    ),
+    width="stretch",
+)
 st.dataframe(
-    data.timeline.group_by("qualification", "reason").agg(pl.col("attempts").sum())
-    .sort("attempts", descending=True),
-    hide_index=True, key="bounces_matrix",
-    column_config={"qualification": t("col.qualification"), "reason": t("col.reason"),
-                   "attempts": t("col.attempts")},
+    data.timeline.group_by("qualification", "reason").agg(pl.col("attempts").sum()).sort("attempts", descending=True),
+    hide_index=True,
+    key="bounces_matrix",
+    column_config={"qualification": t("col.qualification"), "reason": t("col.reason"), "attempts": t("col.attempts")},
 )
 
 left, right = st.columns(2)
 with left:
     st.subheader(t("bounces.top_domains"))
-    st.dataframe(data.domains, hide_index=True, key="bounces_domains",
-                 column_config={"recipient_domain": t("col.recipient_domain"), **COUNTS})
+    st.dataframe(
+        data.domains,
+        hide_index=True,
+        key="bounces_domains",
+        column_config={"recipient_domain": t("col.recipient_domain"), **COUNTS},
+    )
 with right:
     st.subheader(t("bounces.top_providers"))
-    st.dataframe(data.providers, hide_index=True, key="bounces_providers",
-                 column_config={"provider": t("col.provider"), **COUNTS})
+    st.dataframe(
+        data.providers,
+        hide_index=True,
+        key="bounces_providers",
+        column_config={"provider": t("col.provider"), **COUNTS},
+    )
 
 st.subheader(t("bounces.provider_reasons"))
 top = data.provider_reasons.sort("attempts", descending=True).group_by("provider", maintain_order=True).head(5)
-st.altair_chart(charts.reasons_by(top, category="provider", reason="reason", value="attempts",
-                                  x_title=t("col.attempts"), y_title=t("col.provider")), width="stretch")
+st.altair_chart(
+    charts.reasons_by(
+        top,
+        category="provider",
+        reason="reason",
+        value="attempts",
+        x_title=t("col.attempts"),
+        y_title=t("col.provider"),
+    ),
+    width="stretch",
+)
 
 st.subheader(t("bounces.unknown_recipients"))
 st.caption(t("bounces.unknown_help"))
 st.dataframe(
-    data.unknown_recipients, hide_index=True, key="bounces_unknown",
+    data.unknown_recipients,
+    hide_index=True,
+    key="bounces_unknown",
     column_config={
-        "recipient": t("col.recipient"), "messages": t("col.messages"), "attempts": t("col.attempts"),
+        "recipient": t("col.recipient"),
+        "messages": t("col.messages"),
+        "attempts": t("col.attempts"),
         "senders": t("col.senders"),
-        "first_seen": st.column_config.DatetimeColumn(t("col.first_seen"), format="YYYY-MM-DD HH:mm",
-                                                      timezone="UTC"),
-        "last_seen": st.column_config.DatetimeColumn(t("col.last_seen"), format="YYYY-MM-DD HH:mm",
-                                                     timezone="UTC"),
+        "first_seen": st.column_config.DatetimeColumn(t("col.first_seen"), format="YYYY-MM-DD HH:mm", timezone="UTC"),
+        "last_seen": st.column_config.DatetimeColumn(t("col.last_seen"), format="YYYY-MM-DD HH:mm", timezone="UTC"),
         "reply": st.column_config.TextColumn(t("col.response"), width="large"),
     },
 )

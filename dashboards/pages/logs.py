@@ -36,9 +36,19 @@ session = guard("logs")
 t = session.t
 links.adopt()
 st.title(t("logs.title"))
-kind = str(remember("logs_kind", st.segmented_control(
-    t("logs.kind"), KINDS, required=True, default=recall("logs_kind", "attempts"),
-    format_func=lambda k: t(f"logs.kind_{k}"), key="logs_kind")))
+kind = str(
+    remember(
+        "logs_kind",
+        st.segmented_control(
+            t("logs.kind"),
+            KINDS,
+            required=True,
+            default=recall("logs_kind", "attempts"),
+            format_func=lambda k: t(f"logs.kind_{k}"),
+            key="logs_kind",
+        ),
+    )
+)
 rejects = kind == "rejects"
 choice = period_choice(session)
 period = choice.current()
@@ -50,8 +60,9 @@ def text_filter(cell: DeltaGenerator, field: str, label: str) -> str:
     return remember(f"lf_{field}", str(value or ""))
 
 
-def list_filter(cell: DeltaGenerator, field: str, label: str, options: Sequence[str],
-                label_of: Callable[[str], str] = str) -> tuple[str, ...]:
+def list_filter(
+    cell: DeltaGenerator, field: str, label: str, options: Sequence[str], label_of: Callable[[str], str] = str
+) -> tuple[str, ...]:
     """A list filter of the LogFilter `field`, starting from its remembered value."""
     kept = [v for v in recall(f"lf_{field}", ()) if v in options]
     chosen = cell.multiselect(label, options, default=kept, format_func=label_of, key=f"lf_{field}")
@@ -67,13 +78,19 @@ with st.form("logs_filters"):
         "sasl_username": text_filter(row[3], "sasl_username", t("col.sasl_username")),
     }
     row = st.columns(4)
-    values["statuses"] = () if rejects else list_filter(row[0], "statuses", t("col.status"), STATUSES,
-                                                         lambda s: t(f"status.{s}"))
-    values["qualifications"] = list_filter(row[1], "qualifications", t("col.qualification"), QUALIFICATIONS,
-                                           lambda q: t(f"qualification.{q}"))
+    values["statuses"] = (
+        () if rejects else list_filter(row[0], "statuses", t("col.status"), STATUSES, lambda s: t(f"status.{s}"))
+    )
+    values["qualifications"] = list_filter(
+        row[1], "qualifications", t("col.qualification"), QUALIFICATIONS, lambda q: t(f"qualification.{q}")
+    )
     values["reasons"] = list_filter(row[2], "reasons", t("col.reason"), REASONS)
-    known = session.cached("logs_gateways", (period.params()["day0"], period.params()["day1"]),
-                           lambda: gateways(session.warehouse, period), seconds=300)
+    known = session.cached(
+        "logs_gateways",
+        (period.params()["day0"], period.params()["day1"]),
+        lambda: gateways(session.warehouse, period),
+        seconds=300,
+    )
     values["gateways"] = list_filter(row[3], "gateways", t("col.gateway"), known)
     row = st.columns(4)
     values["queue_id"] = text_filter(row[0], "queue_id", t("col.queue_id"))
@@ -85,62 +102,123 @@ filters = LogFilter(period, **values)  # type: ignore[arg-type]
 controls = st.columns([2, 2, 1, 2])
 sorts = list(REJECT_SORTS if rejects else SORTS)
 kept_sort = recall("logs_sort", "ts")
-sort = remember("logs_sort", controls[0].selectbox(
-    t("logs.sort_by"), sorts, index=sorts.index(kept_sort if kept_sort in sorts else "ts"),
-    format_func=lambda c: t(f"col.{c}"), key="logs_sort"))
-descending = remember("logs_desc", controls[1].segmented_control(
-    t("logs.order"), (True, False), required=True, default=recall("logs_desc", True),
-    format_func=lambda d: t("logs.desc" if d else "logs.asc"), key="logs_desc"))
-page_size = remember("logs_size", controls[2].selectbox(
-    t("logs.page_size"), PAGE_SIZES, index=PAGE_SIZES.index(recall("logs_size", session.settings.page_size)),
-    key="logs_size"))
+sort = remember(
+    "logs_sort",
+    controls[0].selectbox(
+        t("logs.sort_by"),
+        sorts,
+        index=sorts.index(kept_sort if kept_sort in sorts else "ts"),
+        format_func=lambda c: t(f"col.{c}"),
+        key="logs_sort",
+    ),
+)
+descending = remember(
+    "logs_desc",
+    controls[1].segmented_control(
+        t("logs.order"),
+        (True, False),
+        required=True,
+        default=recall("logs_desc", True),
+        format_func=lambda d: t("logs.desc" if d else "logs.asc"),
+        key="logs_desc",
+    ),
+)
+page_size = remember(
+    "logs_size",
+    controls[2].selectbox(
+        t("logs.page_size"),
+        PAGE_SIZES,
+        index=PAGE_SIZES.index(recall("logs_size", session.settings.page_size)),
+        key="logs_size",
+    ),
+)
 
 fixed = choice.fixed
-links.publish(links.logs_query(
-    values, preset=str(recall("period_preset", "7d")), sort=str(sort), descending=bool(descending), kind=kind,
-    days=(fixed.start.date(), (fixed.end - timedelta(microseconds=1)).date()) if choice.hours is None else None))
+links.publish(
+    links.logs_query(
+        values,
+        preset=str(recall("period_preset", "7d")),
+        sort=str(sort),
+        descending=bool(descending),
+        kind=kind,
+        days=(fixed.start.date(), (fixed.end - timedelta(microseconds=1)).date()) if choice.hours is None else None,
+    )
+)
 
 signature = (kind, filters, sort, descending, page_size)
 view = f"{abs(hash(signature)):x}"  # new filters or order: a new pager (back to page 1), a new selection
 page_key = f"logs_page_{view}"
 number = int(st.session_state.get(page_key, 1))
 count_of = reject_histogram if rejects else log_histogram
-histogram = session.cached("logs_histogram", (kind, filters), lambda: count_of(session.warehouse, filters),
-                           seconds=60)
+histogram = session.cached("logs_histogram", (kind, filters), lambda: count_of(session.warehouse, filters), seconds=60)
 total = int(histogram["rejects"].sum()) if rejects and histogram.height else total_of(histogram)
 pages = max(1, math.ceil(total / int(page_size)))
 if number > pages:  # the result shrank under this pager (new data): start again from page 1
     page_key, number = f"{page_key}_1", 1
 rows_of = reject_rows if rejects else log_rows
-rows = rows_of(session.warehouse, filters, sort=str(sort), descending=bool(descending), limit=int(page_size),
-               offset=(number - 1) * int(page_size))
+rows = rows_of(
+    session.warehouse,
+    filters,
+    sort=str(sort),
+    descending=bool(descending),
+    limit=int(page_size),
+    offset=(number - 1) * int(page_size),
+)
 
 first = (number - 1) * int(page_size) + 1 if total else 0
-st.caption(t("logs.reject_count" if rejects else "logs.count", total=session.n(total), first=session.n(first),
-             last=session.n(first + rows.height - 1 if total else 0)))
+st.caption(
+    t(
+        "logs.reject_count" if rejects else "logs.count",
+        total=session.n(total),
+        first=session.n(first),
+        last=session.n(first + rows.height - 1 if total else 0),
+    )
+)
 if not total:
     empty_period_hint(session, "rejects" if rejects else "deliveries")
 if histogram.height:
-    st.altair_chart(charts.stacked_bars(
-        histogram, x="bucket", y="rejects" if rejects else "attempts", colour="reason" if rejects else "status",
-        x_title=t("col.time_utc"), y_title=t("col.rejects" if rejects else "col.attempts"),
-        colours=charts.REASON_COLOURS if rejects else charts.STATUS_COLOURS, height=180,
-        labels=None if rejects else {k: t(f"status.{k}") for k in charts.STATUS_COLOURS}), width="stretch")
+    st.altair_chart(
+        charts.stacked_bars(
+            histogram,
+            x="bucket",
+            y="rejects" if rejects else "attempts",
+            colour="reason" if rejects else "status",
+            x_title=t("col.time_utc"),
+            y_title=t("col.rejects" if rejects else "col.attempts"),
+            colours=charts.REASON_COLOURS if rejects else charts.STATUS_COLOURS,
+            height=180,
+            labels=None if rejects else {k: t(f"status.{k}") for k in charts.STATUS_COLOURS},
+        ),
+        width="stretch",
+    )
 
 selection = st.dataframe(
-    rows, hide_index=True, on_select="rerun", selection_mode="single-row",
+    rows,
+    hide_index=True,
+    on_select="rerun",
+    selection_mode="single-row",
     key=f"logs_table_{view}_{number}",
     column_order=[c for c in rows.columns if c != "message_key"],
     column_config={
         "ts": st.column_config.DatetimeColumn(t("col.ts"), format="YYYY-MM-DD HH:mm:ss", timezone="UTC"),
-        "gateway": t("col.gateway"), "queue_id": t("col.queue_id"), "sender": t("col.sender"),
-        "recipient": t("col.recipient"), "status": t("col.status"), "qualification": t("col.qualification"),
-        "reason": t("col.reason"), "dsn": "DSN", "relay": t("col.relay"),
+        "gateway": t("col.gateway"),
+        "queue_id": t("col.queue_id"),
+        "sender": t("col.sender"),
+        "recipient": t("col.recipient"),
+        "status": t("col.status"),
+        "qualification": t("col.qualification"),
+        "reason": t("col.reason"),
+        "dsn": "DSN",
+        "relay": t("col.relay"),
         "delay": st.column_config.NumberColumn(t("col.delay"), format="%.2f s"),
         "response": st.column_config.TextColumn(t("col.response"), width="large"),
-        "sasl_username": t("col.sasl_username"), "message_id": t("col.message_id"),
-        "provider": t("col.provider"), "rule": t("col.rule"), "service": t("col.service"),
-        "client_ip": t("col.client_ip"), "client_host": t("col.client_host"),
+        "sasl_username": t("col.sasl_username"),
+        "message_id": t("col.message_id"),
+        "provider": t("col.provider"),
+        "rule": t("col.rule"),
+        "service": t("col.service"),
+        "client_ip": t("col.client_ip"),
+        "client_host": t("col.client_host"),
     },
 )
 st.pagination(pages, key=page_key)
@@ -149,16 +227,23 @@ chosen = selection.selection.rows if selection is not None else []
 actions = st.columns([2, 2, 3])
 picked = rows.row(chosen[0], named=True) if chosen and chosen[0] < rows.height else None
 if picked is not None and picked["message_key"]:
-    if actions[0].button(t("logs.open_message", queue_id=plain(picked["queue_id"] or "?")), icon=":material/mail:",
-                         key="logs_open", type="primary"):
+    if actions[0].button(
+        t("logs.open_message", queue_id=plain(picked["queue_id"] or "?")),
+        icon=":material/mail:",
+        key="logs_open",
+        type="primary",
+    ):
         st.switch_page(BY_ID["message"].path, query_params={"key": picked["message_key"]})
 else:
     actions[0].caption(t("logs.select_hint"))
 
-if not rejects and actions[1].button(t("logs.export_prepare", total=session.n(total)), icon=":material/download:",
-                                    key="logs_export", disabled=not total):
-    st.session_state["logs_ticket"] = (view, exports.issue(session.home, session.token, filters,
-                                                           sort=str(sort), descending=bool(descending)))
+if not rejects and actions[1].button(
+    t("logs.export_prepare", total=session.n(total)), icon=":material/download:", key="logs_export", disabled=not total
+):
+    st.session_state["logs_ticket"] = (
+        view,
+        exports.issue(session.home, session.token, filters, sort=str(sort), descending=bool(descending)),
+    )
 held = st.session_state.get("logs_ticket")
 ticket = held[1] if isinstance(held, tuple) and held[0] == view else None
 if ticket is not None and exports.pending(ticket):

@@ -22,26 +22,59 @@ if not data.summary.height:
     st.success(t("queue.empty"))
 
 HOURS = st.column_config.NumberColumn(format="%.1f h")
-st.dataframe(data.summary, hide_index=True, key="queue_summary",
-             column_config={"gateway": t("col.gateway"), "snapshot_ts": st.column_config.DatetimeColumn(
-                 t("queue.snapshot"), format="YYYY-MM-DD HH:mm", timezone="UTC"),
-                 "messages": t("col.messages"), "recipients": t("message.recipients"),
-                 "bytes": st.column_config.NumberColumn(t("message.size"), format="bytes"),
-                 "oldest_hours": st.column_config.NumberColumn(t("queue.oldest"), format="%.1f h")})
+st.dataframe(
+    data.summary,
+    hide_index=True,
+    key="queue_summary",
+    column_config={
+        "gateway": t("col.gateway"),
+        "snapshot_ts": st.column_config.DatetimeColumn(t("queue.snapshot"), format="YYYY-MM-DD HH:mm", timezone="UTC"),
+        "messages": t("col.messages"),
+        "recipients": t("message.recipients"),
+        "bytes": st.column_config.NumberColumn(t("message.size"), format="bytes"),
+        "oldest_hours": st.column_config.NumberColumn(t("queue.oldest"), format="%.1f h"),
+    },
+)
 if data.history.height:
     st.subheader(t("queue.size_over_time"))
-    st.altair_chart(alt.Chart(data.history).mark_line(point=True).encode(
-        x=alt.X("snapshot_ts:T", title=t("col.time_utc")), y=alt.Y("messages:Q", title=t("col.messages")),
-        color=alt.Color("gateway:N", title=None), tooltip=["snapshot_ts:T", "gateway:N", "messages:Q"],
-    ).properties(height=220).interactive(bind_y=False), width="stretch")
+    st.altair_chart(
+        alt.Chart(data.history)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("snapshot_ts:T", title=t("col.time_utc")),
+            y=alt.Y("messages:Q", title=t("col.messages")),
+            color=alt.Color("gateway:N", title=None),
+            tooltip=["snapshot_ts:T", "gateway:N", "messages:Q"],
+        )
+        .properties(height=220)
+        .interactive(bind_y=False),
+        width="stretch",
+    )
 st.subheader(t("queue.reasons"))
-st.dataframe(data.reasons, hide_index=True, key="queue_reasons",
-             column_config={"gateway": t("col.gateway"), "recipients": t("message.recipients"),
-                            "reason": st.column_config.TextColumn(t("col.response"), width="large")})
+st.dataframe(
+    data.reasons,
+    hide_index=True,
+    key="queue_reasons",
+    column_config={
+        "gateway": t("col.gateway"),
+        "recipients": t("message.recipients"),
+        "reason": st.column_config.TextColumn(t("col.response"), width="large"),
+    },
+)
 st.subheader(t("queue.messages"))
-st.dataframe(data.messages, hide_index=True, key="queue_messages",
-             column_config={"gateway": t("col.gateway"), "queue_name": t("queue.queue_name"),
-                            "queue_id": t("col.queue_id"), "arrival_time": st.column_config.DatetimeColumn(
-                                t("queue.arrival"), format="YYYY-MM-DD HH:mm", timezone="UTC"),
-                            "age_hours": HOURS, "message_size": t("message.size"), "sender": t("col.sender"),
-                            "recipients": t("message.recipients"), "delay_reasons": t("col.response")})
+st.dataframe(
+    data.messages,
+    hide_index=True,
+    key="queue_messages",
+    column_config={
+        "gateway": t("col.gateway"),
+        "queue_name": t("queue.queue_name"),
+        "queue_id": t("col.queue_id"),
+        "arrival_time": st.column_config.DatetimeColumn(t("queue.arrival"), format="YYYY-MM-DD HH:mm", timezone="UTC"),
+        "age_hours": HOURS,
+        "message_size": t("message.size"),
+        "sender": t("col.sender"),
+        "recipients": t("message.recipients"),
+        "delay_reasons": t("col.response"),
+    },
+)

@@ -38,10 +38,16 @@ if isinstance(found, pl.DataFrame):
         st.warning(t("message.not_found"))
     else:
         st.caption(t("message.several"))
-        picked = st.dataframe(found, hide_index=True, on_select="rerun", selection_mode="single-row",
-                              key="message_choices",
-                              column_config={"first_ts": st.column_config.DatetimeColumn(
-                                  t("col.ts"), format="YYYY-MM-DD HH:mm:ss", timezone="UTC")})
+        picked = st.dataframe(
+            found,
+            hide_index=True,
+            on_select="rerun",
+            selection_mode="single-row",
+            key="message_choices",
+            column_config={
+                "first_ts": st.column_config.DatetimeColumn(t("col.ts"), format="YYYY-MM-DD HH:mm:ss", timezone="UTC")
+            },
+        )
         if picked is not None and picked.selection.rows:
             open_message(found["message_key"][picked.selection.rows[0]])
 
@@ -58,16 +64,23 @@ if message is None:
 
 st.subheader(t("message.header", queue_id=plain(message["queue_id"]), gateway=plain(message["gateway"])))
 facts = [
-    (t("col.sender"), message.get("sender") or "<>"), (t("col.message_id"), message.get("message_id")),
+    (t("col.sender"), message.get("sender") or "<>"),
+    (t("col.message_id"), message.get("message_id")),
     (t("col.sasl_username"), message.get("sasl_username")),
     (t("message.client"), f"{message.get('client_host') or ''} [{message.get('client_ip') or ''}]"),
-    (t("message.size"), message.get("size")), (t("message.recipients"), message.get("recipient_count")),
-    (t("message.first_seen"), message.get("first_ts")), (t("message.last_seen"), message.get("last_ts")),
-    (t("message.final_status"), message.get("final_status")), (t("message.key"), message.get("message_key")),
+    (t("message.size"), message.get("size")),
+    (t("message.recipients"), message.get("recipient_count")),
+    (t("message.first_seen"), message.get("first_ts")),
+    (t("message.last_seen"), message.get("last_ts")),
+    (t("message.final_status"), message.get("final_status")),
+    (t("message.key"), message.get("message_key")),
 ]
-st.dataframe(pl.DataFrame({"field": [f for f, _ in facts], "value": ["" if v is None else str(v) for _, v in facts]}),
-             hide_index=True, column_config={"field": t("message.field"), "value": t("message.value")},
-             key="message_facts")
+st.dataframe(
+    pl.DataFrame({"field": [f for f, _ in facts], "value": ["" if v is None else str(v) for _, v in facts]}),
+    hide_index=True,
+    column_config={"field": t("message.field"), "value": t("message.value")},
+    key="message_facts",
+)
 
 links = st.columns(2)
 ndr_key, original_key = message.get("ndr_key"), message.get("ndr_of")
@@ -76,31 +89,55 @@ if ndr_key in detail.linked and links[0].button(ndr_label, icon=":material/undo:
     open_message(ndr_key)
 elif message.get("ndr_queue_id") and ndr_key not in detail.linked:
     links[0].caption(t("message.ndr_sent", queue_id=plain(message["ndr_queue_id"])))
-if original_key in detail.linked and links[1].button(t("message.open_original"), icon=":material/redo:",
-                                                    key="message_original"):
+if original_key in detail.linked and links[1].button(
+    t("message.open_original"), icon=":material/redo:", key="message_original"
+):
     open_message(original_key)
 
 st.subheader(t("message.timeline"))
 st.dataframe(
-    detail.timeline, hide_index=True, key="message_timeline", placeholder="",
+    detail.timeline,
+    hide_index=True,
+    key="message_timeline",
+    placeholder="",
     column_config={
         "ts": st.column_config.DatetimeColumn(t("col.ts"), format="YYYY-MM-DD HH:mm:ss", timezone="UTC"),
-        "event": t("message.event"), "recipient": t("col.recipient"), "attempt": t("message.attempt"),
-        "status": t("col.status"), "dsn": "DSN", "qualification": t("col.qualification"),
-        "reason": t("col.reason"), "rule": t("col.rule"), "relay": t("col.relay"),
+        "event": t("message.event"),
+        "recipient": t("col.recipient"),
+        "attempt": t("message.attempt"),
+        "status": t("col.status"),
+        "dsn": "DSN",
+        "qualification": t("col.qualification"),
+        "reason": t("col.reason"),
+        "rule": t("col.rule"),
+        "relay": t("col.relay"),
         "reply": st.column_config.TextColumn(t("col.response"), width="large"),
     },
 )
 if detail.attempts.height:
     st.subheader(t("message.per_recipient"))
     summary = detail.attempts.group_by("recipient", maintain_order=True).agg(
-        attempts=pl.len(), last_status=pl.col("status").last(), qualification=pl.col("qualification").last(),
-        reason=pl.col("reason").last(), rule=pl.col("rule").last(), suppressible=pl.col("suppressible").last())
-    st.dataframe(summary, hide_index=True, key="message_recipients",
-                 column_config={"recipient": t("col.recipient"), "attempts": t("col.attempts"),
-                                "last_status": t("col.status"), "qualification": t("col.qualification"),
-                                "reason": t("col.reason"), "rule": t("col.rule"),
-                                "suppressible": t("col.suppressible")})
+        attempts=pl.len(),
+        last_status=pl.col("status").last(),
+        qualification=pl.col("qualification").last(),
+        reason=pl.col("reason").last(),
+        rule=pl.col("rule").last(),
+        suppressible=pl.col("suppressible").last(),
+    )
+    st.dataframe(
+        summary,
+        hide_index=True,
+        key="message_recipients",
+        column_config={
+            "recipient": t("col.recipient"),
+            "attempts": t("col.attempts"),
+            "last_status": t("col.status"),
+            "qualification": t("col.qualification"),
+            "reason": t("col.reason"),
+            "rule": t("col.rule"),
+            "suppressible": t("col.suppressible"),
+        },
+    )
 st.subheader(t("message.raw_lines"))
 if detail.lines.height:
     st.code("\n".join(detail.lines["line"].fill_null("").to_list()), language=None, wrap_lines=True)

@@ -18,8 +18,9 @@ t = session.t
 prefs = session.settings
 st.title(t("overview.title"))
 choice = period_choice(session, default="24h")
-auto = prefs.refresh_seconds > 0 and st.toggle(t("overview.auto_refresh", seconds=prefs.refresh_seconds),
-                                               value=True, key="overview_auto")
+auto = prefs.refresh_seconds > 0 and st.toggle(
+    t("overview.auto_refresh", seconds=prefs.refresh_seconds), value=True, key="overview_auto"
+)
 
 
 SHOWN = ["attempts", "sent", "deferred", "bounced", "error_rate", "note"]
@@ -32,13 +33,15 @@ def noted(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def count_columns() -> dict[str, object]:
-    return {"attempts": st.column_config.NumberColumn(t("col.attempts")),
-            "sent": st.column_config.NumberColumn(t("status.sent")),
-            "deferred": st.column_config.NumberColumn(t("status.deferred")),
-            "bounced": st.column_config.NumberColumn(t("status.bounced")),
-            "errors": st.column_config.NumberColumn(t("col.errors")),
-            "error_rate": st.column_config.NumberColumn(t("col.error_rate")),
-            "note": st.column_config.TextColumn(t("col.note"))}
+    return {
+        "attempts": st.column_config.NumberColumn(t("col.attempts")),
+        "sent": st.column_config.NumberColumn(t("status.sent")),
+        "deferred": st.column_config.NumberColumn(t("status.deferred")),
+        "bounced": st.column_config.NumberColumn(t("status.bounced")),
+        "errors": st.column_config.NumberColumn(t("col.errors")),
+        "error_rate": st.column_config.NumberColumn(t("col.error_rate")),
+        "note": st.column_config.TextColumn(t("col.note")),
+    }
 
 
 def logs_link(**values: object) -> dict[str, list[str]]:
@@ -50,14 +53,19 @@ def logs_link(**values: object) -> dict[str, list[str]]:
 
 def drill_table(frame: pl.DataFrame, column: str, field: str, key: str) -> None:
     """A table of counts by `column`; selecting a row opens the Logs filtered on it (`field`)."""
-    shown = st.dataframe(charts.coloured(noted(frame), "error_rate", prefs.warn_rate, prefs.critical_rate),
-                         hide_index=True, column_config={column: t(f"col.{column}"), **count_columns()},
-                         column_order=[column, *SHOWN], key=key, on_select="rerun", selection_mode="single-row")
+    shown = st.dataframe(
+        charts.coloured(noted(frame), "error_rate", prefs.warn_rate, prefs.critical_rate),
+        hide_index=True,
+        column_config={column: t(f"col.{column}"), **count_columns()},
+        column_order=[column, *SHOWN],
+        key=key,
+        on_select="rerun",
+        selection_mode="single-row",
+    )
     picked = shown.selection.rows if shown is not None else []
     value = frame[column][picked[0]] if picked and picked[0] < frame.height else None
     if value and value != "<>":
-        st.switch_page(BY_ID["logs"].path, query_params=logs_link(**{field: [value] if field == "gateways"
-                                                                     else value}))
+        st.switch_page(BY_ID["logs"].path, query_params=logs_link(**{field: [value] if field == "gateways" else value}))
 
 
 @st.fragment(run_every=prefs.refresh_seconds if auto else None)
@@ -67,21 +75,32 @@ def body() -> None:
     data = overview(session.warehouse, period, soft_is_error=prefs.soft_is_error)
     totals = data.totals
     rate = data.error_rate
-    level = charts.level(rate, prefs.warn_rate, prefs.critical_rate,
-                         undelivered=bool(totals["attempts"]) and not totals["sent"])
+    level = charts.level(
+        rate, prefs.warn_rate, prefs.critical_rate, undelivered=bool(totals["attempts"]) and not totals["sent"]
+    )
     cells = st.columns(6)
     cells[0].metric(t("col.attempts"), session.n(totals["attempts"]))
     for cell, status in zip(cells[1:5], ("sent", "deferred", "bounced", "expired"), strict=True):
         cell.metric(t(f"status.{status}"), session.n(totals[status]))
         if totals[status]:
-            cell.page_link(BY_ID["logs"].path, label=t("overview.see_in_logs"), icon=":material/list_alt:",
-                           query_params=logs_link(statuses=[status]))
+            cell.page_link(
+                BY_ID["logs"].path,
+                label=t("overview.see_in_logs"),
+                icon=":material/list_alt:",
+                query_params=logs_link(statuses=[status]),
+            )
     cells[5].metric(t("col.error_rate"), "-" if rate is None else f"{rate:.2f} %")
     label = "undelivered" if level == "critical" and totals["attempts"] and not totals["sent"] else level
-    cells[5].badge(t(f"level.{label}"),
-                   color={"ok": "green", "warn": "orange", "critical": "red", "none": "gray"}[level])
-    st.caption(t("overview.rate_help_soft" if prefs.soft_is_error else "overview.rate_help_hard",
-                 warn=prefs.warn_rate, critical=prefs.critical_rate))
+    cells[5].badge(
+        t(f"level.{label}"), color={"ok": "green", "warn": "orange", "critical": "red", "none": "gray"}[level]
+    )
+    st.caption(
+        t(
+            "overview.rate_help_soft" if prefs.soft_is_error else "overview.rate_help_hard",
+            warn=prefs.warn_rate,
+            critical=prefs.critical_rate,
+        )
+    )
     complaints = complaint_totals(session.warehouse, period)
     rate_1000 = complaints["per_thousand"]
     cells = st.columns(6)
@@ -92,11 +111,19 @@ def body() -> None:
             st.info(t("common.no_data"))
         return
     st.subheader(t("overview.volume"))
-    st.altair_chart(charts.stacked_bars(data.timeline, x="bucket", y="attempts", colour="status",
-                                        x_title=t("col.time_utc"), y_title=t("col.attempts"),
-                                        colours=charts.STATUS_COLOURS,
-                                        labels={k: t(f"status.{k}") for k in charts.STATUS_COLOURS}),
-                    width="stretch")
+    st.altair_chart(
+        charts.stacked_bars(
+            data.timeline,
+            x="bucket",
+            y="attempts",
+            colour="status",
+            x_title=t("col.time_utc"),
+            y_title=t("col.attempts"),
+            colours=charts.STATUS_COLOURS,
+            labels={k: t(f"status.{k}") for k in charts.STATUS_COLOURS},
+        ),
+        width="stretch",
+    )
     st.caption(t("overview.drill_hint"))
     # One table per row, full width: every column (bounced, error rate, note) visible without scrolling.
     st.subheader(t("overview.by_gateway"))
@@ -105,5 +132,6 @@ def body() -> None:
     drill_table(data.top_domains, "recipient_domain", "recipient_domain", "overview_domains")
     st.subheader(t("overview.top_senders"))
     drill_table(data.top_senders, "sender", "sender", "overview_senders")
+
 
 body()

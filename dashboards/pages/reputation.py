@@ -23,12 +23,20 @@ if not data.table.height:
 
 st.caption(t("reputation.help"))
 st.dataframe(
-    charts.flagged(data.table, list(HIGHLIGHTED_REASONS)), hide_index=True, key="reputation_table",
+    charts.flagged(data.table, list(HIGHLIGHTED_REASONS)),
+    hide_index=True,
+    key="reputation_table",
     column_config={
-        "gateway": t("col.gateway"), "provider": t("col.provider"), "attempts": t("col.attempts"),
-        "sent": t("status.sent"), "deferred": t("status.deferred"), "bounced": t("status.bounced"),
-        "flagged": t("reputation.flagged"), "accepted_rate": t("reputation.accepted_rate"),
-        "deferred_rate": t("reputation.deferred_rate"), "rejected_rate": t("reputation.rejected_rate"),
+        "gateway": t("col.gateway"),
+        "provider": t("col.provider"),
+        "attempts": t("col.attempts"),
+        "sent": t("status.sent"),
+        "deferred": t("status.deferred"),
+        "bounced": t("status.bounced"),
+        "flagged": t("reputation.flagged"),
+        "accepted_rate": t("reputation.accepted_rate"),
+        "deferred_rate": t("reputation.deferred_rate"),
+        "rejected_rate": t("reputation.rejected_rate"),
         **{r: t(f"reason.{r}") for r in HIGHLIGHTED_REASONS},
     },
 )
@@ -37,16 +45,41 @@ gateway_names = data.table["gateway"].unique(maintain_order=True).to_list()
 left, middle, right = st.columns([1, 2, 1])
 gateway = left.selectbox(t("col.gateway"), gateway_names, key="reputation_gateway")
 of_gateway = data.table.filter(pl.col("gateway") == gateway)
-providers = middle.multiselect(t("col.provider"), of_gateway["provider"].to_list(),
-                               default=of_gateway["provider"].head(5).to_list(), key="reputation_providers")
-metric = right.selectbox(t("reputation.rate"), ("accepted_rate", "deferred_rate", "rejected_rate"),
-                         format_func=lambda m: t(f"reputation.{m}"), key="reputation_metric")
+providers = middle.multiselect(
+    t("col.provider"),
+    of_gateway["provider"].to_list(),
+    default=of_gateway["provider"].head(5).to_list(),
+    key="reputation_providers",
+)
+metric = right.selectbox(
+    t("reputation.rate"),
+    ("accepted_rate", "deferred_rate", "rejected_rate"),
+    format_func=lambda m: t(f"reputation.{m}"),
+    key="reputation_metric",
+)
 series = data.timeline.filter((pl.col("gateway") == gateway) & pl.col("provider").is_in(providers))
 if series.height:
-    st.altair_chart(charts.rate_lines(series, x="bucket", y=str(metric), colour="provider",
-                                      x_title=t("col.time_utc"), y_title=t(f"reputation.{metric}")),
-                    width="stretch")
+    st.altair_chart(
+        charts.rate_lines(
+            series,
+            x="bucket",
+            y=str(metric),
+            colour="provider",
+            x_title=t("col.time_utc"),
+            y_title=t(f"reputation.{metric}"),
+        ),
+        width="stretch",
+    )
     st.subheader(t("reputation.flagged_over_time"))
-    st.altair_chart(charts.stacked_bars(series.filter(pl.col("flagged") > 0), x="bucket", y="flagged",
-                                        colour="provider", x_title=t("col.time_utc"),
-                                        y_title=t("reputation.flagged"), height=200), width="stretch")
+    st.altair_chart(
+        charts.stacked_bars(
+            series.filter(pl.col("flagged") > 0),
+            x="bucket",
+            y="flagged",
+            colour="provider",
+            x_title=t("col.time_utc"),
+            y_title=t("reputation.flagged"),
+            height=200,
+        ),
+        width="stretch",
+    )

@@ -27,9 +27,16 @@ t = auth.t
 if auth.current() is not None:
     st.switch_page(auth.BY_ID["overview"].path)
 
-st.segmented_control(t("account.language"), LANGUAGES, format_func=lambda code: t(f"language.{code}"),
-                     key=auth.LANGUAGE, default=auth.browser_language(), required=True,
-                     label_visibility="collapsed", persist_state="session")
+st.segmented_control(
+    t("account.language"),
+    LANGUAGES,
+    format_func=lambda code: t(f"language.{code}"),
+    key=auth.LANGUAGE,
+    default=auth.browser_language(),
+    required=True,
+    label_visibility="collapsed",
+    persist_state="session",
+)
 st.title(t("signin.title"))
 st.caption(t("signin.tagline"))
 notice = st.session_state.pop(auth.NOTICE, None)
@@ -63,8 +70,9 @@ def passwords_match(first: str, second: str) -> bool:
 tabs = st.tabs([t("signin.tab"), t("signup.tab"), t("reset.tab")] if mailer else [t("signin.tab")])
 with tabs[0], st.form("signin"):
     name = st.text_input(t("signin.name"), key="signin_name", autocomplete="username")
-    password = st.text_input(t("signin.password"), type="password", key="signin_password",
-                             autocomplete="current-password")
+    password = st.text_input(
+        t("signin.password"), type="password", key="signin_password", autocomplete="current-password"
+    )
     if st.form_submit_button(t("signin.submit"), type="primary", key="signin_submit"):
         try:
             auth.sign_in(name, password)
@@ -80,8 +88,9 @@ if mailer is not None:
             address = st.text_input(t("signup.address"), key="signup_address", autocomplete="email")
             if st.form_submit_button(t("signup.send_code"), key="signup_start_submit"):
                 try:
-                    start_signup(store, address, has_sent=backend.has_sent(home), send_mail=mailer,
-                                 source=auth.client_ip())
+                    start_signup(
+                        store, address, has_sent=backend.has_sent(home), send_mail=mailer, source=auth.client_ip()
+                    )
                 except (InvalidValue, Throttled) as exc:
                     refusal(exc)
                 else:
@@ -89,8 +98,7 @@ if mailer is not None:
         with st.form("signup_finish"):
             address = st.text_input(t("signup.address"), key="signup_finish_address")
             code = st.text_input(t("signup.code"), key="signup_code")
-            new = st.text_input(t("password.new"), type="password", key="signup_password",
-                                autocomplete="new-password")
+            new = st.text_input(t("password.new"), type="password", key="signup_password", autocomplete="new-password")
             again = st.text_input(t("password.again"), type="password", key="signup_password_again")
             create = st.form_submit_button(t("signup.create"), type="primary", key="signup_finish_submit")
             if create and passwords_match(new, again):
@@ -114,8 +122,7 @@ if mailer is not None:
         with st.form("reset_finish"):
             account = st.text_input(t("signin.name"), key="reset_finish_name")
             code = st.text_input(t("signup.code"), key="reset_code")
-            new = st.text_input(t("password.new"), type="password", key="reset_password",
-                                autocomplete="new-password")
+            new = st.text_input(t("password.new"), type="password", key="reset_password", autocomplete="new-password")
             again = st.text_input(t("password.again"), type="password", key="reset_password_again")
             reset = st.form_submit_button(t("reset.submit"), type="primary", key="reset_finish_submit")
             if reset and passwords_match(new, again):

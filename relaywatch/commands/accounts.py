@@ -56,8 +56,10 @@ def user_list() -> None:
     from acl import user_list as run
 
     for account in _acl_call(run):
-        grants = ", ".join(f"{g.kind}:{g.value}{' (+subdomains)' if g.include_subdomains else ''}"
-                           for g in account.grants) or "no grant"
+        grants = (
+            ", ".join(f"{g.kind}:{g.value}{' (+subdomains)' if g.include_subdomains else ''}" for g in account.grants)
+            or "no grant"
+        )
         state = "disabled" if account.disabled else "active"
         click.echo(f"{account.name}\t{account.role}\t{state}\t{grants}")
 

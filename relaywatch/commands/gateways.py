@@ -43,13 +43,28 @@ def gateway() -> None:
 @click.option("--queue-command", default=None, help="Queue listing command (default: postqueue -j).")
 @click.option("--accept-host-key", is_flag=True, help="First contact: pin the host key the gateway shows.")
 @home_option
-def add(name: str, ssh: str | None, key: str | None, log_path: str, ips: tuple[str, ...],
-        queue_command: str | None, accept_host_key: bool) -> None:
+def add(
+    name: str,
+    ssh: str | None,
+    key: str | None,
+    log_path: str,
+    ips: tuple[str, ...],
+    queue_command: str | None,
+    accept_host_key: bool,
+) -> None:
     """Register gateway NAME after checking that it can be reached and its log folder read."""
     from relaywatch.registry import gateway_add
 
-    report = gateway_add(_home(), name, log_path=log_path, ssh=ssh, key=key, ips=ips,
-                     accept_host_key=accept_host_key, queue_command=queue_command)
+    report = gateway_add(
+        _home(),
+        name,
+        log_path=log_path,
+        ssh=ssh,
+        key=key,
+        ips=ips,
+        accept_host_key=accept_host_key,
+        queue_command=queue_command,
+    )
     if "host_key" in report:
         click.echo(f"host key {report['host_key']} pinned for {report['target']}")
     click.echo(f"gateway {name} added: {len(report['files'])} log file(s) under {log_path}")
@@ -65,11 +80,20 @@ def list_(as_json: bool) -> None:
     gateways = gateway_list(_home())
     if as_json:
         for gw in gateways:
-            click.echo(json.dumps({"name": gw.name, "target": gw.target, "log": gw.log, "ips": list(gw.ips),
-                                   "key": gw.key, "queue_command": gw.queue_command}))
+            click.echo(
+                json.dumps(
+                    {
+                        "name": gw.name,
+                        "target": gw.target,
+                        "log": gw.log,
+                        "ips": list(gw.ips),
+                        "key": gw.key,
+                        "queue_command": gw.queue_command,
+                    }
+                )
+            )
         return
-    _table(["gateway", "target", "log", "ips"],
-           [[gw.name, gw.target, gw.log, " ".join(gw.ips)] for gw in gateways])
+    _table(["gateway", "target", "log", "ips"], [[gw.name, gw.target, gw.log, " ".join(gw.ips)] for gw in gateways])
 
 
 @gateway.command("remove")
@@ -139,17 +163,38 @@ def status(as_json: bool) -> None:
         return
     _table(
         ["gateway", "state", "lag (s)", "bytes behind", "last line", "last error", "queue"],
-        [[r["gateway"], r["state"], r["lag_seconds"], r["bytes_behind"], _short(r["last_line"], 80),
-          _short(f"{r['last_error_at']}: {r['last_error']}", 160) if r["last_error"] else None,
-          r["queue_messages"]]
-         for r in rows],
+        [
+            [
+                r["gateway"],
+                r["state"],
+                r["lag_seconds"],
+                r["bytes_behind"],
+                _short(r["last_line"], 80),
+                _short(f"{r['last_error_at']}: {r['last_error']}", 160) if r["last_error"] else None,
+                r["queue_messages"],
+            ]
+            for r in rows
+        ],
     )
     if reports:
-        _table(["report of", "state", "last period sent", "sent at", "failing"],
-               [[r["user"], r["state"], r["last_sent"], r["last_sent_at"],
-                 "; ".join(f"{f['period']}: {f['attempts']} attempt(s){' (gave up)' if f['gave_up'] else ''}, "
-                           f"next {f['next_try']}: {_short(f['error'], 100)}" for f in r["failing"]) or None]
-                for r in reports])
+        _table(
+            ["report of", "state", "last period sent", "sent at", "failing"],
+            [
+                [
+                    r["user"],
+                    r["state"],
+                    r["last_sent"],
+                    r["last_sent_at"],
+                    "; ".join(
+                        f"{f['period']}: {f['attempts']} attempt(s){' (gave up)' if f['gave_up'] else ''}, "
+                        f"next {f['next_try']}: {_short(f['error'], 100)}"
+                        for f in r["failing"]
+                    )
+                    or None,
+                ]
+                for r in reports
+            ],
+        )
     for row in mailboxes:
         click.echo(f"feedback mailbox {describe(row)}")
 

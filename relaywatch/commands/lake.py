@@ -14,8 +14,13 @@ from relaywatch.options import current_home, home_option
 
 @click.command()
 @click.option("--gateway-name", required=True, help="Name of the gateway the log comes from.")
-@click.option("--file", "path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Postfix log file (plain or .gz).")
+@click.option(
+    "--file",
+    "path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Postfix log file (plain or .gz).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @home_option
 def ingest(gateway_name: str, path: Path, quiet: bool) -> None:
@@ -63,8 +68,12 @@ def parse(files: tuple[Path, ...]) -> None:
 
 
 @click.command()
-@click.option("--evaluate", "labelled", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Labelled JSON Lines: print accuracy, per-reason precision/recall and confusions.")
+@click.option(
+    "--evaluate",
+    "labelled",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Labelled JSON Lines: print accuracy, per-reason precision/recall and confusions.",
+)
 @home_option
 def classify(labelled: Path | None) -> None:
     """Qualify delivery replies: JSON Lines (dsn, status, text) on stdin -> qualification, reason, rule."""
@@ -81,8 +90,12 @@ def classify(labelled: Path | None) -> None:
 
 
 @click.command()
-@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="First day to reclassify (default: every stored day).")
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="First day to reclassify (default: every stored day).",
+)
 @home_option
 def reclassify(since: datetime | None) -> None:
     """Re-apply the current rules to stored deliveries and rejects (no raw log needed)."""
@@ -90,14 +103,19 @@ def reclassify(since: datetime | None) -> None:
     from warehouse import reclassify as run_reclassify
 
     home = current_home()
-    stats = run_reclassify(open_lake(home), since=since.date() if since else None,
-                           rules=load_rules(load_config(home).classify))
+    stats = run_reclassify(
+        open_lake(home), since=since.date() if since else None, rules=load_rules(load_config(home).classify)
+    )
     click.echo(format_stats(stats))
 
 
 @click.command()
-@click.option("--retention-hours", default=24 * 7, show_default=True,
-              help="Keep files that snapshots younger than this still need.")
+@click.option(
+    "--retention-hours",
+    default=24 * 7,
+    show_default=True,
+    help="Keep files that snapshots younger than this still need.",
+)
 @home_option
 def compact(retention_hours: int) -> None:
     """Merge the lake's small files, checkpoint, and delete files no recent snapshot needs."""

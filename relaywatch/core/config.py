@@ -361,8 +361,9 @@ def _build(cls: type, table: object, where: str) -> Any:
         key = f"{where}.{name}" if where else name
         values[name] = _value(hints[name], value, key, known[name].metadata.get("minimum"))
     instance = cls(**values)
-    missing = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING
-               and f.name not in table]
+    missing = [
+        f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING and f.name not in table
+    ]
     if missing:
         raise ConfigError(f"{label}: missing {', '.join(missing)}")
     check = getattr(instance, "check", None)
@@ -407,5 +408,11 @@ def _value(hint: Any, value: object, key: str, minimum: float | None) -> Any:
 
 
 def _kind(value: object) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
-            dict: "a table"}.get(type(value), type(value).__name__)
+    return {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a table",
+    }.get(type(value), type(value).__name__)

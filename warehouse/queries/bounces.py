@@ -35,21 +35,27 @@ def bounces(wh: Queryable, period: Period, *, top: int = 15, repeated: int = 2) 
     timeline = run(
         wh,
         f"SELECT {BUCKET_SQL} AS bucket, qualification, reason, count(*) AS attempts FROM deliveries "  # noqa: S608
-        f"WHERE {PERIOD_SQL} AND {failed} GROUP BY ALL ORDER BY bucket", params)
+        f"WHERE {PERIOD_SQL} AND {failed} GROUP BY ALL ORDER BY bucket",
+        params,
+    )
 
     def top_by(column: str) -> pl.DataFrame:
         return run(
-        wh,
+            wh,
             f"SELECT {column}, count(*) AS attempts, count(*) FILTER (WHERE {failed}) AS failures, "  # noqa: S608
             f"count(*) FILTER (WHERE qualification = 'hard') AS hard, "
             f"{rate(f'count(*) FILTER (WHERE {failed})', 'count(*)')} AS failure_rate "
             f"FROM deliveries WHERE {PERIOD_SQL} GROUP BY {column} HAVING failures > 0 "
-            f"ORDER BY failures DESC, {column} LIMIT $top", {**params, "top": top})
+            f"ORDER BY failures DESC, {column} LIMIT $top",
+            {**params, "top": top},
+        )
 
     provider_reasons = run(
         wh,
         f"SELECT provider, reason, count(*) AS attempts FROM deliveries WHERE {PERIOD_SQL} AND {failed} "  # noqa: S608
-        "GROUP BY ALL ORDER BY provider, attempts DESC", params)
+        "GROUP BY ALL ORDER BY provider, attempts DESC",
+        params,
+    )
     unknown = run(
         wh,
         f"SELECT recipient, count(DISTINCT message_key) AS messages, count(*) AS attempts, "  # noqa: S608
@@ -57,5 +63,6 @@ def bounces(wh: Queryable, period: Period, *, top: int = 15, repeated: int = 2) 
         "any_value(response) AS reply FROM deliveries "
         f"WHERE {PERIOD_SQL} AND reason = 'user_unknown' GROUP BY recipient "
         "HAVING count(DISTINCT message_key) >= $repeated ORDER BY messages DESC, recipient LIMIT 500",
-        {**params, "repeated": repeated})
+        {**params, "repeated": repeated},
+    )
     return Bounces(timeline, top_by("recipient_domain"), top_by("provider"), provider_reasons, unknown)

@@ -18,13 +18,16 @@ import pyarrow as pa
 
 STATUSES = ("sent", "deferred", "bounced", "expired")
 HIGHLIGHTED_REASONS = ("reputation", "rate_limited", "policy", "auth_policy")
+
+
 class Queryable(Protocol):
     """What the pages need of `warehouse.views.Warehouse`."""
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> pl.DataFrame: ...
 
-    def batches(self, sql: str, params: dict[str, Any] | None = None, *, rows: int = 65536
-                ) -> Iterator[pa.RecordBatch]: ...
+    def batches(
+        self, sql: str, params: dict[str, Any] | None = None, *, rows: int = 65536
+    ) -> Iterator[pa.RecordBatch]: ...
 
 
 @dataclass(frozen=True)
@@ -58,8 +61,11 @@ class Period:
     def params(self) -> dict[str, Any]:
         """Bounds on ts, and on the `day` partition so DuckDB skips whole days."""
         return {
-            "start": self.start, "end": self.end, "day0": self.start.date(),
-            "day1": (self.end - timedelta(microseconds=1)).date(), "minutes": self.bucket_minutes,
+            "start": self.start,
+            "end": self.end,
+            "day0": self.start.date(),
+            "day1": (self.end - timedelta(microseconds=1)).date(),
+            "minutes": self.bucket_minutes,
         }
 
 
@@ -90,5 +96,3 @@ def counts(soft_is_error: bool) -> tuple[str, dict[str, Any]]:
         "count(*) FILTER (WHERE qualification = 'hard' OR ($soft AND qualification = 'soft')) AS errors"
     )
     return sql, {"soft": soft_is_error}
-
-

@@ -20,15 +20,46 @@ from warehouse.queries.common import (
 )
 
 LOG_COLUMNS = (
-    "ts", "gateway", "queue_id", "sender", "recipient", "status", "qualification", "reason", "dsn",
-    "relay", "delay", "response", "sasl_username", "message_id", "provider", "rule", "message_key",
+    "ts",
+    "gateway",
+    "queue_id",
+    "sender",
+    "recipient",
+    "status",
+    "qualification",
+    "reason",
+    "dsn",
+    "relay",
+    "delay",
+    "response",
+    "sasl_username",
+    "message_id",
+    "provider",
+    "rule",
+    "message_key",
 )
-EXPORT_COLUMNS = (*LOG_COLUMNS[:-1], "recipient_domain", "orig_to", "client_ip", "client_host", "size", "delays",
-                  "message_key")
+EXPORT_COLUMNS = (
+    *LOG_COLUMNS[:-1],
+    "recipient_domain",
+    "orig_to",
+    "client_ip",
+    "client_host",
+    "size",
+    "delays",
+    "message_key",
+)
 SORTS = {  # what a person may sort the Logs by -> the column (never user text in the SQL)
-    "ts": "ts", "sender": "sender", "recipient": "recipient", "recipient_domain": "recipient_domain",
-    "status": "status", "qualification": "qualification", "reason": "reason", "gateway": "gateway",
-    "delay": "delay", "size": "size", "queue_id": "queue_id",
+    "ts": "ts",
+    "sender": "sender",
+    "recipient": "recipient",
+    "recipient_domain": "recipient_domain",
+    "status": "status",
+    "qualification": "qualification",
+    "reason": "reason",
+    "gateway": "gateway",
+    "delay": "delay",
+    "size": "size",
+    "queue_id": "queue_id",
 }
 MAX_PAGE_SIZE = 1000
 
@@ -71,8 +102,12 @@ class LogFilter:
         if self.queue_id.strip():
             terms.append("queue_id = $f_queue_id")
             params["f_queue_id"] = self.queue_id.strip().upper()
-        lists = (("status", self.statuses), ("qualification", self.qualifications), ("reason", self.reasons),
-                 ("gateway", self.gateways))
+        lists = (
+            ("status", self.statuses),
+            ("qualification", self.qualifications),
+            ("reason", self.reasons),
+            ("gateway", self.gateways),
+        )
         for column, values in lists:
             if values:
                 terms.append(f"list_contains(CAST($l_{column} AS VARCHAR[]), {column})")
@@ -98,8 +133,9 @@ def log_histogram(wh: Queryable, flt: LogFilter) -> pl.DataFrame:
     )
 
 
-def log_rows(wh: Queryable, flt: LogFilter, *, sort: str = "ts", descending: bool = True, limit: int = 100,
-             offset: int = 0) -> pl.DataFrame:
+def log_rows(
+    wh: Queryable, flt: LogFilter, *, sort: str = "ts", descending: bool = True, limit: int = 100, offset: int = 0
+) -> pl.DataFrame:
     """One page of the filtered delivery attempts (server-side LIMIT/OFFSET, parameters).
 
     Two steps (late materialisation): the page is chosen on a few narrow columns, then only its rows'
@@ -123,13 +159,23 @@ def log_rows(wh: Queryable, flt: LogFilter, *, sort: str = "ts", descending: boo
         wh,
         f"SELECT {', '.join(LOG_COLUMNS)} FROM deliveries WHERE day BETWEEN $day0 AND $day1 "  # noqa: S608
         "AND ts BETWEEN $first AND $last AND list_contains(CAST($keys AS VARCHAR[]), message_key)",
-        {"day0": first.date(), "day1": last.date(), "first": first, "last": last,  # type: ignore[union-attr]
-         "keys": keys["message_key"].unique().to_list()},
+        {
+            "day0": first.date(),
+            "day1": last.date(),
+            "first": first,
+            "last": last,  # type: ignore[union-attr]
+            "keys": keys["message_key"].unique().to_list(),
+        },
     )
     on = ["message_key", "recipient", "ts", "status"]
-    return (keys.select("_order", *on).join(rows, on=on, how="inner", nulls_equal=True)
-            .unique(subset=[*on, "_order"], keep="first", maintain_order=True)
-            .sort("_order").select(LOG_COLUMNS).head(len(keys)))
+    return (
+        keys.select("_order", *on)
+        .join(rows, on=on, how="inner", nulls_equal=True)
+        .unique(subset=[*on, "_order"], keep="first", maintain_order=True)
+        .sort("_order")
+        .select(LOG_COLUMNS)
+        .head(len(keys))
+    )
 
 
 def _log_schema(wh: Queryable) -> dict[str, pl.DataType]:
@@ -142,8 +188,9 @@ def total_of(histogram: pl.DataFrame) -> int:
     return int(histogram["attempts"].sum()) if histogram.height else 0
 
 
-def log_export(wh: Queryable, flt: LogFilter, *, sort: str = "ts", descending: bool = True,
-               rows: int = 65536) -> Iterator[pa.RecordBatch]:
+def log_export(
+    wh: Queryable, flt: LogFilter, *, sort: str = "ts", descending: bool = True, rows: int = 65536
+) -> Iterator[pa.RecordBatch]:
     """The whole filtered result in the page's order, as Arrow batches (for the streamed CSV)."""
     where, params = flt.where()
     sql = f"SELECT {', '.join(EXPORT_COLUMNS)} FROM deliveries WHERE {where} ORDER BY {_order(sort, descending)}"  # noqa: S608
@@ -152,6 +199,9 @@ def log_export(wh: Queryable, flt: LogFilter, *, sort: str = "ts", descending: b
 
 def gateways(wh: Queryable, period: Period) -> list[str]:
     """Gateways with traffic visible to this user in the period (options of the gateway filter)."""
-    frame = run(wh, "SELECT DISTINCT gateway FROM deliveries WHERE day BETWEEN $day0 AND $day1 "
-                 "ORDER BY gateway", period.params())
+    frame = run(
+        wh,
+        "SELECT DISTINCT gateway FROM deliveries WHERE day BETWEEN $day0 AND $day1 ORDER BY gateway",
+        period.params(),
+    )
     return [g for g in frame["gateway"].to_list() if g]

@@ -53,21 +53,22 @@ def overview(wh: Queryable, period: Period, *, soft_is_error: bool, top: int = 1
     )["expired"][0]
 
     def part(mask: int, keys: list[str]) -> pl.DataFrame:
-        frame = grouped.filter(pl.col("g") == mask).select(
-            *keys, "attempts", "sent", "deferred", "bounced", "errors")
+        frame = grouped.filter(pl.col("g") == mask).select(*keys, "attempts", "sent", "deferred", "bounced", "errors")
         return frame.with_columns(error_rate=(100.0 * pl.col("errors") / pl.col("attempts")).round(2))
 
     # GROUPING() sets a bit for each column NOT grouped, first argument = highest bit.
     total = grouped.filter(pl.col("g") == 0b11111)
-    totals = {k: int(total[k][0] or 0) if total.height else 0
-              for k in ("attempts", "sent", "deferred", "bounced", "errors")}
+    totals = {
+        k: int(total[k][0] or 0) if total.height else 0 for k in ("attempts", "sent", "deferred", "bounced", "errors")
+    }
     totals["expired"] = int(expired or 0)
     timeline = grouped.filter(pl.col("g") == 0b00111).select("bucket", "status", "attempts").sort("bucket")
     by_gateway = part(0b11011, ["gateway"]).sort("attempts", descending=True)
     senders = part(0b11101, ["sender"]).sort("attempts", "sender", descending=[True, False]).head(top)
     senders = senders.with_columns(sender=pl.when(pl.col("sender") == "").then(pl.lit("<>")).otherwise("sender"))
-    domains = part(0b11110, ["recipient_domain"]).sort("attempts", "recipient_domain",
-                                                       descending=[True, False]).head(top)
+    domains = (
+        part(0b11110, ["recipient_domain"]).sort("attempts", "recipient_domain", descending=[True, False]).head(top)
+    )
     return Overview(totals, timeline, by_gateway, senders, domains)
 
 

@@ -26,26 +26,32 @@ class QueueView:
 def queue(wh: Queryable, period: Period) -> QueueView:
     """The newest snapshot of each gateway (an empty newest snapshot means an empty queue, not the
     previous one) and the queue size over time, zeros included, from the scoped queue views."""
-    latest = ("WITH latest AS (SELECT gateway, max(snapshot_ts) AS snapshot_ts FROM queue_snapshots "
-              "GROUP BY gateway), q AS (SELECT queue.* FROM queue JOIN latest USING (gateway, snapshot_ts))")
+    latest = (
+        "WITH latest AS (SELECT gateway, max(snapshot_ts) AS snapshot_ts FROM queue_snapshots "
+        "GROUP BY gateway), q AS (SELECT queue.* FROM queue JOIN latest USING (gateway, snapshot_ts))"
+    )
     summary = run(
         wh,
         f"{latest} SELECT gateway, snapshot_ts, count(*) AS messages, sum(len(recipients)) AS recipients, "  # noqa: S608
         "sum(message_size) AS bytes, max(date_diff('second', arrival_time, snapshot_ts)) / 3600 AS oldest_hours "
-        "FROM q GROUP BY ALL ORDER BY gateway")
+        "FROM q GROUP BY ALL ORDER BY gateway",
+    )
     messages = run(
         wh,
         f"{latest} SELECT gateway, queue_name, queue_id, arrival_time, "  # noqa: S608
         "date_diff('second', arrival_time, snapshot_ts) / 3600 AS age_hours, message_size, sender, recipients, "
-        "delay_reasons FROM q ORDER BY arrival_time LIMIT 5000")
+        "delay_reasons FROM q ORDER BY arrival_time LIMIT 5000",
+    )
     reasons = run(  # the same reason from different MX addresses counts once: addresses are masked
         wh,
         f"{latest} SELECT gateway, regexp_replace(reason, '\\[[0-9A-Fa-f.:]+\\]', '[...]', 'g') AS reason, "  # noqa: S608
         "count(*) AS recipients FROM (SELECT gateway, unnest(delay_reasons) AS reason FROM q) "
-        "WHERE reason IS NOT NULL GROUP BY ALL ORDER BY recipients DESC LIMIT 200")
+        "WHERE reason IS NOT NULL GROUP BY ALL ORDER BY recipients DESC LIMIT 200",
+    )
     history = run(
         wh,
         "SELECT snapshot_ts, gateway, messages FROM queue_snapshots "
         "WHERE snapshot_ts >= $start AND snapshot_ts < $end ORDER BY snapshot_ts, gateway",
-        {"start": period.start, "end": period.end})
+        {"start": period.start, "end": period.end},
+    )
     return QueueView(summary, messages, reasons, history)
