@@ -22,7 +22,6 @@ import jinja2
 import nh3
 import polars as pl
 
-from reports.charts import reasons_png, timeline_png
 from reports.content import ReportContent
 from reports.i18n import Words
 from reports.preferences import UserSettings
@@ -229,6 +228,10 @@ def context(content: ReportContent, words: Words, base_url: str, charts: dict[st
 
 def render(content: ReportContent, *, base_url: str, cid_domain: str = "relaywatch.invalid") -> RenderedReport:
     """The report's subject, HTML (CSS inlined) and text bodies, and its chart images."""
+    # altair and vl-convert take ~2.5 s to import: only a process that renders a report pays for them
+    # (the scheduler and the CLI start without them).
+    from reports.charts import reasons_png, timeline_png
+
     words = Words(content.prefs.language)
     zone = ZoneInfo(content.settings.timezone)
     token = hashlib.sha256(f"{content.user.name}|{content.period.key}".encode()).hexdigest()[:16]
