@@ -78,6 +78,14 @@ class PeakMemory:
         return self.peak - self.start
 
 
+def command_line(process: psutil.Process) -> list[str]:
+    """A process's command line; empty for one that has ended (a zombie left by an earlier test)."""
+    try:
+        return process.cmdline()
+    except (psutil.ZombieProcess, psutil.NoSuchProcess):
+        return []
+
+
 def drain(query: UserQuery, per_batch: float = 0.0) -> tuple[int, int]:
     rows = size = 0
     for batch in query:
@@ -191,7 +199,7 @@ def test_an_abandoned_result_stops_its_process(lake: Lake, sender: str) -> None:
     )
     batches = query.batches
     next(batches)
-    forkservers = [p for p in psutil.Process().children() if "forkserver" in " ".join(p.cmdline())]
+    forkservers = [p for p in psutil.Process().children() if "forkserver" in " ".join(command_line(p))]
     workers = [w for server in forkservers for w in server.children()]
     assert workers, "the query runs in a process of its own, forked by the forkserver"
     batches.close()  # type: ignore[attr-defined]
