@@ -346,8 +346,10 @@ def run(home: Path, once: bool = False, *, stop: threading.Event | None = None) 
     setup_logging()
     settings = load_config(home).collect
     gateways = load_gateways(home)
-    if not gateways:
-        raise GatewayError("no gateway registered: add one with `relaywatch gateway add`")
+    if not gateways and not load_config(home).fbl.mailboxes:
+        raise GatewayError(
+            "nothing to run: no gateway registered (`relaywatch gateway add`) and no feedback-loop mailbox"
+        )
     backfill = Backfill(settings.progress_bytes, Console(stderr=True))
     committed = threading.Event()
     lake = SharedLake(open_lake(home), committed)
@@ -365,14 +367,14 @@ def run_once(
     home: Path, gateways: dict[str, Gateway], lake: SharedLake, settings: CollectSection, backfill: Backfill
 ) -> dict[str, Any]:
     """Each gateway collected in parallel (a few tries each), then processing, then queue snapshots."""
-    with ThreadPoolExecutor(max_workers=len(gateways), thread_name_prefix="collect") as pool:
+    with ThreadPoolExecutor(max_workers=max(len(gateways), 1), thread_name_prefix="collect") as pool:
         futures = {
             name: pool.submit(collect_with_retries, home, gw, lake, settings, backfill) for name, gw in gateways.items()
         }
         outcomes = {name: future.result() for name, future in futures.items()}
     processed = run_process(open_lake(home), home)
     fbl_pass(home)
-    if settings.queue_seconds:
+    if settings.queue_seconds and gateways:
         with ThreadPoolExecutor(max_workers=len(gateways), thread_name_prefix="queue") as pool:
             for name, gateway in gateways.items():
                 if isinstance(outcomes[name], CollectResult):

@@ -33,7 +33,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "attempts": ("Attempts", "Tentatives"),
     "sent": ("Delivered", "Délivrés"),
     "deferred": ("Deferred", "Différés"),
-    "bounced": ("Bounced", "Rejetés"),
+    "bounced": ("Bounced", "Rebondis"),
     "expired": ("Expired", "Expirés"),
     "complaints": ("Complaints", "Plaintes"),
     "errors": ("Errors", "Erreurs"),

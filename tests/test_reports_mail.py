@@ -250,3 +250,9 @@ def test_the_blacklist_section_lists_the_period_s_entries_as_text(home: ReportHo
     )
     html = render(listed, base_url="https://r.example").html
     assert 'id="blacklist"' in html and "&lt;b&gt;victim@example.net&lt;/b&gt;" in html
+
+
+def test_the_french_report_calls_bounces_rebonds_not_rejets(mails: dict[str, EmailMessage]) -> None:
+    """ "Rejeté" is a Postfix reject (refused at SMTP time); a bounce is a "rebond"."""
+    text, html, _ = parts(mails["ops"])
+    assert "Rebondis" in text and "Rebondis" in html
