@@ -5,8 +5,9 @@ syntax tree is walked with allow-lists: exactly one SELECT statement; FROM items
 (scoped) views, the query's own CTEs, subqueries, joins, VALUES, PIVOT/UNPIVOT, DESCRIBE/SUMMARIZE
 of such a query, and the harmless table functions unnest/range/generate_series; functions only
 DuckDB's built-in scalar, aggregate, window and macro functions minus those that read files, settings,
-variables or run SQL. Names qualified by a schema or catalog, time travel (AT), query parameters and
-any node type the walker does not know are refused: what is not understood is not run.
+variables or run SQL. Names qualified by a schema or catalog, time travel (AT), positional parameters
+(`?`, `$1`) and any node type the walker does not know are refused: what is not understood is not run.
+Named parameters (`$since`) are allowed: DuckDB binds their values, which never become SQL text.
 
 This complements, not replaces, the warehouse's own measures for user connections (views already
 filtered by the Scope, and `enable_external_access`/`lock_configuration` where possible).
@@ -259,7 +260,9 @@ class _Walker:
     def expression(self, expr: dict, visible: frozenset[str]) -> None:
         cls = expr["class"]
         if cls == "PARAMETER":
-            raise self.refuse("query parameters are not allowed")
+            if not str(expr.get("identifier", "")).isidentifier():
+                raise self.refuse("positional parameters are not allowed: name them ($since)")
+            return
         if cls not in EXPRESSION_CLASSES:
             raise self.refuse(f"unsupported expression {cls}")
         if "function_name" in expr:

@@ -239,14 +239,26 @@ async def sql_route(request: Request) -> Response:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise ApiError(400, "malformed_json", "the request body is not valid JSON") from None
-    if not isinstance(body, dict) or not isinstance(body.get("sql"), str) or set(body) - {"sql"}:
-        raise ApiError(400, "invalid_body", 'the body must be {"sql": "SELECT ..."}')
+    if not isinstance(body, dict) or not isinstance(body.get("sql"), str) or set(body) - {"sql", "params"}:
+        raise ApiError(400, "invalid_body", 'the body must be {"sql": "SELECT ...", "params": {...}}')
+    params = body.get("params") or {}
+    if not isinstance(params, dict) or not all(
+        isinstance(name, str) and name.isidentifier() and isinstance(value, str | int | float | bool | None)
+        for name, value in params.items()
+    ):
+        raise ApiError(400, "invalid_body", 'params must be {"name": value} with text, number, boolean or null values')
     home, user, sql = caller.home, caller.user, body["sql"]
 
     def start() -> tuple[pa.Schema, Iterator[pa.RecordBatch], list[str], dict[str, str]]:
         lake = open_lake(home)
         query = run_user_sql(
-            lake.root, lake.timezone, scope_for(user), sql, guard=check_user_sql, limits=load_config(home).sql
+            lake.root,
+            lake.timezone,
+            scope_for(user),
+            sql,
+            guard=check_user_sql,
+            limits=load_config(home).sql,
+            params=params,
         )
         return query.schema, iter(query.batches), query.truncated, {}
 

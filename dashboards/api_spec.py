@@ -88,7 +88,14 @@ def _operation(endpoint: Any) -> dict[str, Any]:
                         "type": "object",
                         "required": ["sql"],
                         "additionalProperties": False,
-                        "properties": {"sql": {"type": "string", "description": "one SELECT over the scoped views"}},
+                        "properties": {
+                            "sql": {"type": "string", "description": "one SELECT over the scoped views"},
+                            "params": {
+                                "type": "object",
+                                "description": "values of the query's named parameters ($since), bound by DuckDB",
+                                "additionalProperties": {"type": ["string", "number", "boolean", "null"]},
+                            },
+                        },
                     }
                 }
             },

@@ -34,16 +34,19 @@ import relaywatch
 
 relaywatch.enable_safe_charts()  # log text in a chart never runs as HTML
 connection = relaywatch.connect(URL, TOKEN) if URL else relaywatch.connect(home=HOME, user=USER)
-first, last = date.fromisoformat(START), date.fromisoformat(END)  # validated: only dates reach the SQL
-SINCE, UNTIL = (f"TIMESTAMPTZ '{day.isoformat()} 00:00:00+00'" for day in (first, last + timedelta(days=1)))
+first, last = date.fromisoformat(START), date.fromisoformat(END)  # the period's days, checked
+PERIOD = {"since": f"{first.isoformat()} 00:00:00+00", "until": f"{(last + timedelta(days=1)).isoformat()} 00:00:00+00"}
 connection
 
 # %%
-deferrals = connection.sql(f"""
+deferrals = connection.sql(
+    """
     SELECT date_trunc('hour', ts) AS hour, reason, count(*) AS attempts
-    FROM deliveries WHERE status = 'deferred' AND ts >= {SINCE} AND ts < {UNTIL}
+    FROM deliveries WHERE status = 'deferred' AND ts >= $since::TIMESTAMPTZ AND ts < $until::TIMESTAMPTZ
     GROUP BY ALL ORDER BY hour
-""")  # noqa: S608 - only validated dates are formatted into the SQL
+""",
+    PERIOD,
+)
 alt.Chart(deferrals).mark_bar().encode(
     x="hour:T", y="attempts:Q", color="reason:N", tooltip=["hour:T", "reason:N", "attempts:Q"]
 ).properties(title="Deferred attempts per hour", width=640)
@@ -52,22 +55,28 @@ alt.Chart(deferrals).mark_bar().encode(
 # ## What became of the messages that were deferred at least once
 
 # %%
-outcomes = connection.sql(f"""
+outcomes = connection.sql(
+    """
     SELECT final_status, count(*) AS messages FROM messages
     WHERE deferred > 0 OR message_key IN (SELECT message_key FROM deliveries WHERE status = 'deferred'
-                                          AND ts >= {SINCE} AND ts < {UNTIL})
+                                          AND ts >= $since::TIMESTAMPTZ AND ts < $until::TIMESTAMPTZ)
     GROUP BY ALL ORDER BY messages DESC
-""")  # noqa: S608 - only validated dates are formatted into the SQL
+""",
+    PERIOD,
+)
 outcomes
 
 # %% [markdown]
 # ## Queue size per gateway
 
 # %%
-queue = connection.sql(f"""
+queue = connection.sql(
+    """
     SELECT snapshot_ts, gateway, messages, bytes FROM queue_snapshots
-    WHERE snapshot_ts >= {SINCE} AND snapshot_ts < {UNTIL} ORDER BY snapshot_ts
-""")  # noqa: S608 - only validated dates are formatted into the SQL
+    WHERE snapshot_ts >= $since::TIMESTAMPTZ AND snapshot_ts < $until::TIMESTAMPTZ ORDER BY snapshot_ts
+""",
+    PERIOD,
+)
 alt.Chart(queue).mark_line().encode(x="snapshot_ts:T", y="messages:Q", color="gateway:N").properties(
     title="Queued messages per gateway", width=640
 )

@@ -35,20 +35,23 @@ import relaywatch
 
 relaywatch.enable_safe_charts()  # log text in a chart never runs as HTML
 connection = relaywatch.connect(URL, TOKEN) if URL else relaywatch.connect(home=HOME, user=USER)
-first, last = date.fromisoformat(START), date.fromisoformat(END)  # validated: only dates reach the SQL
-SINCE, UNTIL = (f"TIMESTAMPTZ '{day.isoformat()} 00:00:00+00'" for day in (first, last + timedelta(days=1)))
+first, last = date.fromisoformat(START), date.fromisoformat(END)  # the period's days, checked
+PERIOD = {"since": f"{first.isoformat()} 00:00:00+00", "until": f"{(last + timedelta(days=1)).isoformat()} 00:00:00+00"}
 connection
 
 # %%
-grid = connection.sql(f"""
+grid = connection.sql(
+    """
     SELECT gateway, provider, count(*) AS attempts,
            count(*) FILTER (WHERE status = 'sent') AS accepted,
            count(*) FILTER (WHERE status = 'deferred') AS deferred,
            count(*) FILTER (WHERE qualification = 'hard') AS rejected,
            count(*) FILTER (WHERE reason IN ('reputation', 'rate_limited', 'auth_policy')) AS reputation_signals
-    FROM deliveries WHERE ts >= {SINCE} AND ts < {UNTIL}
+    FROM deliveries WHERE ts >= $since::TIMESTAMPTZ AND ts < $until::TIMESTAMPTZ
     GROUP BY ALL ORDER BY gateway, provider
-""")  # noqa: S608 - only validated dates are formatted into the SQL
+""",
+    PERIOD,
+)
 grid = grid.with_columns(
     (100 * pl.col(c) / pl.col("attempts")).round(2).alias(f"{c}_rate") for c in ("accepted", "deferred", "rejected")
 )

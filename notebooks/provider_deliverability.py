@@ -35,23 +35,27 @@ import relaywatch
 
 relaywatch.enable_safe_charts()  # log text in a chart never runs as HTML
 connection = relaywatch.connect(URL, TOKEN) if URL else relaywatch.connect(home=HOME, user=USER)
-first, last = date.fromisoformat(START), date.fromisoformat(END)  # validated: only dates reach the SQL
+first, last = date.fromisoformat(START), date.fromisoformat(END)  # the period's days, checked
 end = last + timedelta(days=1)
+PERIOD = {"since": f"{first.isoformat()} 00:00:00+00", "until": f"{end.isoformat()} 00:00:00+00"}
 connection
 
 # %% [markdown]
 # ## Attempts by provider and day
 
 # %%
-daily = connection.sql(f"""
+daily = connection.sql(
+    """
     SELECT CAST(ts AS DATE) AS day, provider, count(*) AS attempts,
            count(*) FILTER (WHERE status = 'sent') AS sent,
            count(*) FILTER (WHERE qualification = 'soft') AS soft,
            count(*) FILTER (WHERE qualification = 'hard') AS hard
     FROM deliveries
-    WHERE ts >= TIMESTAMPTZ '{first.isoformat()} 00:00:00+00' AND ts < TIMESTAMPTZ '{end.isoformat()} 00:00:00+00'
+    WHERE ts >= $since::TIMESTAMPTZ AND ts < $until::TIMESTAMPTZ
     GROUP BY ALL ORDER BY day, provider
-""")  # noqa: S608 - only validated dates are formatted into the SQL
+""",
+    PERIOD,
+)
 daily = daily.with_columns(delivered_rate=(100 * pl.col("sent") / pl.col("attempts")).round(2))
 daily
 

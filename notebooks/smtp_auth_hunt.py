@@ -37,21 +37,24 @@ import relaywatch
 
 relaywatch.enable_safe_charts()  # log text in a chart never runs as HTML
 connection = relaywatch.connect(URL, TOKEN) if URL else relaywatch.connect(home=HOME, user=USER)
-first, last = date.fromisoformat(START), date.fromisoformat(END)  # validated: only dates reach the SQL
+first, last = date.fromisoformat(START), date.fromisoformat(END)  # the period's days, checked
 end = last + timedelta(days=1)
-SINCE, UNTIL = (f"TIMESTAMPTZ '{day.isoformat()} 00:00:00+00'" for day in (first, end))
+PERIOD = {"since": f"{first.isoformat()} 00:00:00+00", "until": f"{end.isoformat()} 00:00:00+00"}
 connection
 
 # %% [markdown]
 # ## Messages submitted per login and hour
 
 # %%
-hourly = connection.sql(f"""
+hourly = connection.sql(
+    """
     SELECT sasl_username, date_trunc('hour', first_ts) AS hour, count(*) AS messages,
            CAST(sum(recipient_count) AS BIGINT) AS recipients
-    FROM messages WHERE sasl_username IS NOT NULL AND first_ts >= {SINCE} AND first_ts < {UNTIL}
+    FROM messages WHERE sasl_username IS NOT NULL AND first_ts >= $since::TIMESTAMPTZ AND first_ts < $until::TIMESTAMPTZ
     GROUP BY ALL ORDER BY hour
-""")  # noqa: S608 - only validated dates are formatted into the SQL
+""",
+    PERIOD,
+)
 volume = (
     hourly.group_by("sasl_username")
     .agg(
@@ -67,12 +70,15 @@ volume.sort("surge", descending=True).head(10)
 # ## Client IPs per login, and those first seen recently
 
 # %%
-ips = connection.sql(f"""
+ips = connection.sql(
+    """
     SELECT sasl_username, client_ip, min(first_ts) AS first_seen, count(*) AS messages
     FROM messages WHERE sasl_username IS NOT NULL AND client_ip IS NOT NULL
-      AND first_ts >= {SINCE} AND first_ts < {UNTIL}
+      AND first_ts >= $since::TIMESTAMPTZ AND first_ts < $until::TIMESTAMPTZ
     GROUP BY ALL
-""")  # noqa: S608 - only validated dates are formatted into the SQL
+""",
+    PERIOD,
+)
 cutoff = ips["first_seen"].max() - timedelta(hours=RECENT_HOURS) if ips.height else None
 by_ip = ips.group_by("sasl_username").agg(
     client_ips=pl.len(),
@@ -84,12 +90,15 @@ by_ip.sort("new_ips", descending=True).head(10)
 # ## "User unknown" refusals per login
 
 # %%
-unknown = connection.sql(f"""
+unknown = connection.sql(
+    """
     SELECT sasl_username, count(*) AS user_unknown, count(DISTINCT recipient_domain) AS domains
     FROM deliveries WHERE sasl_username IS NOT NULL AND reason = 'user_unknown'
-      AND ts >= {SINCE} AND ts < {UNTIL}
+      AND ts >= $since::TIMESTAMPTZ AND ts < $until::TIMESTAMPTZ
     GROUP BY ALL
-""")  # noqa: S608 - only validated dates are formatted into the SQL
+""",
+    PERIOD,
+)
 unknown.sort("user_unknown", descending=True).head(10)
 
 # %% [markdown]

@@ -78,9 +78,12 @@ class Remote:
         except (urllib.error.URLError, OSError) as exc:
             raise ClientError(f"cannot reach {self.url}: {exc}") from None
 
-    def sql(self, query: str) -> pl.DataFrame:
-        """One SELECT over your scoped views; warns when a limit cut the result."""
-        return self._get("sql", {}, json.dumps({"sql": query}).encode())[0]
+    def sql(self, query: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
+        """One SELECT over your scoped views, `params` the values of its named parameters (`$since`);
+        warns when a limit cut the result."""
+        values = {name: v.isoformat() if isinstance(v, date) else v for name, v in (params or {}).items()}
+        body = {"sql": query, **({"params": values} if values else {})}
+        return self._get("sql", {}, json.dumps(body).encode())[0]
 
     def deliveries(
         self,

@@ -70,11 +70,18 @@ class Local:
         finally:
             warehouse.close()
 
-    def sql(self, query: str) -> pl.DataFrame:
-        """One SELECT over the scoped views: the guard and `[sql]` limits of `relaywatch sql --as`."""
+    def sql(self, query: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
+        """One SELECT over the scoped views: the guard and `[sql]` limits of `relaywatch sql --as`; `params`
+        are the values of its named parameters (`$since`)."""
         lake = open_lake(self.home)
         result = run_user_sql(
-            lake.root, lake.timezone, self.scope, query, guard=check_user_sql, limits=load_config(self.home).sql
+            lake.root,
+            lake.timezone,
+            self.scope,
+            query,
+            guard=check_user_sql,
+            limits=load_config(self.home).sql,
+            params=params,
         )
         table = pa.Table.from_batches(list(result.batches), result.schema)
         for note in result.truncated:

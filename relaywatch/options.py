@@ -37,3 +37,14 @@ def current_home(*, create: bool = False, check: bool = True) -> Path:
     """The data home of the running command, checked (or created with `create`) unless `check` is off."""
     home = click.get_current_context().obj["home"]
     return open_home(home, create=create) if check else home
+
+
+def named_values(_ctx: click.Context, _param: click.Parameter, pairs: tuple[str, ...]) -> dict[str, str]:
+    """`--param NAME=VALUE` options as a dict: the values of a query's named parameters."""
+    values: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.isidentifier():
+            raise click.BadParameter(f"{pair!r} is not NAME=VALUE")
+        values[name] = value
+    return values

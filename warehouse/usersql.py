@@ -65,14 +65,22 @@ def _forkserver() -> ForkServerContext:
 
 
 def run_user_sql(
-    lake_root: Path, timezone: str, scope: Any, sql: str, *, guard: Guard | None, limits: SqlSection
+    lake_root: Path,
+    timezone: str,
+    scope: Any,
+    sql: str,
+    *,
+    guard: Guard | None,
+    limits: SqlSection,
+    params: dict[str, Any] | None = None,
 ) -> UserQuery:
     """Start `sql` in a child over the lake at `lake_root`, filtered by `scope` (an acl Scope); returns once
-    the child has answered with the result's schema (or raises QueryError: refused, failed, too slow...)."""
+    the child has answered with the result's schema (or raises QueryError: refused, failed, too slow...).
+    `params` are the values of the query's named parameters (`$since`), bound by DuckDB."""
     started = time.monotonic()
     ours, theirs = _forkserver().Pipe(duplex=False)
     child = _forkserver().Process(
-        target=_child, args=(theirs, str(lake_root), timezone, scope, sql, guard, limits), daemon=True
+        target=_child, args=(theirs, str(lake_root), timezone, scope, sql, params, guard, limits), daemon=True
     )
     child.start()
     theirs.close()
@@ -172,6 +180,7 @@ def _child(
     timezone: str,
     scope: Any,
     sql: str,
+    params: dict[str, Any] | None,
     guard: Guard | None,
     limits: SqlSection,
 ) -> None:
@@ -185,7 +194,7 @@ def _child(
         warehouse = Warehouse(Lake(Path(lake_root), timezone=timezone), scope, memory=limits.memory)
         if guard is not None:
             guard(sql, set(warehouse.views))
-        reader = warehouse.cursor().sql(sql).to_arrow_reader(BATCH_ROWS)
+        reader = warehouse.cursor().sql(sql, params=params or None).to_arrow_reader(BATCH_ROWS)
     except duckdb.Error as exc:
         pipe.send(("error", f"query failed: {exc}"))
         return
@@ -224,14 +233,14 @@ def _pieces(reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
             yield batch.slice(start, step)
 
 
-def run_local_sql(warehouse: Any, sql: str) -> UserQuery:
+def run_local_sql(warehouse: Any, sql: str, params: dict[str, Any] | None = None) -> UserQuery:
     """The host operator's query (`relaywatch sql` without `--as`): in this process, on a confined cursor
     of `warehouse`, streamed, without the user limits (whoever reads the lake's files is root anyway)."""
     import duckdb
 
     cursor = warehouse.cursor()
     try:
-        reader = cursor.sql(sql).to_arrow_reader(BATCH_ROWS)
+        reader = cursor.sql(sql, params=params or None).to_arrow_reader(BATCH_ROWS)
     except duckdb.Error as exc:
         cursor.close()
         raise QueryError(f"query failed: {exc}") from exc

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from relaywatch.core import CONFIG_NAME, load_config
-from relaywatch.options import current_home, home_option
+from relaywatch.options import current_home, home_option, named_values
 
 
 @click.command()
@@ -131,13 +131,17 @@ def compact(retention_hours: int) -> None:
 @click.argument("query")
 @click.option("--as", "as_user", default=None, help="Run scoped as this user (default: root).")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@click.option(
+    "--param", "params", multiple=True, callback=named_values, help="NAME=VALUE for $NAME in the query (repeatable)."
+)
 @home_option
-def sql(query: str, as_user: str | None, fmt: str) -> None:
+def sql(query: str, as_user: str | None, fmt: str, params: dict[str, str]) -> None:
     """Run a SELECT over the warehouse views (deliveries, messages, rejects, queue...)."""
     from relaywatch import output
     from relaywatch.query import sql as run_sql
 
-    notice = output.write_result(run_sql(current_home(), query, as_user=as_user), fmt, sys.stdout.buffer)
+    result = run_sql(current_home(), query, as_user=as_user, params=params)
+    notice = output.write_result(result, fmt, sys.stdout.buffer)
     if notice:
         raise click.ClickException(f"result incomplete: {notice}")
 
