@@ -83,9 +83,16 @@ FINER_THAN_SISIMAI: dict[str, frozenset[str]] = {
     # Sisimai/SMTP/Status.pm names the bare 4.3.2 code ("system not accepting network messages")
     # notaccept; a temporary refusal of the receiving system is remote_error here.
     "notaccept": frozenset({"remote_error"}),
-    # Sisimai calls a timed-out connection "expired" (the queue gave up); ours calls that attempt
-    # network and keeps expired for the queue's final verdict (status=expired).
-    "expired": frozenset({"network"}),
+    # Sisimai calls a text "expired" when it names the queue giving up or the attempt that made it give up
+    # (Sisimai/Reason/Expired.pm: "connection timed out", "server did not respond", "could not find a
+    # gateway for"); ours keeps both verdicts (final_status = expired, messages.cause = the last deferral's
+    # reason), so a text that names the cause gets the cause's reason (a deferral's: network, DNS, the
+    # remote side, a rate limit, greylisting) and expired stays for the queue's own verdict.
+    "expired": frozenset({"network", "dns_temporary", "remote_error", "rate_limited", "greylisted"}),
+    # Sisimai/Reason/HostUnknown.pm matches "host or domain name not found" and "name or service not
+    # known", which Postfix logs for temporary lookup failures too; ours splits a temporary DNS failure
+    # (dns_temporary, retried) from a domain that does not exist (domain_not_found, suppressible).
+    "hostunknown": frozenset({"dns_temporary"}),
 }
 """Reasons of ours that split one Sisimai reason more finely and so also agree with it."""
 

