@@ -2,8 +2,9 @@
 
 `postfix -c DIR/conf start` runs Debian's Postfix with its own config, queue, data directory and
 maillog_file, listening on 127.0.0.1:<free port> only and relaying everything to an aiosmtpd sink that
-stands in for the Internet: recipients whose local part starts with "soft" get a 4xx (the mail stays
-queued, deferred with that reason), "hard" a 5xx (bounced), anyone else 250. A feeder submits a message
+stands in for the Internet: recipients whose local part starts with "soft" are greylisted (4xx for
+GREYLIST_SECONDS, then accepted: the mail stays queued a while, deferred with that reason), "down" get a
+4xx every time (stuck until Postfix gives up), "hard" a 5xx (bounced), anyone else 250. A feeder submits a message
 every few seconds, so the gateway's log grows and `postqueue -c DIR/conf -j` shows a real queue.
 
 Why it runs as it does (root only): the queue subdirectories get Postfix's owners and modes from
@@ -64,11 +65,15 @@ QUEUE_SUBDIRS = {
 }
 """Queue layout from /etc/postfix/postfix-files: name -> (group, mode); the owner is postfix."""
 
+ACCEPTED = (250, "2.1.5 OK")
 REPLIES = {
-    "soft": (451, "4.3.0 Temporary failure, please try again later"),
+    "soft": (451, "4.7.1 Greylisted, please try again later"),
+    "down": (451, "4.3.0 Temporary failure, please try again later"),
     "hard": (550, "5.1.1 The email account that you tried to reach does not exist"),
 }
 """The sink's reply by prefix of the recipient's local part; anyone else gets 250."""
+GREYLIST_SECONDS = 600.0
+"""How long a "soft" recipient is refused after its first attempt (keeps the demo's queue bounded)."""
 
 DOMAINS = ("gmail.com", "outlook.com", "orange.fr", "free.fr", "laposte.net")
 SENDERS = ("news@shop.example", "billing@shop.example", "alerts@saas.example")
@@ -94,17 +99,25 @@ def unavailable_reason() -> str | None:
     return None
 
 
-def sink_reply(rcpt: str) -> tuple[int, str]:
-    """The sink's scripted reply to a RCPT TO, by the local part's prefix."""
-    local = rcpt.rpartition("@")[0].lower()
-    return next((reply for prefix, reply in REPLIES.items() if local.startswith(prefix)), (250, "2.1.5 OK"))
-
-
 class _SinkHandler:
-    """aiosmtpd handler: scripted RCPT replies, messages discarded."""
+    """aiosmtpd handler: scripted RCPT replies (greylisting remembered per recipient), messages discarded."""
+
+    def __init__(self) -> None:
+        self.first_seen: dict[str, float] = {}
+
+    def reply(self, rcpt: str) -> tuple[int, str]:
+        """The scripted reply to a RCPT TO, by the local part's prefix."""
+        local = rcpt.rpartition("@")[0].lower()
+        prefix = next((p for p in REPLIES if local.startswith(p)), None)
+        if prefix is None:
+            return ACCEPTED
+        first = self.first_seen.setdefault(rcpt.lower(), time.monotonic())
+        if prefix == "soft" and time.monotonic() - first >= GREYLIST_SECONDS:
+            return ACCEPTED
+        return REPLIES[prefix]
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
-        code, text = sink_reply(address)
+        code, text = self.reply(address)
         if code < 300:
             envelope.rcpt_tos.append(address)
         return f"{code} {text}"
@@ -240,9 +253,10 @@ class PostfixInstance:
 
 
 def demo_recipient(rng: random.Random) -> str:
-    """A recipient for the feeder: mostly accepted, about one in six deferred, one in twelve bounced."""
+    """A recipient for the feeder: mostly accepted; one in six greylisted, one in forty always deferred,
+    one in twelve bounced."""
     draw = rng.random()
-    prefix = "soft" if draw < 1 / 6 else "hard" if draw < 1 / 4 else "user"
+    prefix = "soft" if draw < 1 / 6 else "down" if draw < 1 / 6 + 1 / 40 else "hard" if draw < 1 / 4 else "user"
     return f"{prefix}{rng.randrange(1000)}@{rng.choice(DOMAINS)}"
 
 

@@ -14,8 +14,8 @@ from dashboards.auth import BY_ID, guard
 from dashboards.filters import period_picker
 from warehouse import queue
 
+# Queued mail is younger than Postfix's maximal_queue_lifetime (5 days by default): the Logs' 7 days hold it.
 LOGS_PERIOD = "7d"
-"""Queued mail is younger than Postfix's maximal_queue_lifetime (5 days by default): the Logs' 7 days hold it."""
 
 session = guard("queue")
 t = session.t
@@ -100,7 +100,7 @@ if data.domains.height:
             "deferred": t("status.deferred"),
         },
     )
-    open_logs(data.domains, selected(shown), recipient_domain="recipient_domain")
+    open_logs(data.domains, selected(shown), deferred=True, recipient_domain="recipient_domain")
 
 if data.history.height:
     st.subheader(t("queue.size_over_time"))
