@@ -1,6 +1,7 @@
-"""The Queue page's data from a real Postfix queue: the demo's gateway (relaywatch.demo_postfix: real
-Postfix + scripted sink) defers a recipient, a `postqueue -j` snapshot goes through ingest's queue code
-into a lake, and the page's query shows the message, its domain, its deferral reason and stuck mail."""
+"""The Queue page from a real Postfix queue: the demo's gateway (relaywatch.demo_postfix: real Postfix +
+scripted sink) defers a recipient, a `postqueue -j` snapshot goes through ingest's queue code into a lake,
+and the page's query shows the message, its domain, its deferral reason and stuck mail; the page itself
+warns of stuck mail and counts queued recipients per domain."""
 
 from __future__ import annotations
 
@@ -8,16 +9,20 @@ import json
 import shutil
 import subprocess
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+import polars as pl
 import psutil
+from streamlit.testing.v1 import AppTest
 
 from acl import Scope
-from ingest import local_runner, make_gateway, snapshot_queue
+from ingest import QUEUE_SCHEMA, local_runner, make_gateway, snapshot_queue
 from relaywatch.demo_postfix import POSTFIX, REPLIES, DemoPostfix
 from tests.servers import require_executable, require_root
 from tests.servers.postfix import make_root
-from warehouse import Period, queue
+from tests.test_dashboards_data import copy_home, texts
+from tests.test_dashboards_pages import page_as
+from warehouse import Period, open_lake, queue
 from warehouse.lake import Lake
 from warehouse.views import Warehouse
 
@@ -84,3 +89,27 @@ def test_queue_page_shows_a_deferred_message_of_the_demo_postfix_gateway(tmp_pat
     assert summary["stuck"] == frame.height  # stuck after 0 h: everything queued
     assert fresh.summary["stuck"].to_list() == [0]  # the default 4 h: nothing stuck yet
     assert fresh.stuck_hours == 4.0
+
+
+def test_queue_page_warns_of_stuck_mail_and_counts_recipient_domains(tmp_path, monkeypatch) -> None:
+    home = copy_home(tmp_path)
+    now = datetime.now(UTC)
+    rows = [
+        (now, "gw1", "deferred", "OLD1", now - timedelta(hours=10), 900, "a@x.example", ["r1@orange.fr"], ["421 busy"]),
+        (now, "gw1", "deferred", "NEW1", now - timedelta(minutes=5), 100, "a@x.example", ["r2@orange.fr"], [None]),
+    ]
+    open_lake(home.path).commit_queue("gw1", pl.DataFrame(rows, schema=QUEUE_SCHEMA, orient="row"))
+    at = page_as("root", "mailqueue.py", monkeypatch, home)
+    assert not at.exception
+    assert texts(at.warning) == ["gw1: 1 message(s) queued for more than 4 hours."]
+    (summary,) = table(at, "stuck").filter(pl.col("gateway") == "gw1").to_dicts()
+    assert (summary["messages"], summary["stuck"], summary["last_reason"]) == (2, 1, "421 busy")
+    assert table(at, "recipient_domain").filter(pl.col("gateway") == "gw1").to_dicts() == [
+        {"gateway": "gw1", "recipient_domain": "orange.fr", "recipients": 2, "messages": 2, "deferred": 1}
+    ]
+
+
+def table(at: AppTest, column: str) -> pl.DataFrame:
+    """The page's table that has `column`."""
+    [found] = [d.value for d in at.dataframe if column in d.value.columns]
+    return pl.from_pandas(found)
