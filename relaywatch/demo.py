@@ -180,8 +180,12 @@ def start_postfix(directory: Path, home: Path) -> DemoPostfix | None:
         return None
     instance = DemoPostfix(directory / "postfix").start()
     gateway = instance.gateway
-    if POSTFIX_GW not in {g.name for g in gateway_list(home)}:
-        gateway_add(home, POSTFIX_GW, log_path=str(gateway.log_path), queue_command=gateway.queue_command)
+    try:
+        if POSTFIX_GW not in {g.name for g in gateway_list(home)}:
+            gateway_add(home, POSTFIX_GW, log_path=str(gateway.log_path), queue_command=gateway.queue_command)
+    except Exception:
+        instance.stop()
+        raise
     print(
         f"{POSTFIX_GW}: real Postfix on 127.0.0.1:{gateway.port} relaying to a sink on 127.0.0.1:{instance.sink.port}"
     )
