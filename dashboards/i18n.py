@@ -269,6 +269,24 @@ STRINGS: dict[str, tuple[str, str]] = {
     "queue.messages": ("Messages in the newest snapshot", "Messages du dernier instantané"),
     "queue.queue_name": ("Queue", "File"),
     "queue.arrival": ("Arrival", "Arrivée"),
+    # queue page: oldest message, stuck mail, domains, drill-down (helper dq)
+    "queue.oldest_arrival": ("Oldest arrival", "Arrivée la plus ancienne"),
+    "queue.age": ("Age", "Âge"),
+    "queue.stuck": ("Stuck > {hours:g} h", "Bloqués > {hours:g} h"),
+    "queue.stuck_warning": (
+        "{gateway}: {count} message(s) queued for more than {hours:g} hours.",
+        "{gateway} : {count} message(s) en file depuis plus de {hours:g} heures.",
+    ),
+    "queue.stuck_help": (
+        "Mail queued for more than {hours:g} hours counts as stuck.",
+        "Un message en file depuis plus de {hours:g} heures est compté comme bloqué.",
+    ),
+    "queue.last_reason": ("Last deferral reason", "Raison du dernier report"),
+    "queue.domains": ("Queued recipients by domain", "Destinataires en file par domaine"),
+    "queue.drill_help": (
+        "Select a row to open the matching Logs.",
+        "Sélectionnez une ligne pour ouvrir les journaux correspondants.",
+    ),
     # complaints
     "complaints.title": ("Complaints (feedback loops)", "Plaintes (boucles de rétroaction)"),
     "complaints.count": ("Complaints", "Plaintes"),

@@ -6,7 +6,10 @@ Idempotent: logs are generated once (a rerun keeps them, so ingest adds nothing 
 created once and their passwords kept in DIR/logins.txt (mode 0600) to be printed again.
 With --serve, a live gateway `gw-live` writes Postfix lines in real time to DIR/logs/gw-live.log (replayed
 from the generator at their own timestamps), the scheduler follows that file into the lake as a local
-gateway would be followed, and the dashboards run until Ctrl-C.
+gateway would be followed, and the dashboards run until Ctrl-C. When Postfix is installed (and the demo
+runs as root), a real Postfix gateway `gw-postfix` runs too (relaywatch.demo_postfix: its own config and
+spool under DIR/postfix, relaying to a scripted SMTP sink, fed a message every few seconds); its log is
+followed and its queue snapshotted (`postqueue -c DIR/postfix/conf -j`) every 30 s into the `queue` table.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from pathlib import Path
 
 from acl import NotFound, Scope, get_user, local_operator, open_store, token_create, user_add, user_grant
 from relaywatch.core import CONFIG_NAME, control_db, open_home, write_atomic
+from relaywatch.demo_postfix import DemoPostfix
+from relaywatch.demo_postfix import unavailable_reason as postfix_unavailable
 from relaywatch.fblgen import seed_complaints
 from relaywatch.loggen import generate
 from relaywatch.output import ingest_summary
@@ -32,6 +37,7 @@ from warehouse import Lake, Warehouse, ingest, open_lake
 GATEWAYS = ["gw-paris", "gw-lyon", "gw-lille"]
 DAYS = 3
 LIVE = "gw-live"
+POSTFIX_GW = "gw-postfix"
 DOMAIN_SQL = (
     "SELECT sender_domain FROM deliveries WHERE sender_domain IS NOT NULL "
     "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1 OFFSET 3"
@@ -39,9 +45,11 @@ DOMAIN_SQL = (
 """The customer's sender domain: the fourth busiest."""
 LIVE_CONFIG = """
 [collect]
-# The demo gateways have no Postfix queue to snapshot.
-queue_seconds = 0
+# gw-postfix's real queue is snapshotted every 30 s (gw-live, a generated log, has none: its snapshots fail).
+queue_seconds = 30
 """
+OLD_LIVE_CONFIG = "# The demo gateways have no Postfix queue to snapshot.\nqueue_seconds = 0\n"
+"""What earlier demos wrote (queue snapshots off), replaced by LIVE_CONFIG's setting."""
 
 
 def demo(directory: Path) -> list[tuple[str, str, str]]:
@@ -162,8 +170,30 @@ def live_gateway(log: Path, stop: threading.Event) -> None:
             out.flush()
 
 
+def start_postfix(directory: Path, home: Path) -> DemoPostfix | None:
+    """Start the real Postfix gateway under DIR/postfix and register it (None, said, when it cannot run)."""
+    from relaywatch.registry import gateway_add, gateway_list
+
+    why = postfix_unavailable()
+    if why:
+        print(f"{POSTFIX_GW}: not started ({why}); the demo runs without a real Postfix queue")
+        return None
+    instance = DemoPostfix(directory / "postfix").start()
+    gateway = instance.gateway
+    try:
+        if POSTFIX_GW not in {g.name for g in gateway_list(home)}:
+            gateway_add(home, POSTFIX_GW, log_path=str(gateway.log_path), queue_command=gateway.queue_command)
+    except Exception:
+        instance.stop()
+        raise
+    print(
+        f"{POSTFIX_GW}: real Postfix on 127.0.0.1:{gateway.port} relaying to a sink on 127.0.0.1:{instance.sink.port}"
+    )
+    return instance
+
+
 def serve(directory: Path, port: int) -> None:
-    """Run the live gateway, its collector and the dashboards until interrupted."""
+    """Run the live gateways, their collector and the dashboards until interrupted."""
     from relaywatch.registry import gateway_add, gateway_list
     from relaywatch.scheduler import run as run_scheduler
 
@@ -171,11 +201,15 @@ def serve(directory: Path, port: int) -> None:
     log = directory.absolute() / "logs" / f"{LIVE}.log"
     log.touch()
     config = home / CONFIG_NAME
-    if "[collect]" not in config.read_text():
+    text = config.read_text()
+    if "[collect]" not in text:
         with config.open("a") as handle:
             handle.write(LIVE_CONFIG)
+    elif OLD_LIVE_CONFIG in text:
+        write_atomic(config, text.replace(OLD_LIVE_CONFIG, LIVE_CONFIG.split("[collect]\n", 1)[1]))
     if LIVE not in {g.name for g in gateway_list(home)}:
         gateway_add(home, LIVE, log_path=str(log))
+    postfix = start_postfix(directory.absolute(), home)
     stop = threading.Event()
     threads = [
         threading.Thread(target=live_gateway, args=(log, stop), daemon=True),
@@ -196,6 +230,8 @@ def serve(directory: Path, port: int) -> None:
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
+        if postfix is not None:
+            postfix.stop()
 
 
 def main() -> None:

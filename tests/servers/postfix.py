@@ -24,10 +24,7 @@ How it runs without touching /etc/postfix (which has no main.cf here at all):
 - chroot is off (n) for every service, so nothing needs copying into the queue directory.
 """
 
-import grp
 import json
-import os
-import pwd
 import re
 import shutil
 import smtplib
@@ -43,43 +40,10 @@ from pathlib import Path
 import psutil
 import pytest
 
+from relaywatch.demo_postfix import POSTFIX, POSTQUEUE, PostfixInstance
 from tests.servers import adopting_orphans, alive, require_executable, require_root, terminate
-from tests.servers.ports import free_port
 from tests.servers.sink import SmtpSink
 
-POSTFIX = "/usr/sbin/postfix"
-POSTQUEUE = "/usr/sbin/postqueue"
-
-# Services the gateway needs; chroot (5th column) off everywhere. The smtpd line is prepended per instance.
-MASTER_CF_SERVICES = """\
-pickup     unix  n  -  n  60     1  pickup
-cleanup    unix  n  -  n  -      0  cleanup
-qmgr       unix  n  -  n  300    1  qmgr
-rewrite    unix  -  -  n  -      -  trivial-rewrite
-bounce     unix  -  -  n  -      0  bounce
-defer      unix  -  -  n  -      0  bounce
-trace      unix  -  -  n  -      0  bounce
-verify     unix  -  -  n  -      1  verify
-flush      unix  n  -  n  1000?  0  flush
-proxymap   unix  -  -  n  -      -  proxymap
-smtp       unix  -  -  n  -      -  smtp
-relay      unix  -  -  n  -      -  smtp
-showq      unix  n  -  n  -      -  showq
-error      unix  -  -  n  -      -  error
-retry      unix  -  -  n  -      -  error
-discard    unix  -  -  n  -      -  discard
-anvil      unix  -  -  n  -      1  anvil
-scache     unix  -  -  n  -      1  scache
-postlog    unix-dgram n  -  n  -  1  postlogd
-"""
-
-# Queue layout from /etc/postfix/postfix-files: name -> (group, mode); owner is mail_owner (postfix).
-PRIVATE_QUEUES = ("active", "bounce", "corrupt", "defer", "deferred", "flush", "hold", "incoming", "private")
-QUEUE_SUBDIRS = {
-    **dict.fromkeys((*PRIVATE_QUEUES, "saved", "trace"), (None, 0o700)),
-    "maildrop": ("postdrop", 0o730),
-    "public": ("postdrop", 0o710),
-}
 BUSY_QUEUES = {"maildrop", "incoming", "active"}
 QUEUED_AS = re.compile(r"queued as ([0-9A-Za-z]+)")
 
@@ -94,80 +58,31 @@ class Submitted:
     recipients: tuple[str, ...]
 
 
-class PostfixGateway:
-    """One running Postfix instance in its own temp directory, relaying to 127.0.0.1:relay_port."""
+class PostfixGateway(PostfixInstance):
+    """One running Postfix instance in its own temp directory, relaying to 127.0.0.1:relay_port.
+
+    The config and directories are the demo gateway's (relaywatch.demo_postfix.PostfixInstance), with
+    the tests' host name and short retry and lifetime timers; starting and stopping go by PID here.
+    """
 
     def __init__(self, root: Path, relay_port: int, syslog_name: str = "postfix", **main_cf: str) -> None:
-        self.root = root
-        self.relay_port = relay_port
         self.syslog_name = syslog_name
         self.host = "127.0.0.1"
-        self.port = free_port()
-        self.config_dir = root / "conf"
-        self.queue_dir = root / "queue"
-        self.data_dir = root / "data"
-        self.log_path = root / "mail.log"
-        self.main_cf = {**self._defaults(), **main_cf}
+        super().__init__(root, relay_port, **main_cf)
 
-    def _defaults(self) -> dict[str, str]:
+    def defaults(self) -> dict[str, str]:
         return {
-            "compatibility_level": "3.6",
-            "config_directory": str(self.config_dir),
-            "queue_directory": str(self.queue_dir),
-            "data_directory": str(self.data_dir),
-            "maillog_file": str(self.log_path),
-            "maillog_file_prefixes": str(self.root),
+            **super().defaults(),
             "syslog_name": self.syslog_name,
             "myhostname": "gw-test.example",
-            "mydestination": "",
-            "inet_interfaces": "127.0.0.1",
-            "inet_protocols": "ipv4",
-            "mynetworks": "127.0.0.0/8",
-            "relayhost": f"[127.0.0.1]:{self.relay_port}",
-            "alias_maps": "",
-            "alias_database": "",
-            "local_transport": "error:5.1.1 local delivery is disabled on this gateway",
-            "smtp_tls_security_level": "none",
-            "smtpd_tls_security_level": "none",
             "queue_run_delay": "5s",
             "minimal_backoff_time": "5s",
             "maximal_backoff_time": "10s",
             "maximal_queue_lifetime": "30s",
             "bounce_queue_lifetime": "30s",
-            "smtp_connect_timeout": "5s",
-            "biff": "no",
         }
 
     # -- lifecycle -----------------------------------------------------------------------------------
-
-    def write_config(self) -> None:
-        """Write main.cf and master.cf (smtpd on 127.0.0.1:port only, every service unchrooted)."""
-        self.config_dir.mkdir(parents=True, exist_ok=True)
-        main = "".join(f"{key} = {value}\n" for key, value in self.main_cf.items())
-        (self.config_dir / "main.cf").write_text(main)
-        smtpd = f"127.0.0.1:{self.port} inet n - n - - smtpd\n"
-        (self.config_dir / "master.cf").write_text(smtpd + MASTER_CF_SERVICES)
-        # Postfix re-reads a config file every 0.3 s until its mtime is over a second old ("let it
-        # cool down"): backdating both files saves ~2 s per start and per reload.
-        cooled = time.time() - 10
-        for name in ("main.cf", "master.cf"):
-            os.utime(self.config_dir / name, (cooled, cooled))
-
-    def make_directories(self) -> None:
-        """Create queue_directory and data_directory with Postfix's owners and modes, and set the
-        quick-start flag so ``postfix start`` skips its slow integrity check."""
-        postfix = pwd.getpwnam("postfix")
-        self.queue_dir.mkdir(mode=0o755, exist_ok=True)
-        (self.queue_dir / "pid").mkdir(mode=0o755, exist_ok=True)
-        for name, (group, mode) in QUEUE_SUBDIRS.items():
-            path = self.queue_dir / name
-            path.mkdir(exist_ok=True)
-            os.chown(path, postfix.pw_uid, grp.getgrnam(group).gr_gid if group else 0)
-            path.chmod(mode)
-        self.data_dir.mkdir(exist_ok=True)
-        os.chown(self.data_dir, postfix.pw_uid, postfix.pw_gid)
-        self.data_dir.chmod(0o700)
-        (self.queue_dir / "quick-start").touch()
 
     def start(self) -> "PostfixGateway":
         """Write the config and start the instance.
