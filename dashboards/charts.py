@@ -60,8 +60,8 @@ def label(field: str, code: str, language: str) -> str:
 
 def _coloured(frame: pl.DataFrame, field: str, language: str) -> tuple[pl.DataFrame, alt.Color]:
     """The frame with its `field` codes named in `language`, and the colour channel: the app's palette
-    for those codes (only those drawn, in taxonomy order) and a legend below the chart, never clipped."""
-    legend = alt.Legend(orient="bottom", columns=5, labelLimit=0, symbolLimit=0, title=None)
+    for those codes (only those drawn, in taxonomy order) and a legend above the chart, wrapped, never clipped."""
+    legend = alt.Legend(orient="top", direction="horizontal", columns=6, labelLimit=0, symbolLimit=0, title=None)
     colours = palette(field)
     if colours is None:
         return frame, alt.Color(f"{field}:N", legend=legend, title=None)
@@ -95,7 +95,7 @@ def stacked_bars(
     x_title: str,
     y_title: str,
     language: str,
-    height: int = 260,
+    height: int = 320,
 ) -> alt.Chart:
     """Counts over time stacked by a category (status, qualification, reason, provider), in `language`
     (legend, axis and tooltips), the categories coloured by the app's palette."""
@@ -105,7 +105,7 @@ def stacked_bars(
         .mark_bar()
         .encode(
             x=_time(x, x_title, language),
-            y=alt.Y(f"sum({y}):Q", title=y_title),
+            y=alt.Y(f"sum({y}):Q", title=y_title, axis=alt.Axis(tickMinStep=1)),  # counts: no 0,5 tick
             color=channel,
             tooltip=_tooltip(x, colour, y, language),
         )
@@ -126,7 +126,7 @@ def rate_lines(
     language: str,
     warn: float | None = None,
     critical: float | None = None,
-    height: int = 260,
+    height: int = 320,
 ) -> alt.LayerChart:
     """A percentage over time per category, with optional threshold rules, in `language`."""
     frame, channel = _coloured(frame, colour, language)

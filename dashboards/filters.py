@@ -17,6 +17,7 @@ from warehouse import Period, newest
 T = TypeVar("T")
 PRESETS = {"1h": 1, "24h": 24, "7d": 7 * 24, "30d": 30 * 24, "custom": None}
 WHOLE_DAYS = (0, 24)
+DATE_INPUT = {"fr": "DD/MM/YYYY", "en": "YYYY/MM/DD"}  # the formats st.date_input offers closest to each
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$=])")
 
 
@@ -80,7 +81,9 @@ def period_choice(session: Session, *, default: str = "7d") -> PeriodChoice:
     today = datetime.now(UTC).date()
     kept_days = recall("period_days", (today - timedelta(days=6), today))
     day_cell, from_cell, to_cell = right.columns([3, 1, 1])
-    chosen = day_cell.date_input(session.t("period.days"), value=kept_days, key="period_days")
+    chosen = day_cell.date_input(
+        session.t("period.days"), value=kept_days, key="period_days", format=DATE_INPUT.get(lang, "YYYY/MM/DD")
+    )
     days = [d for d in (chosen if isinstance(chosen, tuple | list) else (chosen,)) if isinstance(d, date)]
     if len(days) == 2:  # a range being picked has one day only: keep the last complete one meanwhile
         remember("period_days", (min(days), max(days)))

@@ -478,6 +478,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     # charts, Logs plurals and hour-level periods (issue 16)
     "period.from_hour": ("From (UTC)", "De (UTC)"),
     "period.to_hour": ("To (UTC)", "À (UTC)"),
+    "logs.any": ("Any", "Tous"),
     "logs.count_one": (
         "{total} delivery attempt matches; row {first} shown.",
         "{total} tentative de remise correspond ; ligne {first} affichée.",

@@ -124,7 +124,9 @@ def test_the_logs_grid_shows_25_rows_and_more_at_1440_by_900(server: tuple[str, 
 
 @pytest.mark.parametrize("language", ["en", "fr"])
 @pytest.mark.parametrize("name", ["root", "alice"])
-def test_overview_and_logs_screenshots(server: tuple[str, DemoHome], browser: Browser, language: str, name: str) -> None:
+def test_overview_and_logs_screenshots(
+    server: tuple[str, DemoHome], browser: Browser, language: str, name: str
+) -> None:
     base, _ = server
     page = next(in_language(browser, language))
     try:

@@ -50,6 +50,7 @@ def counted(key: str, total: int, **values: object) -> str:
     chosen = f"{key}_{form}"
     return t(chosen if chosen in STRINGS else key, total=formats.number(total, lang), **values)
 
+
 links.adopt()
 st.title(t("logs.title"))
 kind = str(
@@ -81,7 +82,9 @@ def list_filter(
 ) -> tuple[str, ...]:
     """A list filter of the LogFilter `field`, starting from its remembered value."""
     kept = [v for v in recall(f"lf_{field}", ()) if v in options]
-    chosen = cell.multiselect(label, options, default=kept, format_func=label_of, key=f"lf_{field}")
+    chosen = cell.multiselect(
+        label, options, default=kept, format_func=label_of, key=f"lf_{field}", placeholder=t("logs.any")
+    )
     return remember(f"lf_{field}", tuple(chosen))
 
 
@@ -203,7 +206,7 @@ if histogram.height:
             x_title=t("col.time_utc"),
             y_title=t("col.rejects" if rejects else "col.attempts"),
             language=lang,
-            height=160,
+            height=240,
         ),
         width="stretch",
     )

@@ -97,8 +97,8 @@ def body() -> None:
     st.caption(
         t(
             "overview.rate_help_soft" if prefs.soft_is_error else "overview.rate_help_hard",
-            warn=prefs.warn_rate,
-            critical=prefs.critical_rate,
+            warn=formats.number(prefs.warn_rate, session.language, digits=1),
+            critical=formats.number(prefs.critical_rate, session.language, digits=1),
         )
     )
     complaints = complaint_totals(session.warehouse, period)
