@@ -35,9 +35,10 @@ from warehouse import (
 
 KINDS = ("attempts", "rejects")
 # The grid's columns, what one reads first on the left (the reply among them), the rest after.
-FIRST_COLUMNS = ("ts", "status", "reason", "recipient", "response", "sender", "sasl_username", "queue_id", "gateway")
-ROW_HEIGHT = 26  # px: with the header, 30 rows in 806 px, the grid fits a 900 px high window
+FIRST_COLUMNS = ("ts", "status", "reason", "sender", "recipient", "response", "sasl_username", "queue_id", "gateway")
+ROW_HEIGHT = 26  # px: 30 rows, the header and the scrollbar in 822 px, the grid fits a 900 px high window
 VISIBLE_ROWS = 30
+SCROLLBAR = 18  # px below the rows for the horizontal scrollbar of the wide grid
 session = guard("logs")
 t = session.t
 lang = session.language
@@ -217,7 +218,7 @@ selection = st.dataframe(
     on_select="rerun",
     selection_mode="single-row",
     key=f"logs_table_{view}_{number}",
-    height=ROW_HEIGHT * (min(rows.height, VISIBLE_ROWS) + 1) + 2,
+    height=ROW_HEIGHT * (min(rows.height, VISIBLE_ROWS) + 1) + SCROLLBAR,
     row_height=ROW_HEIGHT,
     column_order=[
         *(c for c in FIRST_COLUMNS if c in rows.columns),
