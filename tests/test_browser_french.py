@@ -116,7 +116,7 @@ def test_the_logs_grid_shows_25_rows_and_more_at_1440_by_900(server: tuple[str, 
             const grid = document.querySelector('[data-testid="stDataFrame"]').getBoundingClientRect();
             return [...document.querySelectorAll('[data-testid="stDataFrame"] [role="row"][aria-rowindex]')]
                 .map(r => Number(r.getAttribute('aria-rowindex')))
-                .filter(i => i > 1 && (i - 1) * 26 + 26 <= grid.height).length;
+                .filter(i => i > 1 && 35 + (i - 1) * 26 <= grid.height).length;
         }"""
     )
     assert rows >= 25, rows

@@ -36,8 +36,9 @@ from warehouse import (
 KINDS = ("attempts", "rejects")
 # The grid's columns, what one reads first on the left (the reply among them), the rest after.
 FIRST_COLUMNS = ("ts", "status", "reason", "sender", "recipient", "response", "sasl_username", "queue_id", "gateway")
-ROW_HEIGHT = 26  # px: 30 rows, the header and the scrollbar in 822 px, the grid fits a 900 px high window
+ROW_HEIGHT = 26  # px: 30 rows, the header and the scrollbar in 833 px, the grid fits a 900 px high window
 VISIBLE_ROWS = 30
+HEADER = 35  # px: Streamlit's header row keeps its own height
 SCROLLBAR = 18  # px below the rows for the horizontal scrollbar of the wide grid
 session = guard("logs")
 t = session.t
@@ -218,7 +219,7 @@ selection = st.dataframe(
     on_select="rerun",
     selection_mode="single-row",
     key=f"logs_table_{view}_{number}",
-    height=ROW_HEIGHT * (min(rows.height, VISIBLE_ROWS) + 1) + SCROLLBAR,
+    height=HEADER + ROW_HEIGHT * max(1, min(rows.height, VISIBLE_ROWS)) + SCROLLBAR,
     row_height=ROW_HEIGHT,
     column_order=[
         *(c for c in FIRST_COLUMNS if c in rows.columns),
