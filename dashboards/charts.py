@@ -9,6 +9,8 @@ import altair as alt
 import pandas as pd
 import polars as pl
 
+from dashboards.formats import styled, time_axis, time_tooltip, vega_locale
+from dashboards.i18n import STRINGS, translate
 from warehouse import REASONS
 
 _PALETTE = (
@@ -41,10 +43,47 @@ REASON_COLOURS = {
     **{r: _PALETTE[i % len(_PALETTE)] for i, r in enumerate(r for r in REASONS if r != "delivered")},
 }
 LEVEL_COLOURS = {"ok": "#e8f5e9", "warn": "#fff3e0", "critical": "#ffebee", "none": "#f5f5f5"}
+_FIXED = {"status": STATUS_COLOURS, "qualification": QUALIFICATION_COLOURS, "reason": REASON_COLOURS}
 
 
-def _scale(colours: dict[str, str]) -> alt.Scale:
-    return alt.Scale(domain=list(colours), range=list(colours.values()))
+def palette(field: str) -> dict[str, str] | None:
+    """The one colour of each code of `field` (status, qualification, reason) used by every chart of the
+    app, so "deferred" or "rate_limited" looks the same everywhere; None for open sets (providers)."""
+    return _FIXED.get(field)
+
+
+def label(field: str, code: str, language: str) -> str:
+    """A status, qualification or reason code as the legend names it in `language`."""
+    key = f"{field}.{code}"
+    return translate(key, language) if key in STRINGS else code
+
+
+def _coloured(frame: pl.DataFrame, field: str, language: str) -> tuple[pl.DataFrame, alt.Color]:
+    """The frame with its `field` codes named in `language`, and the colour channel: the app's palette
+    for those codes (only those drawn, in taxonomy order) and a legend above the chart, wrapped, never clipped."""
+    legend = alt.Legend(orient="top", direction="horizontal", columns=6, labelLimit=0, symbolLimit=0, title=None)
+    colours = palette(field)
+    if colours is None:
+        return frame, alt.Color(f"{field}:N", legend=legend, title=None)
+    present = set(frame[field].to_list()) if field in frame.columns else set()
+    names = {code: label(field, code, language) for code in colours if code in present}
+    frame = frame.with_columns(pl.col(field).replace(names)) if names else frame
+    scale = alt.Scale(domain=list(names.values()), range=[colours[c] for c in names])
+    return frame, alt.Color(f"{field}:N", scale=scale, legend=legend, title=None)
+
+
+def _time(x: str, title: str, language: str) -> alt.X:
+    return alt.X(f"{x}:T", title=title, axis=alt.Axis(format=time_axis(language), labelOverlap=True))
+
+
+def _tooltip(x: str, field: str, y: str, language: str) -> list[alt.Tooltip]:
+    return [alt.Tooltip(f"{x}:T", format=time_tooltip(language)), alt.Tooltip(f"{field}:N"), alt.Tooltip(f"{y}:Q")]
+
+
+def localised(chart: alt.TopLevelMixin, language: str) -> alt.TopLevelMixin:
+    """The chart in `language`: Vega's number and time locale (month and day names, decimal comma...)
+    in its config, which Streamlit passes to Vega as it is (it drops embed options other than the renderer)."""
+    return chart.configure(locale=vega_locale(language))
 
 
 def stacked_bars(
@@ -55,30 +94,25 @@ def stacked_bars(
     colour: str,
     x_title: str,
     y_title: str,
-    colours: dict[str, str] | None = None,
-    labels: dict[str, str] | None = None,
-    height: int = 260,
+    language: str,
+    height: int = 320,
 ) -> alt.Chart:
-    """Counts over time stacked by a category (status, qualification, reason...); `labels` names the
-    categories in the person's language in the legend and tooltips (the colours stay those of the codes)."""
-    present = set(frame[colour].to_list()) if colour in frame.columns else set()
-    shown = {k: v for k, v in (colours or {}).items() if k in present}  # the legend lists what is drawn
-    if labels:
-        frame = frame.with_columns(pl.col(colour).replace(labels))
-        shown = {labels.get(k, k): v for k, v in shown.items()}
-    scale = _scale(shown) if shown else alt.Scale(scheme="tableau20")
-    return (
+    """Counts over time stacked by a category (status, qualification, reason, provider), in `language`
+    (legend, axis and tooltips), the categories coloured by the app's palette."""
+    frame, channel = _coloured(frame, colour, language)
+    chart = (
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            x=alt.X(f"{x}:T", title=x_title),
-            y=alt.Y(f"sum({y}):Q", title=y_title),
-            color=alt.Color(f"{colour}:N", scale=scale, title=None),
-            tooltip=[alt.Tooltip(f"{x}:T", format="%Y-%m-%d %H:%M"), f"{colour}:N", alt.Tooltip(f"{y}:Q")],
+            x=_time(x, x_title, language),
+            y=alt.Y(f"sum({y}):Q", title=y_title, axis=alt.Axis(tickMinStep=1)),  # counts: no 0,5 tick
+            color=channel,
+            tooltip=_tooltip(x, colour, y, language),
         )
         .properties(height=height)
         .interactive(bind_y=False)
     )
+    return localised(chart, language)
 
 
 def rate_lines(
@@ -89,19 +123,21 @@ def rate_lines(
     colour: str,
     x_title: str,
     y_title: str,
+    language: str,
     warn: float | None = None,
     critical: float | None = None,
-    height: int = 260,
+    height: int = 320,
 ) -> alt.LayerChart:
-    """A percentage over time per category, with optional threshold rules."""
+    """A percentage over time per category, with optional threshold rules, in `language`."""
+    frame, channel = _coloured(frame, colour, language)
     lines = (
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
-            x=alt.X(f"{x}:T", title=x_title),
+            x=_time(x, x_title, language),
             y=alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(domain=[0, 100])),
-            color=alt.Color(f"{colour}:N", title=None),
-            tooltip=[alt.Tooltip(f"{x}:T", format="%Y-%m-%d %H:%M"), f"{colour}:N", alt.Tooltip(f"{y}:Q")],
+            color=channel,
+            tooltip=_tooltip(x, colour, y, language),
         )
     )
     layers: list[alt.Chart] = [lines]
@@ -110,22 +146,26 @@ def rate_lines(
             layers.append(
                 alt.Chart(pd.DataFrame({"v": [value]})).mark_rule(strokeDash=[4, 4], color=tint).encode(y="v:Q")
             )
-    return alt.layer(*layers).properties(height=height).interactive(bind_y=False)
+    return localised(alt.layer(*layers).properties(height=height).interactive(bind_y=False), language)
 
 
-def reasons_by(frame: pl.DataFrame, *, category: str, reason: str, value: str, x_title: str, y_title: str) -> alt.Chart:
+def reasons_by(
+    frame: pl.DataFrame, *, category: str, reason: str, value: str, x_title: str, y_title: str, language: str
+) -> alt.Chart:
     """Horizontal bars per category (provider), split by reason (top reasons per provider)."""
-    return (
+    frame, channel = _coloured(frame, reason, language)
+    chart = (
         alt.Chart(frame)
         .mark_bar()
         .encode(
             y=alt.Y(f"{category}:N", title=y_title, sort="-x", axis=alt.Axis(labelOverlap=False)),
             x=alt.X(f"sum({value}):Q", title=x_title),
-            color=alt.Color(f"{reason}:N", scale=_scale(REASON_COLOURS), title=None),
+            color=channel,
             tooltip=[f"{category}:N", f"{reason}:N", f"{value}:Q"],
         )
         .properties(height=max(160, 28 * frame[category].n_unique()))
     )
+    return localised(chart, language)
 
 
 def level(rate: float | None, warn: float, critical: float, *, undelivered: bool = False) -> str:
@@ -140,9 +180,11 @@ def level(rate: float | None, warn: float, critical: float, *, undelivered: bool
     return "warn" if rate < critical else "critical"
 
 
-def coloured(frame: pl.DataFrame, column: str, warn: float, critical: float) -> pd.io.formats.style.Styler:
+def coloured(
+    frame: pl.DataFrame, column: str, warn: float, critical: float, *, language: str
+) -> pd.io.formats.style.Styler:
     """A table whose `column` (a rate in percent) is tinted by threshold, for st.dataframe; rows with
-    attempts but nothing sent (`sent` and `attempts` columns) are tinted critical."""
+    attempts but nothing sent (`sent` and `attempts` columns) are tinted critical; figures in `language`."""
     table = frame.to_pandas()
     nothing_sent = (
         (table["sent"] == 0) & (table["attempts"] > 0)
@@ -157,15 +199,15 @@ def coloured(frame: pl.DataFrame, column: str, warn: float, critical: float) -> 
         )
         return [f"background-color: {LEVEL_COLOURS[name]}" for name in levels]
 
-    return table.style.apply(tints, subset=[column]).format({column: "{:.2f} %"}, na_rep="")
+    return styled(table, language, percents=[column], styler=table.style.apply(tints, subset=[column]))
 
 
-def flagged(frame: pl.DataFrame, columns: list[str]) -> pd.io.formats.style.Styler:
-    """A table whose reason-count `columns` are tinted wherever they are not zero."""
+def flagged(frame: pl.DataFrame, columns: list[str], *, language: str) -> pd.io.formats.style.Styler:
+    """A table whose reason-count `columns` are tinted wherever they are not zero; figures in `language`."""
     table = frame.to_pandas()
 
     def tint(value: object) -> str:
         return f"background-color: {LEVEL_COLOURS['warn']}" if value and not pd.isna(value) else ""
 
     rates = [c for c in table.columns if c.endswith("_rate")]
-    return table.style.map(tint, subset=columns).format({c: "{:.2f} %" for c in rates}, na_rep="")
+    return styled(table, language, percents=rates, styler=table.style.map(tint, subset=columns))

@@ -1,4 +1,5 @@
-"""Widgets shared by the pages: the period picker (kept across pages) and safe text for notices."""
+"""Widgets shared by the pages: the period picker (kept across pages, custom periods to the hour) and safe
+text for notices."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ from typing import TypeVar
 import streamlit as st
 
 from dashboards.auth import Session
+from dashboards.formats import moment
 from warehouse import Period, newest
 
 T = TypeVar("T")
 PRESETS = {"1h": 1, "24h": 24, "7d": 7 * 24, "30d": 30 * 24, "custom": None}
+WHOLE_DAYS = (0, 24)
+DATE_INPUT = {"fr": "DD/MM/YYYY", "en": "YYYY/MM/DD"}  # the formats st.date_input offers closest to each
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$=])")
 
 
@@ -35,19 +39,29 @@ def plain(text: object) -> str:
 
 @dataclass(frozen=True)
 class PeriodChoice:
-    """What the picker says: a sliding window of `hours` before now, or fixed days."""
+    """What the picker says: a sliding window of `hours` before now, or fixed days from the hour
+    `clock[0]` of the first day to the hour `clock[1]` (24: midnight) of the last."""
 
     hours: float | None
     fixed: Period
+    clock: tuple[int, int] = WHOLE_DAYS
 
     def current(self) -> Period:
         """The period as of now (a sliding window moves on each auto-refresh)."""
         return self.fixed if self.hours is None else Period.last(self.hours)
 
 
+def hours_period(first: date, last: date, clock: tuple[int, int]) -> Period:
+    """From the hour clock[0] of `first` to the hour clock[1] of `last` (UTC); at least one hour."""
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC) + timedelta(hours=clock[0])
+    end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(hours=clock[1])
+    return Period(start, max(end, start + timedelta(hours=1)))
+
+
 def period_choice(session: Session, *, default: str = "7d") -> PeriodChoice:
-    """Preset or custom UTC day range; the choice follows the person from page to page."""
+    """Preset or custom UTC range of days and hours; the choice follows the person from page to page."""
     left, right = st.columns([1, 2])
+    lang = session.language
     kept_preset = recall("period_preset", default)
     preset = remember(
         "period_preset",
@@ -62,16 +76,27 @@ def period_choice(session: Session, *, default: str = "7d") -> PeriodChoice:
     hours = PRESETS.get(str(preset))
     if hours is not None:
         period = Period.last(hours)
-        right.caption(session.t("period.shown", start=_fmt(period.start), end=_fmt(period.end)))
+        right.caption(session.t("period.shown", start=moment(period.start, lang), end=moment(period.end, lang)))
         return PeriodChoice(hours, period)
     today = datetime.now(UTC).date()
     kept_days = recall("period_days", (today - timedelta(days=6), today))
-    chosen = right.date_input(session.t("period.days"), value=kept_days, key="period_days")
+    day_cell, from_cell, to_cell = right.columns([3, 1, 1])
+    chosen = day_cell.date_input(
+        session.t("period.days"), value=kept_days, key="period_days", format=DATE_INPUT.get(lang, "YYYY/MM/DD")
+    )
     days = [d for d in (chosen if isinstance(chosen, tuple | list) else (chosen,)) if isinstance(d, date)]
     if len(days) == 2:  # a range being picked has one day only: keep the last complete one meanwhile
         remember("period_days", (min(days), max(days)))
-    period = Period.days(min(days), max(days)) if days else Period.days(today, today)
-    return PeriodChoice(None, period)
+    kept_clock = recall("period_hours", WHOLE_DAYS)
+    since = from_cell.selectbox(
+        session.t("period.from_hour"), range(24), index=kept_clock[0], format_func=_hour, key="period_from_hour"
+    )
+    until = to_cell.selectbox(
+        session.t("period.to_hour"), range(1, 25), index=kept_clock[1] - 1, format_func=_hour, key="period_to_hour"
+    )
+    clock = remember("period_hours", (int(since), int(until)))
+    first, last = (min(days), max(days)) if days else (today, today)
+    return PeriodChoice(None, hours_period(first, last, clock), clock)
 
 
 def period_picker(session: Session, *, default: str = "7d") -> Period:
@@ -83,7 +108,8 @@ def show_days(first: date, last: date) -> None:
     """Make these whole days the chosen period (the picker starts from them at the next run)."""
     remember("period_preset", "custom")
     remember("period_days", (first, last))
-    for key in ("period_preset", "period_days"):
+    remember("period_hours", WHOLE_DAYS)
+    for key in ("period_preset", "period_days", "period_from_hour", "period_to_hour"):
         st.session_state.pop(key, None)
 
 
@@ -95,7 +121,7 @@ def empty_period_hint(session: Session, view: str = "deliveries") -> bool:
         return False
     last = latest.date()
     first = last - timedelta(days=6)
-    st.info(session.t("period.newest", ts=_fmt(latest)))
+    st.info(session.t("period.newest", ts=moment(latest, session.language)))
     if st.button(
         session.t("period.show_days", first=first.isoformat(), last=last.isoformat()),
         icon=":material/history:",
@@ -106,5 +132,5 @@ def empty_period_hint(session: Session, view: str = "deliveries") -> bool:
     return True
 
 
-def _fmt(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+def _hour(hour: int) -> str:
+    return f"{hour:02d}:00"

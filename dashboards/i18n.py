@@ -493,6 +493,41 @@ STRINGS: dict[str, tuple[str, str]] = {
     "policy.login": ("SASL login", "Identifiant SASL"),
     "policy.customer": ("Customer account", "Compte client"),
     "policy.password_once": ("Generated password, shown once:", "Mot de passe généré, affiché une seule fois :"),
+    # charts, Logs plurals and hour-level periods (issue 16)
+    "period.from_hour": ("From (UTC)", "De (UTC)"),
+    "period.to_hour": ("To (UTC)", "À (UTC)"),
+    "logs.any": ("Any", "Tous"),
+    "logs.count_one": (
+        "{total} delivery attempt matches; row {first} shown.",
+        "{total} tentative de remise correspond ; ligne {first} affichée.",
+    ),
+    "logs.count_none": ("No delivery attempt matches.", "Aucune tentative de remise ne correspond."),
+    "logs.reject_count_one": (
+        "{total} reject matches; row {first} shown.",
+        "{total} refus correspond ; ligne {first} affichée.",
+    ),
+    "logs.reject_count_none": ("No reject matches.", "Aucun refus ne correspond."),
+    "logs.export_prepare_one": ("Export {total} row as CSV", "Exporter {total} ligne en CSV"),
+    "logs.reply_help": (
+        "The receiving server's reply; the message detail shows it in full.",
+        "La réponse du serveur destinataire ; le détail du message l'affiche en entier.",
+    ),
+    "reason.delivered": ("delivered", "remis"),
+    "reason.user_unknown": ("user unknown", "destinataire inconnu"),
+    "reason.domain_not_found": ("domain not found", "domaine introuvable"),
+    "reason.mailbox_full": ("mailbox full", "boîte pleine"),
+    "reason.mailbox_disabled": ("mailbox disabled", "boîte désactivée"),
+    "reason.spam_content": ("spam content", "contenu jugé spam"),
+    "reason.greylisted": ("greylisted", "liste grise"),
+    "reason.message_too_large": ("message too large", "message trop gros"),
+    "reason.content": ("content", "contenu"),
+    "reason.network": ("network", "réseau"),
+    "reason.tls": ("TLS", "TLS"),
+    "reason.dns_temporary": ("DNS (temporary)", "DNS (temporaire)"),
+    "reason.remote_error": ("remote error", "erreur distante"),
+    "reason.expired": ("expired", "expiré"),
+    "reason.complaint": ("complaint", "plainte"),
+    "reason.other": ("other", "autre"),
 }
 LANGUAGE_INDEX = {"en": 0, "fr": 1}
 

@@ -1,6 +1,7 @@
 """The Logs' choices in the URL (`st.query_params`), so a filtered view can be shared or bookmarked.
 
-The URL holds the period (`period=24h` or `days=2026-11-19,2026-11-26`), the text filters, the list
+The URL holds the period (`period=24h` or `days=2026-11-19,2026-11-26`, with `hours=8,18` for a custom
+period from 08:00 on its first day to 18:00 on its last), the text filters, the list
 filters (repeated keys: `status=sent&status=deferred`), the sort, the order and the kind (attempts or
 rejects). A URL this browser session did not write itself (a shared link, a drill-down, a new tab) becomes
 the page's choices; otherwise the widgets are newer than the URL, which is then rewritten from them.
@@ -13,7 +14,7 @@ from datetime import date
 
 import streamlit as st
 
-from dashboards.filters import PRESETS, remember
+from dashboards.filters import PRESETS, WHOLE_DAYS, remember
 
 TEXTS = ("sender", "recipient", "recipient_domain", "sasl_username", "queue_id", "message_id", "text")
 LISTS = {"statuses": "status", "qualifications": "qualification", "reasons": "reason", "gateways": "gateway"}
@@ -30,6 +31,15 @@ def _days(text: str) -> tuple[date, date] | None:
     except ValueError:
         return None
     return min(first, last), max(first, last)
+
+
+def _hours(text: str) -> tuple[int, int]:
+    """`from,to` hours of a custom period (0-23, 1-24); whole days when absent or wrong."""
+    try:
+        since, until = (int(part) for part in text.split(","))
+    except ValueError:
+        return WHOLE_DAYS
+    return (since, until) if 0 <= since <= 23 and 1 <= until <= 24 else WHOLE_DAYS
 
 
 def _adopt(key: str, value: object) -> None:
@@ -52,6 +62,9 @@ def adopt() -> None:
     if days is not None:
         _adopt("period_preset", "custom")
         _adopt("period_days", days)
+        _adopt("period_hours", _hours((query.get("hours") or [""])[0]))
+        for key in ("period_from_hour", "period_to_hour"):
+            st.session_state.pop(key, None)
     elif preset in PRESETS and preset != "custom":
         _adopt("period_preset", preset)
     if query.get("sort"):
@@ -71,11 +84,14 @@ def logs_query(
     sort: str = "ts",
     descending: bool = True,
     kind: str = "attempts",
+    hours: tuple[int, int] = WHOLE_DAYS,
 ) -> dict[str, list[str]]:
     """The URL query of these Logs choices (empty filters left out)."""
     query: dict[str, list[str]] = {}
     if preset == "custom" and days is not None:
         query["days"] = [f"{days[0].isoformat()},{days[1].isoformat()}"]
+        if hours != WHOLE_DAYS:
+            query["hours"] = [f"{hours[0]},{hours[1]}"]
     else:
         query["period"] = [preset]
     for field in TEXTS:

@@ -14,7 +14,7 @@ from dashboards.filters import PRESETS, plain
 from dashboards.i18n import STRINGS, translate
 from reports import LANGUAGES, REPORT_FREQUENCIES, SECTIONS
 from tests.test_dashboards_data import choose_days, demo_home, goto, open_app
-from warehouse import HIGHLIGHTED_REASONS, SORTS, STATUSES
+from warehouse import REASONS, SORTS, STATUSES
 from warehouse.ruletable import QUALIFICATIONS
 
 SOURCES = sorted((Path(__file__).parents[1] / "dashboards").rglob("*.py"))
@@ -27,13 +27,19 @@ DYNAMIC = {
     "role": ROLES,
     "level": ("ok", "warn", "critical", "none", "undelivered"),
     "reputation": ("accepted_rate", "deferred_rate", "rejected_rate"),
-    "reason": HIGHLIGHTED_REASONS,
+    "reason": REASONS,  # chart legends name every reason
     "frequency": REPORT_FREQUENCIES,
     "grant": KINDS,
     "nav": tuple(p.id for p in (*PAGES, SIGNIN)),
     "col": (*SORTS, "qualification", "reason"),
     "rsection": SECTIONS,
-    "logs": ("kind_attempts", "kind_rejects"),
+    "logs": (
+        "kind_attempts",
+        "kind_rejects",
+        *(f"{key}_{form}" for key in ("count", "reject_count") for form in ("one", "none")),
+        "export_prepare",
+        "export_prepare_one",
+    ),
     "gateways": ("state_ok", "state_error", "state_stopped", "state_never"),
 }
 NOTICES = ("account.saved", "account.password_changed", "admin.done")

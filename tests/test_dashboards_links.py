@@ -5,6 +5,7 @@ data is)."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 
 import polars as pl
@@ -126,7 +127,7 @@ def test_the_rejects_kind_shows_only_the_users_rejects(tmp_path: object, monkeyp
     assert at.segmented_control(key="logs_kind").value == "rejects"
     rows = table(at)
     assert len(rows) >= 1 and set(rows["sender"]) == {sender} and set(rows["status"]) == {"reject"}
-    assert any("rejects match" in c for c in texts(at.caption))
+    assert any(re.search("rejects? match", c) for c in texts(at.caption))
     alice = logs_with("alice", {**WEEK, "kind": "rejects"}, monkeypatch)
     assert table(alice).empty
 
@@ -145,7 +146,7 @@ def test_nothing_delivered_is_flagged_not_a_green_zero(tmp_path: object, monkeyp
     assert (row["attempts"], row["sent"], row["deferred"], row["error_rate"]) == (1, 0, 1, 0.0)
     assert charts.level(0.0, 5, 10, undelivered=True) == "critical"
     assert charts.level(None, 5, 10) == "none"
-    styled = charts.coloured(data.top_domains, "error_rate", 5, 10).to_html()
+    styled = charts.coloured(data.top_domains, "error_rate", 5, 10, language="en").to_html()
     assert charts.LEVEL_COLOURS["critical"] in styled and charts.LEVEL_COLOURS["ok"] not in styled
 
     home = copy_home(tmp_path)  # type: ignore[arg-type]
@@ -163,7 +164,7 @@ def test_no_data_is_not_ok_and_the_empty_period_points_to_the_newest_data(monkey
     at = open_app(demo_home(), "alice", monkeypatch)  # default Last 24 hours: the data is older
     assert ":gray-badge[No data]" in texts(at.markdown)
     assert ":green-badge[OK]" not in texts(at.markdown)
-    assert any("2026-11-25 12:00 UTC" in i for i in texts(at.info))
+    assert any("11/25/2026 12:00 UTC" in i for i in texts(at.info))
     at.button(key="show_newest_deliveries").click().run()
     assert at.selectbox(key="period_preset").value == "custom"
     assert at.metric[0].value == "5"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import UTC, date, datetime
 
 import pandas as pd
 import pytest
@@ -40,7 +41,9 @@ def keys(at: AppTest) -> list[str]:
 
 
 def total(at: AppTest) -> int:
-    caption = next(c.value for c in at.caption if "delivery attempts match" in c.value)
+    caption = next(c.value for c in at.caption if "delivery attempt" in c.value)
+    if caption == "No delivery attempt matches.":
+        return 0
     return int(re.match(r"([\d,]+) delivery", caption).group(1).replace(",", ""))  # type: ignore[union-attr]
 
 
@@ -222,3 +225,42 @@ def test_an_export_ticket_is_neither_used_nor_spent_by_another_session() -> None
     assert exports.take(ticket, "s" * 43) is None
     assert exports.take(ticket, "") is None
     assert exports.take(ticket, "t" * 43) is not None, "the owner's browser still gets its export"
+
+
+def test_one_row_is_one_delivery_attempt_and_an_empty_result_shows_no_range(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = apply(logs_as("alice", monkeypatch), recipient_domain="example.net")
+    assert "1 delivery attempt matches; row 1 shown." in texts(at.caption)
+    assert any(b.label == "Export 1 row as CSV" for b in at.button)
+    at = apply(at, recipient_domain="no-such-domain.example")
+    captions = texts(at.caption)
+    assert "No delivery attempt matches." in captions
+    assert not [c for c in captions if "0-0" in c or "rows" in c]
+
+
+def test_an_empty_sasl_login_is_blank_not_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = table(logs_as("root", monkeypatch))
+    logins = rows["sasl_username"].tolist()
+    assert "" in logins and not [v for v in logins if v is None or pd.isna(v)]
+
+
+def test_a_custom_period_to_the_hour_narrows_the_rows_and_is_in_the_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    busy = date(2026, 11, 22)  # a day with traffic in the morning and in the evening
+    at = choose_days(logs_as("root", monkeypatch), busy, busy)
+    whole = total(at)
+    at.selectbox(key="period_from_hour").set_value(17).run()
+    at = at.selectbox(key="period_to_hour").set_value(18).run()
+    narrowed = total(at)
+    assert 0 < narrowed < whole
+    assert at.query_params["hours"] == "17,18"
+    assert at.query_params["days"] == "2026-11-22,2026-11-22"
+    period = Period(datetime(2026, 11, 22, 17, tzinfo=UTC), datetime(2026, 11, 22, 18, tzinfo=UTC))
+    assert narrowed == len(log_rows(backend.warehouse(demo_home().path, Scope.root()), LogFilter(period), limit=10_000))
+
+
+def test_an_hours_url_sets_the_custom_period(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = open_app(demo_home(), "root", monkeypatch)
+    at.query_params["days"] = f"{FIRST_DAY.isoformat()},{LAST_DAY.isoformat()}"
+    at.query_params["hours"] = "10,12"
+    at = goto(at, "logs.py")
+    assert at.selectbox(key="period_from_hour").value == 10
+    assert at.selectbox(key="period_to_hour").value == 12

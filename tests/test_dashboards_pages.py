@@ -57,7 +57,7 @@ def test_overview_counts_only_the_users_rows(monkeypatch: pytest.MonkeyPatch) ->
         "Deferred": "1",
         "Bounced": "2",
         "Expired": "0",
-        "Error rate": "40.00 %",
+        "Error rate": "40.00%",
         "Complaints": "0",
         "Per 1,000 delivered": "0.000",
     }
@@ -93,7 +93,7 @@ def test_the_users_setting_decides_whether_soft_failures_are_errors(
     at.button(key="pref_save").click().run()
     assert load_settings(home.path, "alice").soft_is_error
     goto(at, "overview.py")
-    assert metrics(at)["Error rate"] == "60.00 %"
+    assert metrics(at)["Error rate"] == "60.00%"
     assert texts(at.caption)[0].startswith("Error rate: permanent and temporary failures / delivery attempts")
 
 

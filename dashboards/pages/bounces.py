@@ -6,7 +6,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-from dashboards import charts
+from dashboards import charts, formats
 from dashboards.auth import guard
 from dashboards.filters import period_picker
 from warehouse import bounces
@@ -20,7 +20,7 @@ if not data.timeline.height:
     st.info(t("common.no_data"))
     st.stop()
 
-RATE = st.column_config.NumberColumn(t("col.failure_rate"), format="%.2f %%")
+RATE = t("col.failure_rate")
 COUNTS = {
     "attempts": t("col.attempts"),
     "failures": t("col.failures"),
@@ -37,7 +37,6 @@ split = st.segmented_control(
     format_func=lambda c: t(f"col.{c}"),
     key="bounces_split",
 )
-colours = charts.QUALIFICATION_COLOURS if split == "qualification" else None
 st.altair_chart(
     charts.stacked_bars(
         data.timeline,
@@ -46,12 +45,17 @@ st.altair_chart(
         colour=str(split),
         x_title=t("col.time_utc"),
         y_title=t("col.attempts"),
-        colours=colours,
+        language=session.language,
     ),
     width="stretch",
 )
 st.dataframe(
-    data.timeline.group_by("qualification", "reason").agg(pl.col("attempts").sum()).sort("attempts", descending=True),
+    formats.styled(
+        data.timeline.group_by("qualification", "reason")
+        .agg(pl.col("attempts").sum())
+        .sort("attempts", descending=True),
+        session.language,
+    ),
     hide_index=True,
     key="bounces_matrix",
     column_config={"qualification": t("col.qualification"), "reason": t("col.reason"), "attempts": t("col.attempts")},
@@ -61,7 +65,7 @@ left, right = st.columns(2)
 with left:
     st.subheader(t("bounces.top_domains"))
     st.dataframe(
-        data.domains,
+        formats.styled(data.domains, session.language, percents=["failure_rate"]),
         hide_index=True,
         key="bounces_domains",
         column_config={"recipient_domain": t("col.recipient_domain"), **COUNTS},
@@ -69,7 +73,7 @@ with left:
 with right:
     st.subheader(t("bounces.top_providers"))
     st.dataframe(
-        data.providers,
+        formats.styled(data.providers, session.language, percents=["failure_rate"]),
         hide_index=True,
         key="bounces_providers",
         column_config={"provider": t("col.provider"), **COUNTS},
@@ -85,6 +89,7 @@ st.altair_chart(
         value="attempts",
         x_title=t("col.attempts"),
         y_title=t("col.provider"),
+        language=session.language,
     ),
     width="stretch",
 )
@@ -100,8 +105,12 @@ st.dataframe(
         "messages": t("col.messages"),
         "attempts": t("col.attempts"),
         "senders": t("col.senders"),
-        "first_seen": st.column_config.DatetimeColumn(t("col.first_seen"), format="YYYY-MM-DD HH:mm", timezone="UTC"),
-        "last_seen": st.column_config.DatetimeColumn(t("col.last_seen"), format="YYYY-MM-DD HH:mm", timezone="UTC"),
+        "first_seen": st.column_config.DatetimeColumn(
+            t("col.first_seen"), format=formats.grid_minutes(session.language), timezone="UTC"
+        ),
+        "last_seen": st.column_config.DatetimeColumn(
+            t("col.last_seen"), format=formats.grid_minutes(session.language), timezone="UTC"
+        ),
         "reply": st.column_config.TextColumn(t("col.response"), width="large"),
     },
 )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
+from dashboards import formats
 from dashboards.auth import BY_ID, guard
 from dashboards.filters import period_picker, plain
 from warehouse import COMPLAINT_GROUPS, complaint_detail, complaint_list, complaint_rates, complaint_totals
@@ -17,11 +18,12 @@ st.title(t("complaints.title"))
 period = period_picker(session)
 totals = complaint_totals(session.warehouse, period)
 cells = st.columns(3)
-cells[0].metric(t("complaints.count"), f"{totals['complaints']:,}")
+cells[0].metric(t("complaints.count"), formats.number(totals["complaints"], session.language))
 cells[1].metric(
-    t("complaints.per_thousand"), "-" if totals["per_thousand"] is None else f"{totals['per_thousand']:.3f}"
+    t("complaints.per_thousand"),
+    "-" if totals["per_thousand"] is None else formats.number(totals["per_thousand"], session.language, digits=3),
 )
-cells[2].metric(t("complaints.not_spam"), f"{totals['not_spam']:,}")
+cells[2].metric(t("complaints.not_spam"), formats.number(totals["not_spam"], session.language))
 st.caption(t("complaints.help"))
 reports = complaint_list(session.warehouse, period)
 if not reports.height:
@@ -44,7 +46,7 @@ by = st.segmented_control(
     key="complaints_by",
 )
 st.dataframe(
-    complaint_rates(session.warehouse, period, by=str(by)),
+    formats.styled(complaint_rates(session.warehouse, period, by=str(by)), session.language),
     hide_index=True,
     key="complaints_rates",
     column_config={
@@ -52,7 +54,7 @@ st.dataframe(
         "complaints": t("complaints.count"),
         "not_spam": t("complaints.not_spam"),
         "delivered": t("status.sent"),
-        "per_thousand": st.column_config.NumberColumn(t("complaints.per_thousand"), format="%.3f"),
+        "per_thousand": t("complaints.per_thousand"),
     },
 )
 
@@ -65,7 +67,9 @@ selection = st.dataframe(
     key="complaints_list",
     column_order=[c for c in reports.columns if c not in ("report_id", "message_key")],
     column_config={
-        "arrival_ts": st.column_config.DatetimeColumn(t("col.ts"), format="YYYY-MM-DD HH:mm", timezone="UTC"),
+        "arrival_ts": st.column_config.DatetimeColumn(
+            t("col.ts"), format=formats.grid_minutes(session.language), timezone="UTC"
+        ),
         "feedback_type": t("complaints.feedback_type"),
         "counted": t("complaints.counted"),
         "provider": t("col.provider"),

@@ -9,12 +9,14 @@ import math
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
+import polars as pl
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from dashboards import charts, exports, links
+from dashboards import charts, exports, formats, links
 from dashboards.auth import BY_ID, guard
 from dashboards.filters import empty_period_hint, period_choice, plain, recall, remember
+from dashboards.i18n import STRINGS
 from reports import PAGE_SIZES
 from warehouse import (
     QUALIFICATIONS,
@@ -32,8 +34,25 @@ from warehouse import (
 )
 
 KINDS = ("attempts", "rejects")
+# The grid's columns, what one reads first on the left (the reply among them), the rest after.
+FIRST_COLUMNS = ("ts", "status", "reason", "sender", "recipient", "response", "sasl_username", "queue_id", "gateway")
+ROW_HEIGHT = 26  # px: 30 rows, the header and the scrollbar in 833 px, the grid fits a 900 px high window
+VISIBLE_ROWS = 30
+HEADER = 35  # px: Streamlit's header row keeps its own height
+SCROLLBAR = 18  # px below the rows for the horizontal scrollbar of the wide grid
 session = guard("logs")
 t = session.t
+lang = session.language
+
+
+def counted(key: str, total: int, **values: object) -> str:
+    """The text of `key` in the plural form `total` asks for in this language (`key_one`, `key_none` for
+    nothing; `key` itself otherwise), so one row is "1 delivery attempt" and an empty page shows no range."""
+    form = "none" if not total else formats.plural(total, lang)
+    chosen = f"{key}_{form}"
+    return t(chosen if chosen in STRINGS else key, total=formats.number(total, lang), **values)
+
+
 links.adopt()
 st.title(t("logs.title"))
 kind = str(
@@ -65,7 +84,9 @@ def list_filter(
 ) -> tuple[str, ...]:
     """A list filter of the LogFilter `field`, starting from its remembered value."""
     kept = [v for v in recall(f"lf_{field}", ()) if v in options]
-    chosen = cell.multiselect(label, options, default=kept, format_func=label_of, key=f"lf_{field}")
+    chosen = cell.multiselect(
+        label, options, default=kept, format_func=label_of, key=f"lf_{field}", placeholder=t("logs.any")
+    )
     return remember(f"lf_{field}", tuple(chosen))
 
 
@@ -142,6 +163,7 @@ links.publish(
         descending=bool(descending),
         kind=kind,
         days=(fixed.start.date(), (fixed.end - timedelta(microseconds=1)).date()) if choice.hours is None else None,
+        hours=choice.clock,
     )
 )
 
@@ -163,15 +185,15 @@ rows = rows_of(
     descending=bool(descending),
     limit=int(page_size),
     offset=(number - 1) * int(page_size),
-)
+).with_columns(pl.col(pl.String).fill_null(""))  # an empty SASL login (or relay...) is blank, not "None"
 
 first = (number - 1) * int(page_size) + 1 if total else 0
 st.caption(
-    t(
+    counted(
         "logs.reject_count" if rejects else "logs.count",
-        total=session.n(total),
-        first=session.n(first),
-        last=session.n(first + rows.height - 1 if total else 0),
+        total,
+        first=formats.number(first, lang),
+        last=formats.number(first + rows.height - 1 if total else 0, lang),
     )
 )
 if not total:
@@ -185,9 +207,8 @@ if histogram.height:
             colour="reason" if rejects else "status",
             x_title=t("col.time_utc"),
             y_title=t("col.rejects" if rejects else "col.attempts"),
-            colours=charts.REASON_COLOURS if rejects else charts.STATUS_COLOURS,
-            height=180,
-            labels=None if rejects else {k: t(f"status.{k}") for k in charts.STATUS_COLOURS},
+            language=lang,
+            height=240,
         ),
         width="stretch",
     )
@@ -198,9 +219,14 @@ selection = st.dataframe(
     on_select="rerun",
     selection_mode="single-row",
     key=f"logs_table_{view}_{number}",
-    column_order=[c for c in rows.columns if c != "message_key"],
+    height=HEADER + ROW_HEIGHT * max(1, min(rows.height, VISIBLE_ROWS)) + SCROLLBAR,
+    row_height=ROW_HEIGHT,
+    column_order=[
+        *(c for c in FIRST_COLUMNS if c in rows.columns),
+        *(c for c in rows.columns if c not in FIRST_COLUMNS and c != "message_key"),
+    ],
     column_config={
-        "ts": st.column_config.DatetimeColumn(t("col.ts"), format="YYYY-MM-DD HH:mm:ss", timezone="UTC"),
+        "ts": st.column_config.DatetimeColumn(t("col.ts"), format=formats.grid_datetime(lang), timezone="UTC"),
         "gateway": t("col.gateway"),
         "queue_id": t("col.queue_id"),
         "sender": t("col.sender"),
@@ -211,7 +237,7 @@ selection = st.dataframe(
         "dsn": "DSN",
         "relay": t("col.relay"),
         "delay": st.column_config.NumberColumn(t("col.delay"), format="%.2f s"),
-        "response": st.column_config.TextColumn(t("col.response"), width="large"),
+        "response": st.column_config.TextColumn(t("col.response"), width=560, help=t("logs.reply_help")),
         "sasl_username": t("col.sasl_username"),
         "message_id": t("col.message_id"),
         "provider": t("col.provider"),
@@ -238,7 +264,7 @@ else:
     actions[0].caption(t("logs.select_hint"))
 
 if not rejects and actions[1].button(
-    t("logs.export_prepare", total=session.n(total)), icon=":material/download:", key="logs_export", disabled=not total
+    counted("logs.export_prepare", total), icon=":material/download:", key="logs_export", disabled=not total
 ):
     st.session_state["logs_ticket"] = (
         view,

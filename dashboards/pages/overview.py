@@ -8,7 +8,7 @@ from datetime import timedelta
 import polars as pl
 import streamlit as st
 
-from dashboards import charts, links
+from dashboards import charts, formats, links
 from dashboards.auth import BY_ID, guard
 from dashboards.filters import empty_period_hint, period_choice, recall
 from warehouse import complaint_totals, overview
@@ -48,13 +48,13 @@ def logs_link(**values: object) -> dict[str, list[str]]:
     """The Logs URL query showing these filters over the Overview's period (drill-down)."""
     fixed = choice.fixed
     days = (fixed.start.date(), (fixed.end - timedelta(microseconds=1)).date()) if choice.hours is None else None
-    return links.logs_query(values, preset=str(recall("period_preset", "24h")), days=days)
+    return links.logs_query(values, preset=str(recall("period_preset", "24h")), days=days, hours=choice.clock)
 
 
 def drill_table(frame: pl.DataFrame, column: str, field: str, key: str) -> None:
     """A table of counts by `column`; selecting a row opens the Logs filtered on it (`field`)."""
     shown = st.dataframe(
-        charts.coloured(noted(frame), "error_rate", prefs.warn_rate, prefs.critical_rate),
+        charts.coloured(noted(frame), "error_rate", prefs.warn_rate, prefs.critical_rate, language=session.language),
         hide_index=True,
         column_config={column: t(f"col.{column}"), **count_columns()},
         column_order=[column, *SHOWN],
@@ -79,9 +79,9 @@ def body() -> None:
         rate, prefs.warn_rate, prefs.critical_rate, undelivered=bool(totals["attempts"]) and not totals["sent"]
     )
     cells = st.columns(6)
-    cells[0].metric(t("col.attempts"), session.n(totals["attempts"]))
+    cells[0].metric(t("col.attempts"), formats.number(totals["attempts"], session.language))
     for cell, status in zip(cells[1:5], ("sent", "deferred", "bounced", "expired"), strict=True):
-        cell.metric(t(f"status.{status}"), session.n(totals[status]))
+        cell.metric(t(f"status.{status}"), formats.number(totals[status], session.language))
         if totals[status]:
             cell.page_link(
                 BY_ID["logs"].path,
@@ -89,7 +89,7 @@ def body() -> None:
                 icon=":material/list_alt:",
                 query_params=logs_link(statuses=[status]),
             )
-    cells[5].metric(t("col.error_rate"), "-" if rate is None else f"{rate:.2f} %")
+    cells[5].metric(t("col.error_rate"), formats.percent(rate, session.language))
     label = "undelivered" if level == "critical" and totals["attempts"] and not totals["sent"] else level
     cells[5].badge(
         t(f"level.{label}"), color={"ok": "green", "warn": "orange", "critical": "red", "none": "gray"}[level]
@@ -97,15 +97,18 @@ def body() -> None:
     st.caption(
         t(
             "overview.rate_help_soft" if prefs.soft_is_error else "overview.rate_help_hard",
-            warn=prefs.warn_rate,
-            critical=prefs.critical_rate,
+            warn=formats.number(prefs.warn_rate, session.language, digits=1),
+            critical=formats.number(prefs.critical_rate, session.language, digits=1),
         )
     )
     complaints = complaint_totals(session.warehouse, period)
     rate_1000 = complaints["per_thousand"]
     cells = st.columns(6)
-    cells[0].metric(t("complaints.count"), session.n(complaints["complaints"]))
-    cells[1].metric(t("complaints.per_thousand"), "-" if rate_1000 is None else f"{rate_1000:.3f}")
+    cells[0].metric(t("complaints.count"), formats.number(complaints["complaints"], session.language))
+    cells[1].metric(
+        t("complaints.per_thousand"),
+        "-" if rate_1000 is None else formats.number(rate_1000, session.language, digits=3),
+    )
     if not totals["attempts"]:
         if not empty_period_hint(session):
             st.info(t("common.no_data"))
@@ -119,8 +122,7 @@ def body() -> None:
             colour="status",
             x_title=t("col.time_utc"),
             y_title=t("col.attempts"),
-            colours=charts.STATUS_COLOURS,
-            labels={k: t(f"status.{k}") for k in charts.STATUS_COLOURS},
+            language=session.language,
         ),
         width="stretch",
     )

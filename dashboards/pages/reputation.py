@@ -23,7 +23,7 @@ if not data.table.height:
 
 st.caption(t("reputation.help"))
 st.dataframe(
-    charts.flagged(data.table, list(HIGHLIGHTED_REASONS)),
+    charts.flagged(data.table, list(HIGHLIGHTED_REASONS), language=session.language),
     hide_index=True,
     key="reputation_table",
     column_config={
@@ -67,6 +67,7 @@ if series.height:
             colour="provider",
             x_title=t("col.time_utc"),
             y_title=t(f"reputation.{metric}"),
+            language=session.language,
         ),
         width="stretch",
     )
@@ -79,6 +80,7 @@ if series.height:
             colour="provider",
             x_title=t("col.time_utc"),
             y_title=t("reputation.flagged"),
+            language=session.language,
             height=200,
         ),
         width="stretch",
