@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from ingest.fbl import connect as connect_mailbox
     from ingest.follow import LocalCollector, LocalFiles
     from ingest.gateways import (
+        NO_QUEUE,
         Gateway,
         GatewayError,
         delete_gateway,
@@ -100,6 +101,7 @@ _PUBLIC = {
     "LocalCollector": "ingest.follow",
     "LocalFiles": "ingest.follow",
     "Gateway": "ingest.gateways",
+    "NO_QUEUE": "ingest.gateways",
     "GatewayError": "ingest.gateways",
     "delete_gateway": "ingest.gateways",
     "gateway_name": "ingest.gateways",

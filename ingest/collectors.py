@@ -39,7 +39,9 @@ def probe(home: Path, gateway: Gateway, *, accept_host_key: bool, queue: bool = 
         ]
         if session is not None:
             report["host_key"] = session.fingerprint
-        if queue:
+        if queue and not gateway.has_queue:
+            report["queue"] = "none: no queue to snapshot"
+        elif queue:
             run_command = local_runner() if session is None else session.run
             try:
                 output = run_command(gateway.queue_command)

@@ -20,6 +20,8 @@ from relaywatch.core import RelaywatchError, file_lock, locks_dir, write_atomic
 REGISTRY_NAME = "gateways.toml"
 KNOWN_HOSTS_NAME = "known_hosts"
 DEFAULT_QUEUE_COMMAND = "postqueue -j"
+NO_QUEUE = "none"
+"""The queue command of a gateway whose Postfix queue cannot be read (a log shipped from elsewhere)."""
 NAME_PATTERN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_-]|\.(?!\.)){0,62}")
 """A gateway name as typed (stored lower-cased): ASCII letters, digits, '.', '_', '-', at most 63, no
 '..' (acl's grants check gateway names with the same rule; tests/test_names.py holds them to it)."""
@@ -42,6 +44,11 @@ class Gateway:
     key: str | None = None
     ips: tuple[str, ...] = field(default_factory=tuple)
     queue_command: str = DEFAULT_QUEUE_COMMAND
+
+    @property
+    def has_queue(self) -> bool:
+        """False when the gateway's queue is not to be snapshotted (`--queue-command none`)."""
+        return self.queue_command != NO_QUEUE
 
     @property
     def local(self) -> bool:

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from acl import NotFound, Scope, get_user, local_operator, open_store, token_create, user_add, user_grant
+from ingest import NO_QUEUE
 from relaywatch.core import CONFIG_NAME, control_db, open_home, write_atomic
 from relaywatch.demo_postfix import DemoPostfix
 from relaywatch.demo_postfix import unavailable_reason as postfix_unavailable
@@ -208,7 +209,7 @@ def serve(directory: Path, port: int) -> None:
     elif OLD_LIVE_CONFIG in text:
         write_atomic(config, text.replace(OLD_LIVE_CONFIG, LIVE_CONFIG.split("[collect]\n", 1)[1]))
     if LIVE not in {g.name for g in gateway_list(home)}:
-        gateway_add(home, LIVE, log_path=str(log))
+        gateway_add(home, LIVE, log_path=str(log), queue_command=NO_QUEUE)
     postfix = start_postfix(directory.absolute(), home)
     stop = threading.Event()
     threads = [

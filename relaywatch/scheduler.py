@@ -254,7 +254,12 @@ class GatewayWorker(threading.Thread):
                 report_failure(self.home, self.gateway.name, exc, delay)
                 self.stop.wait(delay)  # the back-off holds even while file events keep waking the follower
                 continue
-            if settings.queue_seconds and time.monotonic() >= next_queue and backoff.failures == 0:
+            if (
+                settings.queue_seconds
+                and self.gateway.has_queue
+                and time.monotonic() >= next_queue
+                and backoff.failures == 0
+            ):
                 take_queue_snapshot(self.home, collector, self.lake, settings)
                 next_queue = time.monotonic() + settings.queue_seconds
             if local and backoff.failures == 0:
@@ -377,7 +382,7 @@ def run_once(
     if settings.queue_seconds and gateways:
         with ThreadPoolExecutor(max_workers=len(gateways), thread_name_prefix="queue") as pool:
             for name, gateway in gateways.items():
-                if isinstance(outcomes[name], CollectResult):
+                if gateway.has_queue and isinstance(outcomes[name], CollectResult):
                     pool.submit(snapshot_once, home, gateway, lake, settings)
     send_due_reports(home)
     failed = {name: str(outcome) for name, outcome in outcomes.items() if isinstance(outcome, Exception)}

@@ -40,7 +40,7 @@ def gateway() -> None:
 @click.option("--key", type=click.Path(exists=True, dir_okay=False), help="Private key for --ssh.")
 @click.option("--log", "log_path", required=True, metavar="PATH", help="Postfix log on the gateway.")
 @click.option("--ip", "ips", multiple=True, metavar="ADDR", help="Outgoing IP address of the gateway.")
-@click.option("--queue-command", default=None, help="Queue listing command (default: postqueue -j).")
+@click.option("--queue-command", default=None, help="Queue listing command (default: postqueue -j; none: no queue).")
 @click.option("--accept-host-key", is_flag=True, help="First contact: pin the host key the gateway shows.")
 @home_option
 def add(
