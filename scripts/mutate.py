@@ -48,6 +48,9 @@ FUNCTIONS = {
     },
 }
 """Where only part of a module guards data, the functions mutated; the others are left alone."""
+FORKSERVER = {"warehouse/classify.py", "ingest/collect.py"}
+"""Targets whose tests start polars' thread pool: a worker forked from a process running it deadlocks,
+so their mutants are forked from a server that has imported nothing."""
 PACKAGES = ["acl", "ingest", "warehouse", "relaywatch", "dashboards", "reports", "tests"]
 
 
@@ -91,6 +94,8 @@ def run_target(module: str, tests: list[str], children: int, keep: Path | None) 
                 f"\n[tool.mutmut]\nsource_paths = [{module!r}]\n"
                 f"pytest_add_cli_args_test_selection = {tests!r}\nalso_copy = {PACKAGES!r}\n"
             )
+            if module in FORKSERVER:
+                config.write('process_isolation = "forkserver"\nforkserver_warmup = "none"\n')
         mutmut = [sys.executable, "-m", "mutmut"]
         subprocess.run(
             [*mutmut, "run", "--max-children", str(children)], cwd=tree, check=False, stdout=subprocess.DEVNULL
