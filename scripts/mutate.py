@@ -9,6 +9,7 @@ listed for review. Slow, so not part of `make test`.
 from __future__ import annotations
 
 import argparse
+import ast
 import re
 import shutil
 import subprocess
@@ -20,21 +21,71 @@ ROOT = Path(__file__).resolve().parent.parent
 TARGETS = {
     "acl/scope.py": ["tests/test_acl_scope.py", "tests/test_acl_grants.py"],
     "acl/sqlguard.py": ["tests/test_acl_sqlguard.py"],
-    "warehouse/classify.py": ["tests/test_classify.py", "tests/test_rule_examples.py"],
-    "ingest/collect.py": ["tests/test_collect_local.py", "tests/test_collect_backoff.py"],
+    "warehouse/classify.py": [
+        "tests/test_classify.py",
+        "tests/test_rule_examples.py",
+        "tests/test_classify_precedence.py",
+    ],
+    "ingest/collect.py": [
+        "tests/test_collect_local.py",
+        "tests/test_collect_backoff.py",
+        "tests/test_collect_exactly_once.py",
+    ],
 }
+FUNCTIONS = {
+    # the classifier's precedence: rule order (local first) and the tiers deciding a qualification
+    "warehouse/classify.py": {"load_rules", "_match", "RuleSet.table", "RuleSet.known"},
+    # the collector's exactly-once parts: rotation order, identity, committed offsets, skip and retry
+    "ingest/collect.py": {
+        "rotation_set",
+        "whole_hash",
+        "plan_file",
+        "skipping_bad_gzip",
+        "plan",
+        "read_planned",
+        "collect_log",
+        "is_truncated_gzip",
+    },
+}
+"""Where only part of a module guards data, the functions mutated; the others are left alone."""
+FORKSERVER = {"warehouse/classify.py", "ingest/collect.py"}
+"""Targets whose tests start polars' thread pool: a worker forked from a process running it deadlocks,
+so their mutants are forked from a server that has imported nothing."""
 PACKAGES = ["acl", "ingest", "warehouse", "relaywatch", "dashboards", "reports", "tests"]
 
 
-def run_target(module: str, tests: list[str], children: int) -> tuple[int, int, list[str]]:
-    """(killed, total, survivors) of one module's mutants."""
+def exclude_functions(path: Path, keep: set[str]) -> None:
+    """Mark every function of `path` not named in `keep` (`name` or `Class.name`) with mutmut's
+    `# pragma: no mutate block`, in the scratch copy only."""
+    lines = path.read_text().splitlines()
+    tree = ast.parse("\n".join(lines))
+    headers = []
+    for node in tree.body:
+        members = [(f"{node.name}.", child) for child in node.body] if isinstance(node, ast.ClassDef) else [("", node)]
+        for prefix, member in members:
+            function = isinstance(member, ast.FunctionDef | ast.AsyncFunctionDef)
+            if function and prefix + member.name not in keep and member.body[0].lineno > member.lineno:
+                headers.append(member.body[0].lineno - 2)
+    for index in headers:
+        if not lines[index].partition("#")[0].rstrip().endswith(":"):
+            raise SystemExit(f"{path}:{index + 1}: cannot mark the function header for mutmut")
+        lines[index] += "  # pragma: no mutate block"
+    path.write_text("\n".join(lines) + "\n")
+
+
+def run_target(module: str, tests: list[str], children: int, keep: Path | None) -> tuple[int, int, list[str]]:
+    """(killed, total, survivors) of one module's mutants; with `keep`, its scratch tree is kept there."""
     with tempfile.TemporaryDirectory(prefix="rw-mutate-") as scratch:
-        tree = Path(scratch) / "tree"
+        tree = keep / module.replace("/", "_").removesuffix(".py") if keep else Path(scratch) / "tree"
+        if tree.exists():
+            shutil.rmtree(tree)
         files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True).stdout
         for name in files.decode().split("\0"):
             if name and (ROOT / name).is_file():
                 (tree / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(ROOT / name, tree / name)
+        if module in FUNCTIONS:
+            exclude_functions(tree / module, FUNCTIONS[module])
         with (tree / "tests" / "conftest.py").open("a") as conftest:
             # mutmut calls every mutated function through a trampoline: deeper stacks than in production
             conftest.write("\nimport sys\n\nsys.setrecursionlimit(20000)\n")
@@ -43,6 +94,8 @@ def run_target(module: str, tests: list[str], children: int) -> tuple[int, int, 
                 f"\n[tool.mutmut]\nsource_paths = [{module!r}]\n"
                 f"pytest_add_cli_args_test_selection = {tests!r}\nalso_copy = {PACKAGES!r}\n"
             )
+            if module in FORKSERVER:
+                config.write('process_isolation = "forkserver"\nforkserver_warmup = "none"\n')
         mutmut = [sys.executable, "-m", "mutmut"]
         subprocess.run(
             [*mutmut, "run", "--max-children", str(children)], cwd=tree, check=False, stdout=subprocess.DEVNULL
@@ -60,10 +113,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("modules", nargs="*", default=list(TARGETS), help="modules to mutate (default: all)")
     parser.add_argument("--children", type=int, default=2, help="mutants tested in parallel")
+    parser.add_argument(
+        "--keep", type=Path, help="keep each scratch tree in DIR/<module> (to inspect survivors with `mutmut show`)"
+    )
     args = parser.parse_args()
     rows = []
     for module in args.modules:
-        killed, total, survivors = run_target(module, TARGETS[module], args.children)
+        killed, total, survivors = run_target(module, TARGETS[module], args.children, args.keep)
         rows.append(f"| `{module}` | {total} | {killed} | {total - killed} | {killed / max(total, 1):.1%} |")
         for name in survivors:
             print(f"survived: {name}", file=sys.stderr)

@@ -6,6 +6,7 @@ import duckdb
 import pytest
 
 from acl import SqlRefused, check_user_sql
+from acl.sqlguard import DENIED_FUNCTIONS, MAX_SQL_LENGTH, _builtin_functions
 
 VIEWS = {"deliveries", "messages", "rejects"}
 
@@ -321,3 +322,70 @@ def test_whatever_the_guard_accepts_never_reads_a_hidden_name() -> None:
 
     check()
     assert len(accepted) > 20, "the generator must also produce queries the guard accepts"
+
+
+# ------------------------------------------------------------------ exact refusals (mutation testing)
+
+NO_VIEWS = "(you may query only the views: deliveries, messages, rejects)"
+EXACT_REFUSALS = [
+    ("", "refused: empty query"),
+    ("SELECT 1\x00", "refused: NUL character in query"),
+    ("SELECT * FROM " + "(SELECT * FROM " * 900 + "deliveries" + ")" * 900, "refused: query nested too deeply"),
+    ("SELECT * FROM memory.deliveries", f"refused: qualified name memory.deliveries {NO_VIEWS}"),
+    ("SELECT * FROM memory.main.deliveries", f"refused: qualified name memory.deliveries {NO_VIEWS}"),
+    ("SELECT main.lower('x')", f"refused: qualified function main.lower {NO_VIEWS}"),
+    ("SELECT memory.main.lower('x')", f"refused: qualified function main.lower {NO_VIEWS}"),
+    ("SELECT * FROM main.range(3)", f"refused: table function range() is not allowed {NO_VIEWS}"),
+    ("SELECT * FROM memory.main.range(3)", f"refused: table function range() is not allowed {NO_VIEWS}"),
+    ("SHOW deliveries", f"refused: SHOW is not allowed {NO_VIEWS}"),
+    ("SELECT * FROM (SHOW deliveries)", f"refused: SHOW is not allowed {NO_VIEWS}"),
+    ("SELECT $1", f"refused: positional parameters are not allowed: name them ($since) {NO_VIEWS}"),
+    ("SELECT default", f"refused: unsupported expression DEFAULT {NO_VIEWS}"),
+    ("SELECT * FROM deliveries AT (VERSION => 1)", f"refused: time travel (AT) on deliveries {NO_VIEWS}"),
+    ("SELECT read_blob('x')", f"refused: function read_blob() is not allowed {NO_VIEWS}"),
+]
+
+
+@pytest.mark.parametrize(("sql", "message"), EXACT_REFUSALS)
+def test_a_refusal_says_exactly_why(sql: str, message: str) -> None:
+    with pytest.raises(SqlRefused) as refused:
+        check_user_sql(sql, VIEWS)
+    assert str(refused.value) == message
+
+
+def test_a_user_without_views_is_told_there_are_none() -> None:
+    with pytest.raises(SqlRefused) as refused:
+        check_user_sql("SELECT * FROM deliveries", set())
+    assert str(refused.value) == (
+        "refused: 'deliveries' is not a view you may query (you may query only the views: none)"
+    )
+
+
+def test_a_query_of_exactly_the_maximum_length_is_analysed() -> None:
+    sql = "SELECT '" + "x" * (MAX_SQL_LENGTH - 9) + "'"
+    assert len(sql) == MAX_SQL_LENGTH
+    check_user_sql(sql, VIEWS)
+
+
+def test_named_parameters_pass_and_positional_ones_do_not() -> None:
+    check_user_sql("SELECT * FROM deliveries WHERE ts > $since AND sender = $who", VIEWS)
+    with pytest.raises(SqlRefused, match="positional"):
+        check_user_sql("SELECT * FROM deliveries WHERE ts > ?", VIEWS)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t, secret WHERE n < 3) SELECT * FROM t",
+        "WITH RECURSIVE t(n) AS (SELECT 1 UNION SELECT n + 1 FROM t WHERE n < (SELECT 3 FROM secret)) SELECT * FROM t",
+    ],
+)
+def test_the_recursive_term_of_a_recursive_cte_is_checked(sql: str) -> None:
+    with pytest.raises(SqlRefused, match="'secret'"):
+        check_user_sql(sql, VIEWS)
+
+
+def test_no_denied_function_is_among_the_known_functions() -> None:
+    known = _builtin_functions.__wrapped__()  # uncached: the walker's list as computed now
+    assert not known & DENIED_FUNCTIONS
+    assert "getvariable" not in known and "current_setting" not in known and "lower" in known
