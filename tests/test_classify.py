@@ -506,17 +506,17 @@ def test_every_mapped_reason_is_one_of_ours():
 
 
 def test_heldout_agreement_with_sisimai_does_not_fall_below_its_measured_level():
-    # measured 0.847 on 352 held-out texts (README, Benchmarks); the target, 0.90 on 500, is not met
+    # measured 0.864 on 550 held-out texts (README, Benchmarks); the target, 0.90 on 500, is not met
     report = evaluate_reference(SISIMAI_HELDOUT)
-    assert report.total >= 350
-    assert report.accuracy >= 0.84, format_report(report)
+    assert report.total >= 550
+    assert report.accuracy >= 0.86, format_report(report)
     other = sum(s.predicted for s in report.reasons if s.reason == "other")
     assert other / report.total < 0.05
 
 
 def test_dev_agreement_with_sisimai_does_not_fall_below_its_measured_level():
     report = evaluate_reference(SISIMAI_DEV)
-    assert report.accuracy >= 0.91, format_report(report)
+    assert report.accuracy >= 0.94, format_report(report)
 
 
 def test_filtered_user_unknown_counts_as_agreement_but_policy_words_do_not_make_it_hard_user_unknown():
