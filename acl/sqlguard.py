@@ -119,7 +119,7 @@ EXPRESSION_CLASSES = frozenset(
 
 
 @cache
-def _builtin_functions() -> frozenset[str]:
+def builtin_functions() -> frozenset[str]:
     """Built-in scalar/aggregate/window functions and plain macros, minus the denied ones.
 
     Macros whose body runs a query (e.g. over the catalog) are left out, as is anything a warehouse
@@ -180,7 +180,7 @@ def _parse(sql: str) -> list[dict]:
 class _Walker:
     def __init__(self, allowed_views: Iterable[str]) -> None:
         self.allowed = frozenset(fold(v) for v in allowed_views)
-        self.functions = _builtin_functions()
+        self.functions = builtin_functions()
 
     def refuse(self, why: str) -> SqlRefused:
         views = ", ".join(sorted(self.allowed)) or "none"

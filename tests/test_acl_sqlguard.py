@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from acl import SqlRefused, check_user_sql
-from acl.sqlguard import DENIED_FUNCTIONS, MAX_SQL_LENGTH, _builtin_functions
+from acl.sqlguard import DENIED_FUNCTIONS, MAX_SQL_LENGTH, builtin_functions
 
 VIEWS = {"deliveries", "messages", "rejects"}
 
@@ -386,6 +386,6 @@ def test_the_recursive_term_of_a_recursive_cte_is_checked(sql: str) -> None:
 
 
 def test_no_denied_function_is_among_the_known_functions() -> None:
-    known = _builtin_functions.__wrapped__()  # uncached: the walker's list as computed now
+    known = builtin_functions.__wrapped__()  # uncached: the walker's list as computed now
     assert not known & DENIED_FUNCTIONS
     assert "getvariable" not in known and "current_setting" not in known and "lower" in known

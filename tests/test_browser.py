@@ -123,8 +123,15 @@ def sign_in(page: Page, base: str, name: str) -> None:
     page.goto(base)
     page.get_by_label("Account (name or e-mail address)").fill(name)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    submit_sign_in(page, "Sign in")
     expect(page.get_by_role("heading", name="Overview", exact=True)).to_be_visible()
+
+
+def submit_sign_in(page: Page, button: str) -> None:
+    """Press the sign-in button and wait until the page has loaded its cookie ticket: the session cookie
+    is set by that image's response, a moment after the first page shows (a reload before it signs out)."""
+    with page.expect_response(lambda r: "/auth/cookie/" in r.url and r.ok):
+        page.get_by_role("button", name=button).click()
 
 
 def choose_days(page: Page, first: str, last: str) -> None:

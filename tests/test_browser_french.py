@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests import test_browser
-from tests.test_browser import ARTIFACTS
+from tests.test_browser import ARTIFACTS, submit_sign_in
 from tests.test_dashboards_data import PASSWORD, DemoHome
 
 pytestmark = pytest.mark.server
@@ -51,7 +51,7 @@ def sign_in(page: Page, base: str, name: str, language: str) -> None:
     page.goto(base)
     page.get_by_label(account).fill(name)
     page.get_by_label(password, exact=True).fill(PASSWORD)
-    page.get_by_role("button", name=button).click()
+    submit_sign_in(page, button)
     expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
 
 
