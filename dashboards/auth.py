@@ -60,7 +60,7 @@ PAGES = (
     PageSpec("gateways", "gateways.py", ":material/dns:", (ROOT, ADMIN)),
     PageSpec("policy", "gateway_policy.py", ":material/block:", EVERYONE),
     PageSpec("account", "account.py", ":material/person:", EVERYONE),
-    PageSpec("admin", "admin.py", ":material/admin_panel_settings:", (ROOT,)),
+    PageSpec("admin", "admin.py", ":material/admin_panel_settings:", (ROOT, ADMIN)),
 )
 SIGNIN = PageSpec("signin", "signin.py", ":material/login:", ())
 BY_ID = {p.id: p for p in (*PAGES, SIGNIN)}

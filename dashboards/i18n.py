@@ -432,6 +432,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     # admin
     "admin.title": ("Administration", "Administration"),
     "admin.users": ("Accounts", "Comptes"),
+    "admin.admin_scope": (
+        "You manage the grants of your customers' accounts, within your own grants. Root adds accounts and "
+        "changes roles.",
+        "Vous gérez les droits des comptes de vos clients, dans la limite de vos propres droits. Root ajoute "
+        "les comptes et change les rôles.",
+    ),
     "admin.add_user": ("Add an account", "Ajouter un compte"),
     "admin.audit": ("Audit log", "Journal d'audit"),
     "admin.name": ("Name", "Nom"),

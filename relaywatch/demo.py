@@ -119,7 +119,8 @@ def _policy(home: Path) -> None:
 
 
 def _accounts(home: Path, logins: Path, lake: Lake) -> list[tuple[str, str, str]]:
-    """A root operator and a customer granted one sender domain seen in the demo traffic."""
+    """A root operator, a customer granted one sender domain seen in the demo traffic, and a reseller
+    (role admin) holding that domain, who manages the customer's grants on the Admin page."""
     if logins.is_file():
         return [tuple(line.split("\t")) for line in logins.read_text().splitlines()]  # type: ignore[misc]
     warehouse = Warehouse(lake, Scope.root())
@@ -127,13 +128,18 @@ def _accounts(home: Path, logins: Path, lake: Lake) -> list[tuple[str, str, str]
     warehouse.close()
     store = open_store(control_db(home))
     operator = local_operator()
-    accounts = [("admin", secrets.token_urlsafe(12), "root"), ("customer", secrets.token_urlsafe(12), "user")]
+    accounts = [
+        ("admin", secrets.token_urlsafe(12), "root"),
+        ("customer", secrets.token_urlsafe(12), "user"),
+        ("reseller", secrets.token_urlsafe(12), "admin"),
+    ]
     for name, password, role in accounts:
         try:
             get_user(store, name)
         except NotFound:
             user_add(store, operator, name, role, password)
     user_grant(store, operator, "customer", "domain", domain)
+    user_grant(store, operator, "reseller", "domain", domain)
     write_atomic(logins, "".join(f"{n}\t{p}\t{r}\n" for n, p, r in accounts))
     return accounts
 

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from acl import Scope, get_user, open_store
+from acl import Scope, audit_entries, get_user, local_operator, open_store, user_grant
 from dashboards import backend
 from ingest.queue import QUEUE_SCHEMA
 from reports import load_settings, report_settings, settings_path
@@ -349,6 +349,39 @@ def test_root_manages_accounts_and_grants_and_reads_the_audit_log(
     audit = frame(at, "id")
     assert audit["action"].to_list()[:3] == ["user_revoke", "user_grant", "user_add"]
     assert set(audit["actor"].head(3)) == {"root"}
+
+
+def test_an_admin_grants_its_customers_within_its_own_grants_and_nothing_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = copy_home(tmp_path)
+    store = open_store(home.path / "control.db")
+    bob_domain = home.bob_sender.rpartition("@")[2]
+    user_grant(store, local_operator("tests"), "ops", "domain", bob_domain)
+    at = open_app(home, "ops", monkeypatch)
+    goto(at, "admin.py")
+    assert not at.exception
+    assert frame(at, "name")["name"].to_list() == ["bob"], "only the accounts it shares a grant with"
+    keys = {w.key for w in at.main.button} | {w.key for w in at.main.text_input} | {w.key for w in at.main.selectbox}
+    assert not keys & {"admin_new_name", "admin_role_value", "admin_password_value", "admin_toggle_disabled"}
+    assert not [d for d in at.dataframe if d.key == "admin_audit"]
+
+    at.selectbox(key="admin_user").set_value("bob").run()
+    at.selectbox(key="admin_grant_kind").set_value("domain")
+    at.text_input(key="admin_grant_value").set_value(bob_domain.upper())
+    at.button(key="admin_grant_submit").click().run()
+    assert texts(at.success) == ["Done."]
+    assert f"domain:{bob_domain}" in [g.describe() for g in get_user(store, "bob").grants]
+
+    at.selectbox(key="admin_user").set_value("bob").run()
+    at.selectbox(key="admin_grant_kind").set_value("sender")
+    at.text_input(key="admin_grant_value").set_value(ALICE_SENDER)
+    at.button(key="admin_grant_submit").click().run()
+    assert any("outside your own grants" in e for e in texts(at.error))
+    assert f"sender:{ALICE_SENDER}" not in [g.describe() for g in get_user(store, "bob").grants]
+
+    entries = audit_entries(store, local_operator("tests"))
+    assert (entries[-1].actor, entries[-1].action, entries[-1].target) == ("ops", "user_grant", "bob")
 
 
 def test_the_report_preview_is_an_iframe_of_a_sanitised_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,6 @@
-"""Admin (root): accounts, roles, grants, and the audit log. Every change goes through acl, which checks
+"""Admin: root manages accounts, roles, grants and reads the audit log; an admin manages the grants of the
+`user` accounts it may manage, within its own grants (acl decides which users it lists and what it may
+grant: the page only hides the forms an admin could not use). Every change goes through acl, which checks
 the actor again and writes the audit entry in the same transaction."""
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from acl import (
     ROLES,
     AclError,
     AuditEntry,
+    User,
     audit_entries,
     user_add,
     user_disable,
@@ -35,7 +38,7 @@ if isinstance(notice, str):
 
 
 def act(action: Callable[[], object]) -> None:
-    """Run one acl action as this root; show its refusal, or rerun to show the new state."""
+    """Run one acl action as this user; show its refusal, or rerun to show the new state."""
     try:
         action()
     except AclError as exc:
@@ -57,9 +60,8 @@ def latest_audit(limit: int = 500) -> list[AuditEntry]:
     return list(reversed(entries))
 
 
-users = user_list(session.store, session.user)
-tab_users, tab_add, tab_audit = st.tabs([t("admin.users"), t("admin.add_user"), t("admin.audit")])
-with tab_users:
+def manage_users(users: list[User], is_root: bool) -> None:
+    """The users table and, for the chosen user, its grants (and, for root, role, password, disabled)."""
     st.dataframe(
         [
             {
@@ -84,7 +86,9 @@ with tab_users:
     names = [u.name for u in users]
     name = st.selectbox(t("admin.manage"), names, key="admin_user")
     target = next((u for u in users if u.name == name), None)
-    if target is not None:
+    if target is None:
+        return
+    if is_root:
         left, right = st.columns(2)
         with left.form("admin_role"):
             role = st.selectbox(
@@ -105,29 +109,35 @@ with tab_users:
         label = t("admin.enable") if target.disabled else t("admin.disable")
         if st.button(label, key="admin_toggle_disabled"):
             act(lambda: user_disable(session.store, session.user, target.name, not target.disabled))
-        st.caption(t("account.grant"))
-        for index, grant in enumerate(target.grants):
-            cell_text, cell_button = st.columns([4, 1])
-            cell_text.text(grant.describe())
-            if cell_button.button(t("admin.revoke"), key=f"admin_revoke_{index}"):
-                act(
-                    lambda g=grant: user_revoke(
-                        session.store, session.user, target.name, g.kind, g.value, g.include_subdomains
-                    )
+    st.caption(t("account.grant"))
+    for index, grant in enumerate(target.grants):
+        cell_text, cell_button = st.columns([4, 1])
+        cell_text.text(grant.describe())
+        if cell_button.button(t("admin.revoke"), key=f"admin_revoke_{index}"):
+            act(
+                lambda g=grant: user_revoke(
+                    session.store, session.user, target.name, g.kind, g.value, g.include_subdomains
                 )
-        with st.form("admin_grant", clear_on_submit=True):
-            kind_cell, value_cell, sub_cell = st.columns([1, 3, 1], vertical_alignment="bottom")
-            kind = kind_cell.selectbox(
-                t("admin.grant_kind"), KINDS, key="admin_grant_kind", format_func=lambda k: t(f"grant.{k}")
             )
-            value = value_cell.text_input(t("admin.grant_value"), key="admin_grant_value")
-            subdomains = sub_cell.checkbox(t("admin.subdomains"), key="admin_grant_sub")
-            if st.form_submit_button(t("admin.grant"), key="admin_grant_submit"):
-                act(
-                    lambda: user_grant(
-                        session.store, session.user, target.name, str(kind), value or "", bool(subdomains)
-                    )
-                )
+    with st.form("admin_grant", clear_on_submit=True):
+        kind_cell, value_cell, sub_cell = st.columns([1, 3, 1], vertical_alignment="bottom")
+        kind = kind_cell.selectbox(
+            t("admin.grant_kind"), KINDS, key="admin_grant_kind", format_func=lambda k: t(f"grant.{k}")
+        )
+        value = value_cell.text_input(t("admin.grant_value"), key="admin_grant_value")
+        subdomains = sub_cell.checkbox(t("admin.subdomains"), key="admin_grant_sub")
+        if st.form_submit_button(t("admin.grant"), key="admin_grant_submit"):
+            act(lambda: user_grant(session.store, session.user, target.name, str(kind), value or "", bool(subdomains)))
+
+
+users = user_list(session.store, session.user)
+if not session.user.is_root:
+    st.caption(t("admin.admin_scope"))
+    manage_users(users, is_root=False)
+    st.stop()
+tab_users, tab_add, tab_audit = st.tabs([t("admin.users"), t("admin.add_user"), t("admin.audit")])
+with tab_users:
+    manage_users(users, is_root=True)
 with tab_add, st.form("admin_add", clear_on_submit=True):
     new_name = st.text_input(t("admin.name"), key="admin_new_name")
     new_role = st.selectbox(
