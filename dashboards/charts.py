@@ -96,9 +96,12 @@ def stacked_bars(
     y_title: str,
     language: str,
     height: int = 320,
+    brush: str | None = None,
 ) -> alt.Chart:
     """Counts over time stacked by a category (status, qualification, reason, provider), in `language`
-    (legend, axis and tooltips), the categories coloured by the app's palette."""
+    (legend, axis and tooltips), the categories coloured by the app's palette. Dragging zooms the time
+    axis, or, with `brush`, draws an interval selection of that name over time (the page reads it back
+    from `st.altair_chart(on_select=...)` to set its period)."""
     frame, channel = _coloured(frame, colour, language)
     chart = (
         alt.Chart(frame)
@@ -110,8 +113,11 @@ def stacked_bars(
             tooltip=_tooltip(x, colour, y, language),
         )
         .properties(height=height)
-        .interactive(bind_y=False)
     )
+    if brush is None:
+        chart = chart.interactive(bind_y=False)
+    else:
+        chart = chart.add_params(alt.selection_interval(name=brush, encodings=["x"]))
     return localised(chart, language)
 
 

@@ -514,6 +514,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "logs.reject_count_none": ("No reject matches.", "Aucun refus ne correspond."),
     "logs.export_prepare_one": ("Export {total} row as CSV", "Exporter {total} ligne en CSV"),
+    "logs.brush_hint": (
+        "Drag across the histogram to show only those hours.",
+        "Faites glisser sur l'histogramme pour n'afficher que ces heures.",
+    ),
     "logs.reply_help": (
         "The receiving server's reply; the message detail shows it in full.",
         "La réponse du serveur destinataire ; le détail du message l'affiche en entier.",

@@ -14,7 +14,7 @@ from datetime import date
 
 import streamlit as st
 
-from dashboards.filters import PRESETS, WHOLE_DAYS, remember
+from dashboards.filters import PRESETS, WHOLE_DAYS, remember, reset_period
 
 TEXTS = ("sender", "recipient", "recipient_domain", "sasl_username", "queue_id", "message_id", "text")
 LISTS = {"statuses": "status", "qualifications": "qualification", "reasons": "reason", "gateways": "gateway"}
@@ -60,13 +60,13 @@ def adopt() -> None:
     days = _days((query.get("days") or [""])[0])
     preset = (query.get("period") or [""])[0]
     if days is not None:
-        _adopt("period_preset", "custom")
-        _adopt("period_days", days)
-        _adopt("period_hours", _hours((query.get("hours") or [""])[0]))
-        for key in ("period_from_hour", "period_to_hour"):
-            st.session_state.pop(key, None)
+        remember("period_preset", "custom")
+        remember("period_days", days)
+        remember("period_hours", _hours((query.get("hours") or [""])[0]))
+        reset_period()
     elif preset in PRESETS and preset != "custom":
-        _adopt("period_preset", preset)
+        remember("period_preset", preset)
+        reset_period()
     if query.get("sort"):
         _adopt("logs_sort", query["sort"][0])
     if query.get("order"):

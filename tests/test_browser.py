@@ -38,6 +38,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 pytestmark = pytest.mark.server
+# A sign-in or a rerun on 2 busy cores can take longer than Playwright's 5 s: waits are for events
+# (an element, a URL), so a longer bound costs nothing when things work.
+expect.set_options(timeout=15_000)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

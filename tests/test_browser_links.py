@@ -132,3 +132,32 @@ def test_root_pages_changed_by_issue_16(server: tuple[str, DemoHome], page: Page
             page.get_by_role("tab", name="Audit log").click()
             expect(page.get_by_text("Select an entry to see")).to_be_visible()
         shot(page, name)
+
+
+def test_brushing_the_histogram_sets_an_hour_period_in_the_url(server: tuple[str, DemoHome], page: Page) -> None:
+    base, _ = server
+    sign_in(page, base, "root")
+    page.goto(f"{base}/logs?days=2026-11-21,2026-11-22")
+    expect(page.get_by_text("Drag across the histogram")).to_be_visible()
+    before = page.get_by_text(re.compile(r"delivery attempts match")).inner_text()
+    chart = page.get_by_test_id("stVegaLiteChart").first
+    chart.scroll_into_view_if_needed()
+    box = page.locator('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg').first
+    area = box.bounding_box()
+    assert area is not None
+    y = area["y"] + area["height"] * 0.6
+    page.mouse.move(area["x"] + area["width"] * 0.35, y)
+    page.mouse.down()
+    page.mouse.move(area["x"] + area["width"] * 0.55, y, steps=8)
+    page.mouse.up()
+    expect(page).to_have_url(re.compile(r"hours=\d+(,|%2C)\d+"))
+    query = parse_qs(urlsplit(page.url).query)
+    first, last = query["days"][0].split(",")
+    since, until = (int(h) for h in query["hours"][0].split(","))
+    assert "2026-11-21" <= first <= last <= "2026-11-22", query
+    assert (first, since) < (last, until) and (since, until) != (0, 24), "some hours, not the whole days"
+    after = page.get_by_text(re.compile(r"delivery attempts match"))
+    expect(after).not_to_have_text(before)
+    expect(page.get_by_role("combobox", name="From (UTC)")).to_have_value(f"{since:02d}:00")
+    expect(page.get_by_role("combobox", name="To (UTC)")).to_have_value(f"{until:02d}:00")
+    shot(page, "logs-brushed-root")

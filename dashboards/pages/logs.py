@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import polars as pl
 import streamlit as st
@@ -15,7 +15,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from dashboards import charts, exports, formats, links
 from dashboards.auth import BY_ID, guard
-from dashboards.filters import empty_period_hint, period_choice, plain, recall, remember
+from dashboards.filters import empty_period_hint, period_choice, plain, recall, remember, show_hours
 from dashboards.i18n import STRINGS
 from reports import PAGE_SIZES
 from warehouse import (
@@ -34,6 +34,7 @@ from warehouse import (
 )
 
 KINDS = ("attempts", "rejects")
+BRUSH = "period"  # the histogram's interval selection: dragging over it sets the period
 # The grid's columns, what one reads first on the left (the reply among them), the rest after.
 FIRST_COLUMNS = ("ts", "status", "reason", "sender", "recipient", "response", "sasl_username", "queue_id", "gateway")
 ROW_HEIGHT = 26  # px: 30 rows, the header and the scrollbar in 833 px, the grid fits a 900 px high window
@@ -199,7 +200,7 @@ st.caption(
 if not total:
     empty_period_hint(session, "rejects" if rejects else "deliveries")
 if histogram.height:
-    st.altair_chart(
+    brushed = st.altair_chart(
         charts.stacked_bars(
             histogram,
             x="bucket",
@@ -209,9 +210,19 @@ if histogram.height:
             y_title=t("col.rejects" if rejects else "col.attempts"),
             language=lang,
             height=240,
+            brush=BRUSH,
         ),
         width="stretch",
+        on_select="rerun",
+        selection_mode=BRUSH,
+        key=f"logs_brush_{view}",
     )
+    interval = brushed.selection.get(BRUSH, {}).get("bucket") if brushed else None
+    if interval and len(interval) == 2:  # epoch milliseconds, as Vega-Lite gives a temporal interval
+        start, end = (datetime.fromtimestamp(float(ms) / 1000, UTC) for ms in sorted(interval))
+        show_hours(start, end)
+        st.rerun()
+    st.caption(t("logs.brush_hint"))
 
 selection = st.dataframe(
     rows,
