@@ -43,6 +43,7 @@ SCROLLBAR = 18  # px below the rows for the horizontal scrollbar of the wide gri
 session = guard("logs")
 t = session.t
 lang = session.language
+zone = session.zone
 
 
 def counted(key: str, total: int, **values: object) -> str:
@@ -186,6 +187,7 @@ rows = rows_of(
     limit=int(page_size),
     offset=(number - 1) * int(page_size),
 ).with_columns(pl.col(pl.String).fill_null(""))  # an empty SASL login (or relay...) is blank, not "None"
+rows = formats.in_zone(rows, zone)  # the lake's UTC instants, read in the person's zone
 
 first = (number - 1) * int(page_size) + 1 if total else 0
 st.caption(
@@ -205,10 +207,11 @@ if histogram.height:
             x="bucket",
             y="rejects" if rejects else "attempts",
             colour="reason" if rejects else "status",
-            x_title=t("col.time_utc"),
+            x_title=t("tz.time", zone=zone.key),
             y_title=t("col.rejects" if rejects else "col.attempts"),
             language=lang,
             height=240,
+            zone=zone,
         ),
         width="stretch",
     )
@@ -226,7 +229,9 @@ selection = st.dataframe(
         *(c for c in rows.columns if c not in FIRST_COLUMNS and c != "message_key"),
     ],
     column_config={
-        "ts": st.column_config.DatetimeColumn(t("col.ts"), format=formats.grid_datetime(lang), timezone="UTC"),
+        "ts": st.column_config.DatetimeColumn(
+            t("tz.time", zone=zone.key), format=formats.grid_datetime(lang), timezone=zone.key
+        ),
         "gateway": t("col.gateway"),
         "queue_id": t("col.queue_id"),
         "sender": t("col.sender"),
