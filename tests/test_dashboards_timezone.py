@@ -1,23 +1,29 @@
 """The time-zone preference: checked with zoneinfo, chosen on the Account page, and the times of the Logs,
-Message and Queue pages shown in it (the lake and the period in the URL stay UTC)."""
+Message pages shown in it, in AppTest and in a real browser living in another zone (the lake and the
+period in the URL stay UTC)."""
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from acl import Scope
 from dashboards import backend
 from reports import UserSettings, load_settings, save_settings, settings_path
-from tests.test_dashboards_data import ALICE_SENDER, copy_home, demo_home, texts
+from tests import test_browser
+from tests.test_browser import sign_in
+from tests.test_dashboards_data import ALICE_SENDER, DemoHome, copy_home, demo_home, texts
 from tests.test_dashboards_pages import frame, page_as
 
 PARIS = ZoneInfo("Europe/Paris")
+server, browser = test_browser.server, test_browser.browser  # relaywatch serve + Chromium, this module's own
 
 
 @pytest.mark.parametrize("bad", ["Mars/Olympus", "europe/paris", "../../etc/passwd", "/etc/localtime", "UTC+2"])
@@ -97,3 +103,61 @@ def test_the_zone_is_chosen_on_the_account_page(tmp_path: Path, monkeypatch: pyt
     assert texts(at.success) == ["Saved."]
     assert load_settings(home.path, "alice").timezone == "Europe/Paris"
     assert at.selectbox(key="pref_timezone").value == "Europe/Paris"
+
+
+def in_browser_zone(browser: Browser, zone: str) -> Page:
+    """A page of a new English context whose browser lives in `zone` (what st.context.timezone reports)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US", timezone_id=zone)
+    context.set_default_timeout(20_000)
+    return context.new_page()
+
+
+def hour_labels(page: Page) -> list[int]:
+    """The hours written on the first chart's time axis (labels "HH:MM")."""
+    chart = page.get_by_test_id("stVegaLiteChart").first
+    expect(chart.locator("svg text").first).to_be_attached()
+    page.wait_for_timeout(500)  # the axis is laid out after the marks
+    labels = [t.strip() for t in chart.locator("svg text").all_text_contents()]
+    return [int(t[:2]) for t in labels if re.fullmatch(r"\d\d:\d\d", t)]
+
+
+def header(page: Page, title: str) -> Locator:
+    """The Logs grid's column header titled `title` (in the grid's accessible DOM copy of its canvas)."""
+    return page.locator('[data-testid="stDataFrame"] [role="columnheader"]').filter(has_text=title)
+
+
+@pytest.mark.server
+def test_a_real_browser_draws_the_chart_and_grid_in_the_chosen_zone_not_its_own(
+    server: tuple[str, DemoHome], browser: Browser
+) -> None:
+    base, home = server
+    save_settings(home.path, "root", UserSettings(timezone="America/New_York"))
+    page = in_browser_zone(browser, "Asia/Tokyo")
+    try:
+        sign_in(page, base, "root")
+        page.goto(f"{base}/logs?days=2026-11-25,2026-11-25&hours=8,20")  # UTC hours: 03:00 to 15:00 in New York
+        expect(page.get_by_text("delivery attempts match")).to_be_visible()
+        hours = hour_labels(page)
+        assert hours and all(3 <= h <= 15 for h in hours) and min(hours) < 8, hours
+        expect(header(page, "Time (America/New_York)")).to_be_attached()
+        cells = page.locator('[data-testid="stDataFrame"] [role="gridcell"]')
+        expect(cells.first).to_be_attached()  # the accessible copy holds the values, with their offset
+        times = [c for c in cells.all_text_contents() if re.fullmatch(r"2026-11-25 \d\d:\d\d:\d\d-05:00", c)]
+        assert times and all(3 <= int(c[11:13]) <= 15 for c in times), times
+    finally:
+        page.context.close()
+
+
+@pytest.mark.server
+def test_without_a_preference_times_follow_the_browsers_zone(server: tuple[str, DemoHome], browser: Browser) -> None:
+    base, home = server
+    save_settings(home.path, "root", UserSettings())
+    page = in_browser_zone(browser, "Asia/Tokyo")
+    try:
+        sign_in(page, base, "root")
+        page.goto(f"{base}/logs?days=2026-11-25,2026-11-25&hours=8,12")  # 17:00 to 21:00 in Tokyo
+        expect(header(page, "Time (Asia/Tokyo)")).to_be_attached()
+        hours = hour_labels(page)
+        assert hours and all(17 <= h <= 21 for h in hours), hours
+    finally:
+        page.context.close()
