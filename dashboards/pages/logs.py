@@ -130,7 +130,7 @@ sort = remember(
         t("logs.sort_by"),
         sorts,
         index=sorts.index(kept_sort if kept_sort in sorts else "ts"),
-        format_func=lambda c: t(f"col.{c}"),
+        format_func=lambda c: t("tz.time", zone=zone.key) if c == "ts" else t(f"col.{c}"),
         key="logs_sort",
     ),
 )
