@@ -14,12 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 import streamlit as st
 from babel.numbers import format_decimal
 
 from acl import ADMIN, ROOT, USER, Scope, SessionInvalid, Store, User, login, logout, scope_for, session_user
 from dashboards import backend, cookies
+from dashboards.formats import user_zone
 from dashboards.i18n import translate
 from reports import LANGUAGES, UserSettings, load_settings
 from warehouse import Warehouse
@@ -104,6 +106,11 @@ class Session:
 
     def t(self, key: str, **values: object) -> str:
         return translate(key, self.language, **values)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The zone this person reads times in: its preference, else the browser's, else UTC."""
+        return user_zone(self.settings.timezone, st.context.timezone)
 
     def n(self, value: float) -> str:
         """A number written the way this person's language writes it (1,234 / 1 234)."""

@@ -1,15 +1,19 @@
 """Altair charts and table styling shared by the pages (interactive Vega-Lite: tooltips, zoom, legend).
 
-Chart data are counts and codes from the warehouse; tooltips and tables show text as text.
+Chart data are counts and codes from the warehouse; tooltips and tables show text as text. Time axes are
+drawn on a UTC scale of the wall-clock times in the person's zone (formats.wall_clock), so a chart reads
+in that zone whatever the browser's.
 """
 
 from __future__ import annotations
+
+from zoneinfo import ZoneInfo
 
 import altair as alt
 import pandas as pd
 import polars as pl
 
-from dashboards.formats import styled, time_axis, time_tooltip, vega_locale
+from dashboards.formats import styled, time_axis, time_tooltip, vega_locale, wall_clock
 from dashboards.i18n import STRINGS, translate
 from warehouse import REASONS
 
@@ -72,12 +76,22 @@ def _coloured(frame: pl.DataFrame, field: str, language: str) -> tuple[pl.DataFr
     return frame, alt.Color(f"{field}:N", scale=scale, legend=legend, title=None)
 
 
+UTC_MINUTE = "utcyearmonthdatehoursminutes"  # a tooltip's time unit: read (and written) as UTC, to the minute
+
+
 def _time(x: str, title: str, language: str) -> alt.X:
-    return alt.X(f"{x}:T", title=title, axis=alt.Axis(format=time_axis(language), labelOverlap=True))
+    axis = alt.Axis(format=time_axis(language), labelOverlap=True)
+    return alt.X(f"{x}:T", title=title, axis=axis, scale=alt.Scale(type="utc"))
 
 
 def _tooltip(x: str, field: str, y: str, language: str) -> list[alt.Tooltip]:
-    return [alt.Tooltip(f"{x}:T", format=time_tooltip(language)), alt.Tooltip(f"{field}:N"), alt.Tooltip(f"{y}:Q")]
+    when = alt.Tooltip(f"{x}:T", timeUnit=UTC_MINUTE, format=time_tooltip(language))
+    return [when, alt.Tooltip(f"{field}:N"), alt.Tooltip(f"{y}:Q")]
+
+
+def zoned(frame: pl.DataFrame, x: str, zone: ZoneInfo | None) -> pl.DataFrame:
+    """The chart frame with its time column `x` as wall-clock times of `zone` (UTC when none)."""
+    return wall_clock(frame, x, zone or ZoneInfo("UTC"))
 
 
 def localised(chart: alt.TopLevelMixin, language: str) -> alt.TopLevelMixin:
@@ -96,13 +110,14 @@ def stacked_bars(
     y_title: str,
     language: str,
     height: int = 320,
+    zone: ZoneInfo | None = None,
     brush: str | None = None,
 ) -> alt.Chart:
     """Counts over time stacked by a category (status, qualification, reason, provider), in `language`
-    (legend, axis and tooltips), the categories coloured by the app's palette. Dragging zooms the time
-    axis, or, with `brush`, draws an interval selection of that name over time (the page reads it back
-    from `st.altair_chart(on_select=...)` to set its period)."""
-    frame, channel = _coloured(frame, colour, language)
+    (legend, axis and tooltips) and in `zone` (UTC when none), the categories coloured by the app's palette.
+    Dragging zooms the time axis, or, with `brush`, draws an interval selection of that name over time
+    (the page reads it back from `st.altair_chart(on_select=...)`: wall-clock times of `zone`)."""
+    frame, channel = _coloured(zoned(frame, x, zone), colour, language)
     chart = (
         alt.Chart(frame)
         .mark_bar()
@@ -133,9 +148,10 @@ def rate_lines(
     warn: float | None = None,
     critical: float | None = None,
     height: int = 320,
+    zone: ZoneInfo | None = None,
 ) -> alt.LayerChart:
-    """A percentage over time per category, with optional threshold rules, in `language`."""
-    frame, channel = _coloured(frame, colour, language)
+    """A percentage over time per category, with optional threshold rules, in `language` and `zone`."""
+    frame, channel = _coloured(zoned(frame, x, zone), colour, language)
     lines = (
         alt.Chart(frame)
         .mark_line(point=True)

@@ -96,7 +96,13 @@ def period_choice(session: Session, *, default: str = "7d") -> PeriodChoice:
     hours = PRESETS.get(str(preset))
     if hours is not None:
         period = Period.last(hours)
-        right.caption(session.t("period.shown", start=moment(period.start, lang), end=moment(period.end, lang)))
+        right.caption(
+            session.t(
+                "period.shown",
+                start=moment(period.start, lang, session.zone),
+                end=moment(period.end, lang, session.zone),
+            )
+        )
         return PeriodChoice(hours, period)
     today = datetime.now(UTC).date()
     kept_days = recall("period_days", (today - timedelta(days=6), today))
@@ -126,6 +132,8 @@ def period_choice(session: Session, *, default: str = "7d") -> PeriodChoice:
         **_initial("period_to_hour", kept_clock[1], {"index": kept_clock[1] - 1}, reset),
     )
     clock = remember("period_hours", (int(since), int(until)))
+    if session.zone.key != "UTC":
+        right.caption(session.t("tz.period_utc", zone=session.zone.key))
     first, last = (min(days), max(days)) if days else (today, today)
     return PeriodChoice(None, hours_period(first, last, clock), clock)
 
@@ -171,7 +179,7 @@ def empty_period_hint(session: Session, view: str = "deliveries") -> bool:
         return False
     last = latest.date()
     first = last - timedelta(days=6)
-    st.info(session.t("period.newest", ts=moment(latest, session.language)))
+    st.info(session.t("period.newest", ts=moment(latest, session.language, session.zone)))
     if st.button(
         session.t("period.show_days", first=first.isoformat(), last=last.isoformat()),
         icon=":material/history:",

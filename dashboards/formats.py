@@ -4,14 +4,17 @@ One place for every figure the pages show: metrics and table cells (babel string
 format (a moment.js pattern for st.column_config), and the Vega locale of the charts (d3's
 `formatLocale` and `timeFormatLocale` objects plus the axis' time formats), so "1 234,5", "12,3 %",
 "2 déc." and "14:00" in French come from the same source as "1,234.5", "Dec 2" and "14:00" in English.
+The lake is UTC; times are shown in the person's zone (`user_zone`): text with the zone named (`moment`),
+grids from frames converted to it (`in_zone`), charts from its wall-clock times (`wall_clock`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 import polars as pl
@@ -131,11 +134,58 @@ def plural(count: int, language: str) -> str:
     return str(_locale(language).plural_form(count))
 
 
-def moment(value: datetime, language: str) -> str:
-    """A timestamp in text (captions, notices): the language's short date and 24-hour time, UTC."""
+def user_zone(preference: str, browser: str | None) -> ZoneInfo:
+    """The zone a person's times are shown in: its preference (already checked by reports), else the
+    zone the browser reports (st.context.timezone, untrusted: any unknown name falls back), else UTC."""
+    for name in (preference, browser):
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError, OSError):
+                continue
+    return ZoneInfo("UTC")
+
+
+def moment(value: datetime, language: str, zone: ZoneInfo | None = None, *, seconds: bool = False) -> str:
+    """A timestamp in text (captions, notices, facts): the language's short date and 24-hour time (to the
+    second if asked) in `zone` (UTC by default; a naive value is taken as UTC, as the lake stores it),
+    the zone named after it."""
+    where = zone or ZoneInfo("UTC")
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
     day = re.sub("y+", "y", _date_pattern(language))  # four-digit years
-    pattern = f"{day} {_locale(language).datetime_skeletons['Hm'].pattern}"
-    return f"{format_datetime(value, pattern, tzinfo=value.tzinfo, locale=_locale(language))} UTC"
+    pattern = f"{day} {_locale(language).datetime_skeletons['Hms' if seconds else 'Hm'].pattern}"
+    return f"{format_datetime(aware.astimezone(where), pattern, tzinfo=where, locale=_locale(language))} {where.key}"
+
+
+def _instants(frame: pl.DataFrame) -> list[str]:
+    return [name for name, kind in frame.schema.items() if isinstance(kind, pl.Datetime)]
+
+
+def in_zone(frame: pl.DataFrame, zone: ZoneInfo) -> pl.DataFrame:
+    """The frame with every timestamp column converted to `zone` (same instants; naive ones taken as
+    UTC), so a grid shows, and a download keeps, the time as the person reads it."""
+    return frame.with_columns(
+        (pl.col(c).dt.replace_time_zone("UTC") if frame.schema[c].time_zone is None else pl.col(c))  # type: ignore[attr-defined]
+        .dt.convert_time_zone(zone.key)
+        for c in _instants(frame)
+    )
+
+
+def wall_clock(frame: pl.DataFrame, column: str, zone: ZoneInfo) -> pl.DataFrame:
+    """The frame with `column`'s instants replaced by their wall-clock time in `zone`, labelled UTC.
+
+    Vega draws a time either in the browser's zone or in UTC, never in a named one: a chart on a UTC
+    scale of these values shows the person's zone whatever the browser's (the hour skipped in spring is
+    absent, the hour repeated in autumn drawn twice at the same place)."""
+    converted = in_zone(frame.select(column), zone)[column]
+    return frame.with_columns(converted.dt.replace_time_zone(None).dt.replace_time_zone("UTC").alias(column))
+
+
+def from_wall_clock(epoch_ms: float, zone: ZoneInfo) -> datetime:
+    """The instant a chart drawn by `wall_clock` shows at `epoch_ms` (e.g. a brushed interval's end):
+    that wall-clock time in `zone` (the earlier of a repeated autumn hour), as UTC."""
+    shown = datetime.fromtimestamp(epoch_ms / 1000, UTC).replace(tzinfo=None)
+    return shown.replace(tzinfo=zone).astimezone(UTC)
 
 
 def styled(

@@ -368,6 +368,19 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "account.refresh": ("Overview auto-refresh", "Actualisation automatique de la vue d'ensemble"),
     "account.refresh_off": ("Off", "Désactivée"),
+    # time zones: the lake is UTC, times are shown in the person's zone (named in titles and texts)
+    "tz.time": ("Time ({zone})", "Heure ({zone})"),
+    "tz.titled": ("{title} ({zone})", "{title} ({zone})"),
+    "tz.choice": ("Time zone of the times shown", "Fuseau horaire des heures affichées"),
+    "tz.browser": ("The browser's ({zone})", "Celui du navigateur ({zone})"),
+    "tz.help": (
+        "Tables, charts and notices show times in this zone; the data stay in UTC.",
+        "Tableaux, graphiques et messages affichent les heures dans ce fuseau ; les données restent en UTC.",
+    ),
+    "tz.period_utc": (
+        "Custom days and hours (and those of shared links) are UTC days and hours; times are shown in {zone}.",
+        "Les jours et heures choisis (et ceux des liens partagés) sont en UTC ; les heures sont affichées en {zone}.",
+    ),
     "account.report": ("Deliverability report by e-mail", "Rapport de délivrabilité par e-mail"),
     "account.report_frequency": ("Frequency", "Fréquence"),
     "account.report_hour": ("Sent at (hour)", "Envoyé à (heure)"),

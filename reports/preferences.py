@@ -15,6 +15,7 @@ import json
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from relaywatch.core import write_atomic
 
@@ -29,7 +30,8 @@ class UserSettings:
 
     language: "" follows the browser (reports: English); soft_is_error: count soft failures (deferrals)
     in the error rate; warn_rate / critical_rate: error-rate thresholds (percent) coloured orange / red;
-    refresh_seconds: the Overview's auto-refresh (0: off); page_size: rows per Logs page.
+    refresh_seconds: the Overview's auto-refresh (0: off); page_size: rows per Logs page;
+    timezone: the IANA zone the dashboards show times in ("" follows the browser, else UTC).
     """
 
     language: str = ""
@@ -38,6 +40,7 @@ class UserSettings:
     critical_rate: float = 15.0
     refresh_seconds: int = 60
     page_size: int = 100
+    timezone: str = ""
 
     def checked(self) -> UserSettings:
         """The same settings with every out-of-range value replaced by its default."""
@@ -53,6 +56,8 @@ class UserSettings:
             fixes["refresh_seconds"] = default.refresh_seconds
         if self.page_size not in PAGE_SIZES:
             fixes["page_size"] = default.page_size
+        if self.timezone and not known_zone(self.timezone):
+            fixes["timezone"] = default.timezone
         return replace(self, **fixes)  # type: ignore[arg-type]
 
     def level(self, error_rate: float | None) -> str:
@@ -60,6 +65,15 @@ class UserSettings:
         if error_rate is None or error_rate < self.warn_rate:
             return "ok"
         return "critical" if error_rate >= self.critical_rate else "warn"
+
+
+def known_zone(name: str) -> bool:
+    """Whether `name` is an IANA time zone zoneinfo can load ("Europe/Paris"; not "Mars/Olympus", not a path)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
 
 
 def settings_path(home: Path, user_name: str) -> Path:

@@ -4,6 +4,7 @@ babel), and every chart uses the app's one palette with legends in the person's 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import polars as pl
 import pytest
@@ -36,6 +37,70 @@ def test_dates_in_text_and_in_the_grid() -> None:
     assert formats.moment(moment, "en") == "12/2/2026 14:05 UTC"
     assert formats.grid_datetime("fr") == "DD/MM/YYYY HH:mm:ss"
     assert formats.grid_minutes("en") == "M/D/YYYY HH:mm"
+
+
+@pytest.mark.parametrize(
+    ("utc", "zone", "shown"),
+    [
+        (datetime(2026, 3, 29, 0, 59), "Europe/Paris", "29/03/2026 01:59 Europe/Paris"),  # CET, +1
+        (datetime(2026, 3, 29, 1, 0), "Europe/Paris", "29/03/2026 03:00 Europe/Paris"),  # 02:00 skipped, CEST
+        (datetime(2026, 10, 25, 0, 30), "Europe/Paris", "25/10/2026 02:30 Europe/Paris"),  # CEST, +2
+        (datetime(2026, 10, 25, 1, 30), "Europe/Paris", "25/10/2026 02:30 Europe/Paris"),  # again, CET
+        (datetime(2026, 3, 8, 6, 59), "America/New_York", "08/03/2026 01:59 America/New_York"),  # EST, -5
+        (datetime(2026, 3, 8, 7, 0), "America/New_York", "08/03/2026 03:00 America/New_York"),  # EDT, -4
+        (datetime(2026, 11, 1, 5, 30), "America/New_York", "01/11/2026 01:30 America/New_York"),  # EDT
+        (datetime(2026, 11, 1, 6, 30), "America/New_York", "01/11/2026 01:30 America/New_York"),  # EST
+        (datetime(2026, 12, 2, 14, 5), "UTC", "02/12/2026 14:05 UTC"),
+    ],
+)
+def test_a_utc_time_is_written_in_the_persons_zone_across_dst(utc: datetime, zone: str, shown: str) -> None:
+    assert formats.moment(utc.replace(tzinfo=UTC), "fr", ZoneInfo(zone)) == shown
+    assert formats.moment(utc, "fr", ZoneInfo(zone)) == shown, "a naive time is a UTC time (the lake's)"
+
+
+def test_a_moment_to_the_second_in_english() -> None:
+    when = datetime(2026, 7, 1, 12, 0, 7, tzinfo=UTC)
+    assert (
+        formats.moment(when, "en", ZoneInfo("America/New_York"), seconds=True) == "7/1/2026 08:00:07 America/New_York"
+    )
+
+
+def test_grid_frames_keep_their_instants_in_the_persons_zone() -> None:
+    utc = [datetime(2026, 3, 29, 0, 59, tzinfo=UTC), datetime(2026, 3, 29, 1, 0, tzinfo=UTC)]
+    frame = pl.DataFrame({"ts": utc, "naive": [datetime(2026, 11, 1, 6, 30), None], "n": [1, 2]})
+    paris = formats.in_zone(frame, ZoneInfo("Europe/Paris"))
+    assert paris.schema["ts"] == pl.Datetime("us", "Europe/Paris") and paris["n"].to_list() == [1, 2]
+    assert [t.strftime("%H:%M %Z") for t in paris["ts"]] == ["01:59 CET", "03:00 CEST"]
+    assert paris["ts"].dt.convert_time_zone("UTC").to_list() == utc, "same instants"
+    york = formats.in_zone(frame, ZoneInfo("America/New_York"))
+    assert york["naive"][0].strftime("%Y-%m-%d %H:%M %Z") == "2026-11-01 01:30 EST"
+
+
+def test_chart_times_are_the_wall_clock_of_the_zone_on_a_utc_scale() -> None:
+    frame = pl.DataFrame({"bucket": [datetime(2026, 10, 25, 0, 30, tzinfo=UTC)], "status": ["sent"], "attempts": [1]})
+    wall = formats.wall_clock(frame, "bucket", ZoneInfo("Europe/Paris"))
+    assert wall["bucket"].to_list() == [datetime(2026, 10, 25, 2, 30, tzinfo=UTC)]
+    spec = charts.stacked_bars(
+        frame,
+        x="bucket",
+        y="attempts",
+        colour="status",
+        x_title="t",
+        y_title="n",
+        language="en",
+        zone=ZoneInfo("America/New_York"),
+    ).to_dict()
+    [rows] = spec["datasets"].values()
+    assert rows[0]["bucket"].startswith("2026-10-24T20:30:00"), "New York's wall clock (EDT, -4)"
+    assert spec["encoding"]["x"]["scale"]["type"] == "utc", "drawn as UTC: the browser's zone plays no part"
+    assert spec["encoding"]["tooltip"][0]["timeUnit"] == charts.UTC_MINUTE
+
+
+def test_the_shown_zone_is_the_preference_else_the_browsers_else_utc() -> None:
+    assert formats.user_zone("Europe/Paris", "America/New_York").key == "Europe/Paris"
+    assert formats.user_zone("", "America/New_York").key == "America/New_York"
+    assert formats.user_zone("", "Not/AZone").key == "UTC", "the browser's word is not trusted"
+    assert formats.user_zone("", None).key == "UTC"
 
 
 def test_plural_categories_follow_the_language() -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from dashboards.filters import covering_hours, hours_period
+from dashboards.formats import from_wall_clock
 
 instants = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2026, 12, 31), timezones=st.just(UTC))
 
@@ -31,3 +33,10 @@ def test_an_interval_ending_at_midnight_ends_the_previous_day_at_24() -> None:
         datetime(2026, 11, 21).date(),
         (22, 24),
     )
+
+
+def test_a_brushed_paris_wall_clock_time_is_the_utc_instant_it_shows() -> None:
+    paris = ZoneInfo("Europe/Paris")
+    shown = datetime(2026, 7, 1, 14, 0, tzinfo=UTC).timestamp() * 1000  # drawn as 14:00 on the chart
+    assert from_wall_clock(shown, paris) == datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+    assert from_wall_clock(shown, ZoneInfo("UTC")) == datetime(2026, 7, 1, 14, 0, tzinfo=UTC)

@@ -1,9 +1,10 @@
-"""Account: what this account may see, its password, language and error-rate preferences (kept in
+"""Account: what this account may see, its password, language, time zone and error-rate preferences (kept in
 DIR/settings/<account>.json), the mailed report's settings (control.db, reports) and its preview."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, replace
+from zoneinfo import available_timezones
 
 import streamlit as st
 
@@ -11,6 +12,7 @@ from acl import ADMIN, ROOT, InvalidValue, LoginFailed, PermissionDenied, Thrott
 from dashboards import auth
 from dashboards.auth import guard
 from dashboards.filters import plain
+from dashboards.formats import user_zone
 from dashboards.tokens_section import tokens_section
 from reports import (
     LANGUAGES,
@@ -80,6 +82,15 @@ with st.form("account_preferences"):
     size = right.selectbox(
         t("logs.page_size"), PAGE_SIZES, index=PAGE_SIZES.index(prefs.page_size), key="pref_page_size"
     )
+    zones = ("", *sorted(available_timezones() | {prefs.timezone} - {""}))
+    timezone = st.selectbox(
+        t("tz.choice"),
+        zones,
+        index=zones.index(prefs.timezone),
+        format_func=lambda z: z or t("tz.browser", zone=user_zone("", st.context.timezone).key),
+        help=t("tz.help"),
+        key="pref_timezone",
+    )
     if st.form_submit_button(t("account.save"), type="primary", key="pref_save"):
         if critical < warn:
             st.error(t("account.thresholds_order"))
@@ -93,6 +104,7 @@ with st.form("account_preferences"):
                     critical_rate=float(critical),
                     refresh_seconds=int(refresh),
                     page_size=int(size),
+                    timezone=str(timezone or ""),
                 )
             )
 

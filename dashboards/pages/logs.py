@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import polars as pl
 import streamlit as st
@@ -44,6 +44,7 @@ SCROLLBAR = 18  # px below the rows for the horizontal scrollbar of the wide gri
 session = guard("logs")
 t = session.t
 lang = session.language
+zone = session.zone
 
 
 def counted(key: str, total: int, **values: object) -> str:
@@ -130,7 +131,7 @@ sort = remember(
         t("logs.sort_by"),
         sorts,
         index=sorts.index(kept_sort if kept_sort in sorts else "ts"),
-        format_func=lambda c: t(f"col.{c}"),
+        format_func=lambda c: t("tz.time", zone=zone.key) if c == "ts" else t(f"col.{c}"),
         key="logs_sort",
     ),
 )
@@ -187,6 +188,7 @@ rows = rows_of(
     limit=int(page_size),
     offset=(number - 1) * int(page_size),
 ).with_columns(pl.col(pl.String).fill_null(""))  # an empty SASL login (or relay...) is blank, not "None"
+rows = formats.in_zone(rows, zone)  # the lake's UTC instants, read in the person's zone
 
 first = (number - 1) * int(page_size) + 1 if total else 0
 st.caption(
@@ -206,10 +208,11 @@ if histogram.height:
             x="bucket",
             y="rejects" if rejects else "attempts",
             colour="reason" if rejects else "status",
-            x_title=t("col.time_utc"),
+            x_title=t("tz.time", zone=zone.key),
             y_title=t("col.rejects" if rejects else "col.attempts"),
             language=lang,
             height=240,
+            zone=zone,
             brush=BRUSH,
         ),
         width="stretch",
@@ -218,8 +221,8 @@ if histogram.height:
         key=f"logs_brush_{view}",
     )
     interval = brushed.selection.get(BRUSH, {}).get("bucket") if brushed else None
-    if interval and len(interval) == 2:  # epoch milliseconds, as Vega-Lite gives a temporal interval
-        start, end = (datetime.fromtimestamp(float(ms) / 1000, UTC) for ms in sorted(interval))
+    if interval and len(interval) == 2:  # epoch ms of the chart's wall-clock times in `zone`
+        start, end = (formats.from_wall_clock(float(ms), zone) for ms in sorted(interval))
         show_hours(start, end)
         st.rerun()
     st.caption(t("logs.brush_hint"))
@@ -237,7 +240,9 @@ selection = st.dataframe(
         *(c for c in rows.columns if c not in FIRST_COLUMNS and c != "message_key"),
     ],
     column_config={
-        "ts": st.column_config.DatetimeColumn(t("col.ts"), format=formats.grid_datetime(lang), timezone="UTC"),
+        "ts": st.column_config.DatetimeColumn(
+            t("tz.time", zone=zone.key), format=formats.grid_datetime(lang), timezone=zone.key
+        ),
         "gateway": t("col.gateway"),
         "queue_id": t("col.queue_id"),
         "sender": t("col.sender"),

@@ -9,7 +9,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from dashboards import links
+from dashboards import charts, formats, links
 from dashboards.auth import BY_ID, guard
 from dashboards.filters import period_picker
 from warehouse import queue
@@ -19,6 +19,7 @@ LOGS_PERIOD = "7d"
 
 session = guard("queue")
 t = session.t
+zone = session.zone
 st.title(t("queue.title"))
 period = period_picker(session, default="24h")
 data = queue(session.warehouse, period)
@@ -51,7 +52,7 @@ for row in stuck.iter_rows(named=True):
 st.caption(t("queue.stuck_help", hours=data.stuck_hours))
 
 shown = st.dataframe(
-    data.summary,
+    formats.in_zone(data.summary, zone),
     hide_index=True,
     key="queue_summary",
     on_select="rerun",
@@ -69,12 +70,16 @@ shown = st.dataframe(
     ],
     column_config={
         "gateway": t("col.gateway"),
-        "snapshot_ts": st.column_config.DatetimeColumn(t("queue.snapshot"), format="YYYY-MM-DD HH:mm", timezone="UTC"),
+        "snapshot_ts": st.column_config.DatetimeColumn(
+            t("tz.titled", title=t("queue.snapshot"), zone=zone.key), format="YYYY-MM-DD HH:mm", timezone=zone.key
+        ),
         "messages": t("col.messages"),
         "recipients": t("message.recipients"),
         "bytes": st.column_config.NumberColumn(t("message.size"), format="bytes"),
         "oldest_arrival": st.column_config.DatetimeColumn(
-            t("queue.oldest_arrival"), format="YYYY-MM-DD HH:mm", timezone="UTC"
+            t("tz.titled", title=t("queue.oldest_arrival"), zone=zone.key),
+            format="YYYY-MM-DD HH:mm",
+            timezone=zone.key,
         ),
         "oldest_hours": st.column_config.NumberColumn(t("queue.oldest"), format="%.1f h"),
         "stuck": st.column_config.NumberColumn(t("queue.stuck", hours=data.stuck_hours)),
@@ -105,13 +110,13 @@ if data.domains.height:
 if data.history.height:
     st.subheader(t("queue.size_over_time"))
     st.altair_chart(
-        alt.Chart(data.history)
+        alt.Chart(charts.zoned(data.history, "snapshot_ts", zone))
         .mark_line(point=True)
         .encode(
-            x=alt.X("snapshot_ts:T", title=t("col.time_utc")),
+            x=alt.X("snapshot_ts:T", title=t("tz.time", zone=zone.key), scale=alt.Scale(type="utc")),
             y=alt.Y("messages:Q", title=t("col.messages")),
             color=alt.Color("gateway:N", title=None),
-            tooltip=["snapshot_ts:T", "gateway:N", "messages:Q"],
+            tooltip=[alt.Tooltip("snapshot_ts:T", timeUnit=charts.UTC_MINUTE), "gateway:N", "messages:Q"],
         )
         .properties(height=220)
         .interactive(bind_y=False),
@@ -133,7 +138,7 @@ shown = st.dataframe(
 open_logs(data.reasons, selected(shown), deferred=True)
 st.subheader(t("queue.messages"))
 shown = st.dataframe(
-    data.messages,
+    formats.in_zone(data.messages, zone),
     hide_index=True,
     key="queue_messages",
     on_select="rerun",
@@ -142,7 +147,9 @@ shown = st.dataframe(
         "gateway": t("col.gateway"),
         "queue_name": t("queue.queue_name"),
         "queue_id": t("col.queue_id"),
-        "arrival_time": st.column_config.DatetimeColumn(t("queue.arrival"), format="YYYY-MM-DD HH:mm", timezone="UTC"),
+        "arrival_time": st.column_config.DatetimeColumn(
+            t("tz.titled", title=t("queue.arrival"), zone=zone.key), format="YYYY-MM-DD HH:mm", timezone=zone.key
+        ),
         "age_hours": st.column_config.NumberColumn(t("queue.age"), format="%.1f h"),
         "message_size": t("message.size"),
         "sender": t("col.sender"),

@@ -4,15 +4,19 @@ NDR or to the message it reports on, and its raw log lines as plain text."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import polars as pl
 import streamlit as st
 
+from dashboards import formats
 from dashboards.auth import guard
 from dashboards.filters import plain
 from warehouse import find_messages, message_detail
 
 session = guard("message")
 t = session.t
+zone = session.zone
 st.title(t("message.title"))
 
 
@@ -39,13 +43,15 @@ if isinstance(found, pl.DataFrame):
     else:
         st.caption(t("message.several"))
         picked = st.dataframe(
-            found,
+            formats.in_zone(found, zone),
             hide_index=True,
             on_select="rerun",
             selection_mode="single-row",
             key="message_choices",
             column_config={
-                "first_ts": st.column_config.DatetimeColumn(t("col.ts"), format="YYYY-MM-DD HH:mm:ss", timezone="UTC")
+                "first_ts": st.column_config.DatetimeColumn(
+                    t("tz.time", zone=zone.key), format="YYYY-MM-DD HH:mm:ss", timezone=zone.key
+                )
             },
         )
         if picked is not None and picked.selection.rows:
@@ -62,6 +68,12 @@ if message is None:
     st.warning(t("message.not_found"))
     st.stop()
 
+
+def seen(value: object) -> object:
+    """A time of the message as text in the person's zone (the zone named)."""
+    return formats.moment(value, session.language, zone, seconds=True) if isinstance(value, datetime) else value
+
+
 st.subheader(t("message.header", queue_id=plain(message["queue_id"]), gateway=plain(message["gateway"])))
 facts = [
     (t("col.sender"), message.get("sender") or "<>"),
@@ -70,8 +82,8 @@ facts = [
     (t("message.client"), f"{message.get('client_host') or ''} [{message.get('client_ip') or ''}]"),
     (t("message.size"), message.get("size")),
     (t("message.recipients"), message.get("recipient_count")),
-    (t("message.first_seen"), message.get("first_ts")),
-    (t("message.last_seen"), message.get("last_ts")),
+    (t("message.first_seen"), seen(message.get("first_ts"))),
+    (t("message.last_seen"), seen(message.get("last_ts"))),
     (t("message.final_status"), message.get("final_status")),
     (t("message.key"), message.get("message_key")),
 ]
@@ -96,12 +108,14 @@ if original_key in detail.linked and links[1].button(
 
 st.subheader(t("message.timeline"))
 st.dataframe(
-    detail.timeline,
+    formats.in_zone(detail.timeline, zone),
     hide_index=True,
     key="message_timeline",
     placeholder="",
     column_config={
-        "ts": st.column_config.DatetimeColumn(t("col.ts"), format="YYYY-MM-DD HH:mm:ss", timezone="UTC"),
+        "ts": st.column_config.DatetimeColumn(
+            t("tz.time", zone=zone.key), format="YYYY-MM-DD HH:mm:ss", timezone=zone.key
+        ),
         "event": t("message.event"),
         "recipient": t("col.recipient"),
         "attempt": t("message.attempt"),

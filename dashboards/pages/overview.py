@@ -120,9 +120,10 @@ def body() -> None:
             x="bucket",
             y="attempts",
             colour="status",
-            x_title=t("col.time_utc"),
+            x_title=t("tz.time", zone=session.zone.key),
             y_title=t("col.attempts"),
             language=session.language,
+            zone=session.zone,
         ),
         width="stretch",
     )
