@@ -1,12 +1,13 @@
 """French charts and a tall Logs grid in a real browser (`relaywatch serve` + Debian's Chromium at
 1440x900): a French chart's axis and legend are French (month names, 24-hour clock, no AM/PM, no English
-weekday), the Logs grid shows 25 rows and more without scrolling, and Overview and Logs are shot in French
-and English for root and a customer to tests/artifacts/ (git-ignored)."""
+weekday), the Logs grid shows 25 rows and more without scrolling, and every page of the navigation is
+shot in French and English for root and a customer to tests/artifacts/ (git-ignored)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -124,20 +125,27 @@ def test_the_logs_grid_shows_25_rows_and_more_at_1440_by_900(server: tuple[str, 
 
 @pytest.mark.parametrize("language", ["en", "fr"])
 @pytest.mark.parametrize("name", ["root", "alice"])
-def test_overview_and_logs_screenshots(
+def test_every_page_of_the_role_renders_and_is_shot(
     server: tuple[str, DemoHome], browser: Browser, language: str, name: str
 ) -> None:
+    """Each page of the navigation, for root and a customer, in English and French: it opens on its own
+    URL, shows its title and no exception, and is shot to tests/artifacts/<page>-<language>-<name>.png."""
     base, _ = server
     page = next(in_language(browser, language))
     try:
         sign_in(page, base, name, language)
-        page.goto(f"{base}/logs?{WEEK}")
+        page.goto(f"{base}/logs?{WEEK}")  # the period the other pages then keep
         expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
-        expect(page.get_by_test_id("stException")).to_have_count(0)
-        shot(page, f"logs-{language}-{name}")
-        page.get_by_role("link", name=SIGN_IN[language][3]).click()
-        expect(page.get_by_test_id("stMetricValue").first).to_be_visible()
-        expect(page.get_by_test_id("stException")).to_have_count(0)
-        shot(page, f"overview-{language}-{name}")
+        links = page.get_by_test_id("stSidebarNav").get_by_role("link")
+        targets = [links.nth(i).get_attribute("href") for i in range(links.count())]
+        assert len(targets) == (11 if name == "root" else 7), targets
+        for index, href in enumerate(targets):
+            assert href is not None
+            links.nth(index).click()
+            expect(page).to_have_url(re.compile(re.escape(href) + r"(\?.*)?$"))  # the Logs keep their query
+            expect(page.locator("h1").first).to_be_visible()
+            expect(page.get_by_test_id("stException")).to_have_count(0)
+            expect(page.get_by_text(re.compile("does not give access|ne donne pas accès"))).to_have_count(0)
+            shot(page, f"{urlsplit(href).path.strip('/') or 'overview'}-{language}-{name}")
     finally:
         page.context.close()
