@@ -222,6 +222,26 @@ STRINGS: dict[str, tuple[str, str]] = {
     "logs.select_hint": ("Select a row to open its message.", "Sélectionnez une ligne pour ouvrir son message."),
     "logs.export_prepare": ("Export {total} rows as CSV", "Exporter {total} lignes en CSV"),
     "logs.export_download": ("Download the CSV", "Télécharger le CSV"),
+    # saved searches on the Logs page (helper saved, issue 16)
+    "searches.title": ("Saved searches", "Recherches enregistrées"),
+    "searches.name": ("Name of this search", "Nom de cette recherche"),
+    "searches.save": ("Save this search", "Enregistrer cette recherche"),
+    "searches.saved": ("Search saved.", "Recherche enregistrée."),
+    "searches.none": ("No saved search yet.", "Aucune recherche enregistrée pour l'instant."),
+    "searches.open": ("Open", "Ouvrir"),
+    "searches.delete": ("Delete", "Supprimer"),
+    "searches.bad_name": (
+        "A name is 1 to {limit} characters, on one line.",
+        "Un nom fait de 1 à {limit} caractères, sur une ligne.",
+    ),
+    "searches.bad_query": (
+        "This search cannot be saved (its filters are not the page's).",
+        "Cette recherche ne peut pas être enregistrée (ses filtres ne sont pas ceux de la page).",
+    ),
+    "searches.full": (
+        "{limit} searches are saved already: delete one first.",
+        "{limit} recherches sont déjà enregistrées : supprimez-en une d'abord.",
+    ),
     # message detail
     "message.title": ("Message detail", "Détail d'un message"),
     "message.search": ("Queue id or Message-ID", "Id de file ou Message-ID"),

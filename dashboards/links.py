@@ -9,7 +9,7 @@ the page's choices; otherwise the widgets are newer than the URL, which is then 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 import streamlit as st
@@ -18,6 +18,8 @@ from dashboards.filters import PRESETS, WHOLE_DAYS, remember, reset_period
 
 TEXTS = ("sender", "recipient", "recipient_domain", "sasl_username", "queue_id", "message_id", "text")
 LISTS = {"statuses": "status", "qualifications": "qualification", "reasons": "reason", "gateways": "gateway"}
+KINDS = ("attempts", "rejects")
+KEYS = frozenset({*TEXTS, *LISTS.values(), "period", "days", "hours", "sort", "order", "kind"})  # all the URL holds
 _WRITTEN = "rw_logs_url"
 
 
@@ -48,31 +50,40 @@ def _adopt(key: str, value: object) -> None:
     st.session_state.pop(key, None)
 
 
+def read(query: Mapping[str, Sequence[str]]) -> dict[str, object]:
+    """The Logs' choices a URL query holds, by the name each is remembered under: every filter (a URL
+    sets them all), and the period, sort, order and kind when the URL has a readable one."""
+    choices: dict[str, object] = {f"lf_{field}": (query.get(field) or [""])[0] for field in TEXTS}
+    choices |= {f"lf_{field}": tuple(query.get(name, ())) for field, name in LISTS.items()}
+    days = _days((query.get("days") or [""])[0])
+    preset = (query.get("period") or [""])[0]
+    if days is not None:
+        choices |= {
+            "period_preset": "custom",
+            "period_days": days,
+            "period_hours": _hours((query.get("hours") or [""])[0]),
+        }
+    elif preset in PRESETS and preset != "custom":
+        choices["period_preset"] = preset
+    if query.get("sort"):
+        choices["logs_sort"] = query["sort"][0]
+    if query.get("order"):
+        choices["logs_desc"] = query["order"][0] != "asc"
+    if query.get("kind"):
+        choices["logs_kind"] = query["kind"][0]
+    return choices
+
+
 def adopt() -> None:
     """Make a URL this session did not write the Logs' choices (an empty URL keeps them)."""
     query = _query()
     if not query or query == st.session_state.get(_WRITTEN):
         return
-    for field in TEXTS:
-        _adopt(f"lf_{field}", (query.get(field) or [""])[0])
-    for field, name in LISTS.items():
-        _adopt(f"lf_{field}", tuple(query.get(name, ())))
-    days = _days((query.get("days") or [""])[0])
-    preset = (query.get("period") or [""])[0]
-    if days is not None:
-        remember("period_preset", "custom")
-        remember("period_days", days)
-        remember("period_hours", _hours((query.get("hours") or [""])[0]))
+    choices = read(query)
+    for key, value in choices.items():  # the period's widgets start again from it through reset_period
+        (remember if key.startswith("period_") else _adopt)(key, value)
+    if "period_preset" in choices:
         reset_period()
-    elif preset in PRESETS and preset != "custom":
-        remember("period_preset", preset)
-        reset_period()
-    if query.get("sort"):
-        _adopt("logs_sort", query["sort"][0])
-    if query.get("order"):
-        _adopt("logs_desc", query["order"][0] != "asc")
-    if query.get("kind"):
-        _adopt("logs_kind", query["kind"][0])
     st.session_state[_WRITTEN] = query
 
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import polars as pl
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from dashboards import charts, exports, formats, links
+from dashboards import charts, exports, formats, links, searches
 from dashboards.auth import BY_ID, guard
 from dashboards.filters import empty_period_hint, period_choice, plain, recall, remember, show_hours
 from dashboards.i18n import STRINGS
@@ -33,7 +34,6 @@ from warehouse import (
     total_of,
 )
 
-KINDS = ("attempts", "rejects")
 BRUSH = "period"  # the histogram's interval selection: dragging over it sets the period
 # The grid's columns, what one reads first on the left (the reply among them), the rest after.
 FIRST_COLUMNS = ("ts", "status", "reason", "sender", "recipient", "response", "sasl_username", "queue_id", "gateway")
@@ -62,7 +62,7 @@ kind = str(
         "logs_kind",
         st.segmented_control(
             t("logs.kind"),
-            KINDS,
+            links.KINDS,
             required=True,
             default=recall("logs_kind", "attempts"),
             format_func=lambda k: t(f"logs.kind_{k}"),
@@ -157,17 +157,53 @@ page_size = remember(
 )
 
 fixed = choice.fixed
-links.publish(
-    links.logs_query(
-        values,
-        preset=str(recall("period_preset", "7d")),
-        sort=str(sort),
-        descending=bool(descending),
-        kind=kind,
-        days=(fixed.start.date(), (fixed.end - timedelta(microseconds=1)).date()) if choice.hours is None else None,
-        hours=choice.clock,
-    )
+query = links.logs_query(
+    values,
+    preset=str(recall("period_preset", "7d")),
+    sort=str(sort),
+    descending=bool(descending),
+    kind=kind,
+    days=(fixed.start.date(), (fixed.end - timedelta(microseconds=1)).date()) if choice.hours is None else None,
+    hours=choice.clock,
 )
+links.publish(query)
+
+
+def saved_searches(current: str) -> None:
+    """Save the current view under a name; the person's saved searches, each a link to its Logs view and
+    a delete button. Names are shown with st.text: plain text, never Markdown."""
+    with st.form("logs_search_form", clear_on_submit=True, border=False):
+        left, right = st.columns([3, 1], vertical_alignment="bottom")
+        name = left.text_input(t("searches.name"), max_chars=searches.MAX_NAME, key="logs_search_name")
+        save = right.form_submit_button(t("searches.save"), icon=":material/bookmark_add:", key="logs_search_save")
+    if save:
+        try:
+            searches.save_search(session.home, session.user.name, name, current)
+        except searches.SearchRefused as refused:
+            st.error(
+                {
+                    "name": t("searches.bad_name", limit=searches.MAX_NAME),
+                    "full": t("searches.full", limit=searches.MAX_SEARCHES),
+                }.get(refused.reason, t("searches.bad_query"))
+            )
+        else:
+            st.success(t("searches.saved"))
+    saved = searches.list_searches(session.home, session.user.name)
+    if not saved:
+        st.caption(t("searches.none"))
+    for search in saved:
+        cells = st.columns([4, 1, 1], vertical_alignment="center")
+        cells[0].text(search.name)
+        cells[1].page_link(
+            BY_ID["logs"].path, label=t("searches.open"), icon=":material/search:", query_params=search.params()
+        )
+        if cells[2].button(t("searches.delete"), icon=":material/delete:", key=f"logs_search_delete_{search.name}"):
+            searches.delete_search(session.home, session.user.name, search.name)
+            st.rerun()
+
+
+with st.expander(t("searches.title"), icon=":material/bookmarks:"):
+    saved_searches(urlencode(query, doseq=True))
 
 signature = (kind, filters, sort, descending, page_size)
 view = f"{abs(hash(signature)):x}"  # new filters or order: a new pager (back to page 1), a new selection
