@@ -181,7 +181,7 @@ def reasons_by(
         .mark_bar()
         .encode(
             y=alt.Y(f"{category}:N", title=y_title, sort="-x", axis=alt.Axis(labelOverlap=False)),
-            x=alt.X(f"sum({value}):Q", title=x_title),
+            x=alt.X(f"sum({value}):Q", title=x_title, axis=alt.Axis(tickMinStep=1)),  # counts: no 0,05 tick
             color=channel,
             tooltip=[f"{category}:N", f"{reason}:N", f"{value}:Q"],
         )
