@@ -27,7 +27,8 @@ from urllib.parse import unquote
 import polars as pl
 from deltalake import CommitProperties, Transaction, write_deltalake
 
-from warehouse.lake import Lake, open_lake
+from relaywatch.core import lake_dir
+from warehouse.lake import Lake
 
 ROLLUP = "delivery_hours"
 SOURCE = "deliveries"
@@ -71,7 +72,7 @@ def roll_up(deliveries: pl.LazyFrame) -> pl.DataFrame:
         .with_columns(hour=pl.col("ts").dt.truncate("1h"))
         .group_by("day", *KEYS)
         .agg(attempts=pl.len().cast(pl.Int64))
-        .select(SCHEMA)
+        .select(list(SCHEMA))
         .cast(SCHEMA)
         .sort("hour", *KEYS[1:], nulls_last=True)
         .collect()
@@ -127,11 +128,11 @@ def _recomputed(lake: Lake, version: int, touched: Touched | None) -> pl.DataFra
     """The rollup rows of the touched hours (all of them when None) from `deliveries` at `version`."""
     rows = pl.scan_delta(str(lake.path(SOURCE)), version=version)
     if touched is not None:
-        rows = rows.filter(pl.col("day").is_in(list(touched)))
-        hours = [h for day_hours in touched.values() if day_hours is not None for h in day_hours]
-        whole = [day for day, day_hours in touched.items() if day_hours is None]
-        rows = rows.filter(
-            pl.col("day").is_in(whole) | pl.col("ts").dt.truncate("1h").is_in(pl.Series(hours, dtype=SCHEMA["hour"]))
+        hours = pl.Series([h for day_hours in touched.values() if day_hours is not None for h in day_hours])
+        whole = pl.Series([day for day, day_hours in touched.items() if day_hours is None], dtype=pl.String)
+        rows = rows.filter(pl.col("day").is_in(pl.Series(list(touched), dtype=pl.String).implode())).filter(
+            pl.col("day").is_in(whole.implode())
+            | pl.col("ts").dt.truncate("1h").is_in(hours.cast(SCHEMA["hour"]).implode())
         )
     return roll_up(rows)
 
@@ -184,7 +185,7 @@ def rebuild_rollups(home: Path) -> int:
     """Recompute `delivery_hours` of a data home from all its deliveries, in one commit; the rows."""
     from warehouse.pipeline import writer_lock  # the pipeline imports this module
 
-    lake = open_lake(home)
+    lake = Lake(lake_dir(home))  # no time zone needed: rows are already parsed
     with writer_lock(lake):
         deliveries = lake.table(SOURCE)
         return 0 if deliveries is None else _write(lake, deliveries.version(), None)
