@@ -63,12 +63,13 @@ def empty_rollup() -> pl.DataFrame:
 
 
 def roll_up(deliveries: pl.LazyFrame) -> pl.DataFrame:
-    """Count delivery rows per hour and key; a column an older lake lacks (provider) counts as null."""
+    """Count delivery rows per hour and key; a column a lake lacks (provider, in older ones) counts as null."""
     names = deliveries.collect_schema().names()
-    missing = [pl.lit(None, pl.String).alias(k) for k in KEYS[1:] if k not in names]
+    wanted = {"ts": SCHEMA["hour"], **{k: pl.String for k in KEYS[1:]}}
+    missing = [pl.lit(None, dtype).alias(k) for k, dtype in wanted.items() if k not in names]
     return (
-        deliveries.filter(pl.col("ts").is_not_null())
-        .with_columns(missing)
+        deliveries.with_columns(missing)
+        .filter(pl.col("ts").is_not_null())
         .with_columns(hour=pl.col("ts").dt.truncate("1h"))
         .group_by("day", *KEYS)
         .agg(attempts=pl.len().cast(pl.Int64))
@@ -114,7 +115,10 @@ def _touched(lake: Lake, after: int, upto: int) -> Touched | None:
                 if ISO_DAY.fullmatch(day):
                     touched[day] = None
     if added:
-        hours = pl.scan_parquet(added, hive_partitioning=False).select(pl.col("ts").dt.truncate("1h")).unique()
+        files = pl.scan_parquet(added, hive_partitioning=False, missing_columns="insert")
+        if "ts" not in files.collect_schema().names():
+            return touched  # rows without a timestamp belong to no hour
+        hours = files.select(pl.col("ts").dt.truncate("1h")).unique()
         for (hour,) in hours.drop_nulls().collect().iter_rows():
             day = hour.date().isoformat()
             if day not in touched:
@@ -127,7 +131,7 @@ def _touched(lake: Lake, after: int, upto: int) -> Touched | None:
 def _recomputed(lake: Lake, version: int, touched: Touched | None) -> pl.DataFrame:
     """The rollup rows of the touched hours (all of them when None) from `deliveries` at `version`."""
     rows = pl.scan_delta(str(lake.path(SOURCE)), version=version)
-    if touched is not None:
+    if touched is not None and "ts" in rows.collect_schema().names():
         hours = pl.Series([h for day_hours in touched.values() if day_hours is not None for h in day_hours])
         whole = pl.Series([day for day, day_hours in touched.items() if day_hours is None], dtype=pl.String)
         rows = rows.filter(pl.col("day").is_in(pl.Series(list(touched), dtype=pl.String).implode())).filter(
