@@ -15,12 +15,13 @@ from hypothesis import strategies as st
 
 from acl import Scope
 from warehouse import Period, compact, overview, rebuild_rollups, reclassify
-from warehouse.correlate import Correlated
+from warehouse.correlate import Correlated, correlate, empty_state
 from warehouse.lake import Lake
+from warehouse.parse import parse_lines
 from warehouse.pipeline import IngestStats, ingest, write_derived
 from warehouse.queries.overview import Overview
 from warehouse.rollups import ROLLUP, roll_up
-from warehouse.views import Warehouse, _empty_tables
+from warehouse.views import Warehouse
 
 DATA = Path(__file__).parent / "data"
 START = datetime(2026, 11, 20, tzinfo=UTC)
@@ -100,15 +101,27 @@ def periods(draw: st.DrawFn) -> Period:
     return Period(start, start + length)
 
 
+def nothing_correlated() -> Correlated:
+    """What correlating no line gives: every derived table's exact schema, with no row."""
+    lines = parse_lines(pl.Series("line", [], dtype=pl.String), reference=START).with_columns(
+        gateway=pl.lit("", pl.String),
+        file_id=pl.lit("", pl.String),
+        offset=pl.lit(0, pl.Int64),
+        line=pl.lit("", pl.String),
+        day=pl.lit("", pl.String),
+    )
+    return correlate(lines.clear(), "", empty_state())
+
+
 def commit_in_batches(lake: Lake, rows: pl.DataFrame, batches: int) -> None:
     """Write the rows as the pipeline does, one deliveries commit per batch (and the rollup after each)."""
-    empty = _empty_tables()
-    schema = empty["deliveries"].schema
+    empty = nothing_correlated()
+    schema = empty.deliveries.schema
     full = rows.with_columns(pl.lit(None, dtype).alias(c) for c, dtype in schema.items() if c not in rows.columns)
     full = full.select(schema.keys()).cast(dict(schema))
     size = -(-full.height // batches)
     for version, start in enumerate(range(0, full.height, size)):
-        result = Correlated(full.slice(start, size), empty["rejects"], empty["messages"], empty["messages_open"])
+        result = Correlated(full.slice(start, size), empty.rejects, empty.messages, empty.state)
         write_derived(lake, version, result, IngestStats())
 
 
@@ -186,7 +199,7 @@ def test_overview_reads_deliveries_while_the_rollup_is_behind_them(tmp_path: Pat
     lake = Lake(tmp_path / "lake")
     rows = pl.DataFrame({"ts": [START], "status": ["sent"]}, schema_overrides={"ts": pl.Datetime("us", "UTC")})
     commit_in_batches(lake, rows.with_columns(day=pl.lit(START.date().isoformat())), 1)
-    extra = _empty_tables()["deliveries"].schema
+    extra = nothing_correlated().deliveries.schema
     more = pl.DataFrame({"ts": [START + timedelta(hours=1)], "status": ["bounced"], "day": [START.date().isoformat()]})
     more = more.cast({"ts": pl.Datetime("us", "UTC")})
     full = more.with_columns(pl.lit(None, t).alias(c) for c, t in extra.items() if c not in more.columns)
