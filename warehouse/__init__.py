@@ -70,6 +70,7 @@ if TYPE_CHECKING:
     from warehouse.queries.reports import BLACKLIST_COLUMNS, ReportDetails, report_details
     from warehouse.queries.reputation import Reputation, reputation
     from warehouse.reclassification import ReclassifyStats, format_stats, reclassify
+    from warehouse.rollups import rebuild_rollups, update_rollups
     from warehouse.ruletable import QUALIFICATIONS, REASONS, RuleError
     from warehouse.usersql import QueryError, UserQuery, run_local_sql, run_user_sql
     from warehouse.views import BLACKLIST_SCHEMA, PUBLIC_VIEWS, Warehouse
@@ -159,6 +160,8 @@ _PUBLIC = {
     "ReclassifyStats": "warehouse.reclassification",
     "format_stats": "warehouse.reclassification",
     "reclassify": "warehouse.reclassification",
+    "rebuild_rollups": "warehouse.rollups",
+    "update_rollups": "warehouse.rollups",
     "QueryError": "warehouse.usersql",
     "UserQuery": "warehouse.usersql",
     "run_local_sql": "warehouse.usersql",

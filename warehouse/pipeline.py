@@ -1,8 +1,10 @@
 """The core job: committed lines -> correlated, classified rows in the lake, exactly once.
 
 Order of commits for each `lines` version v: deliveries, rejects, messages (each recording `process`=v),
-then the open-message state `messages_open` (also `process`=v). After a crash the job restarts from the
-state's version and skips the tables that already hold v, so nothing is counted twice or lost.
+the `delivery_hours` rollup of the hours the deliveries touched (warehouse.rollups), then the open-message
+state `messages_open` (also `process`=v). After a crash the job restarts from the state's version and
+skips the tables that already hold v, so nothing is counted twice or lost; the rollup catches up with
+whatever deliveries commits it has not counted yet.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from warehouse.classify import RuleSet
 from warehouse.correlate import Correlated, correlate, empty_state, with_outcome
 from warehouse.lake import PROCESS_APP, Lake, LineBatch
 from warehouse.parse import parse_counts
+from warehouse.rollups import update_rollups
 
 DERIVED = ("deliveries", "rejects", "messages")
 
@@ -71,6 +74,7 @@ def write_derived(lake: Lake, version: int, result: Correlated, stats: IngestSta
         if frame.height and (done is None or done < version):
             lake.append(name, frame, app_id=PROCESS_APP, app_version=version, new_columns=True)
             stats.rows[name] += frame.height
+    update_rollups(lake)
     lake.append(
         "messages_open",
         with_outcome(result.state),

@@ -2,7 +2,8 @@
 
 Each day partition of `deliveries` and `rejects` is rewritten by one Delta commit that replaces exactly
 that partition (`predicate day = ...`), so a reader sees either the old or the new classification of a
-day, never a mix, and a crash leaves every partition whole.
+day, never a mix, and a crash leaves every partition whole. The `delivery_hours` rollup of the rewritten
+days is then recomputed (warehouse.rollups).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from warehouse.classify import RuleSet, classify_frame
 from warehouse.lake import Lake
 from warehouse.pipeline import writer_lock
 from warehouse.providers import provider_of
+from warehouse.rollups import update_rollups
 
 TABLES = ("deliveries", "rejects")
 VERDICT = ("qualification", "reason", "suppressible", "rule")
@@ -82,6 +84,7 @@ def reclassify(lake: Lake, *, since: date | None = None, rules: RuleSet | None =
                 )
                 stats.rows_changed += int(changed)
                 stats.days_rewritten += 1
+        update_rollups(lake)
     return stats
 
 

@@ -6,11 +6,11 @@ Two DuckDB connections per Warehouse, two different in-memory databases:
   locked, and it never runs SQL a caller wrote: only the fixed definitions below, with the Scope
   predicate's values as parameters, plus the filters the engine pushes down (warehouse.scoped).
 - the *confined* connection (`Warehouse.con`) runs every query on behalf of a user, a token, a report,
-  a notebook or a page. It holds only `ScopedSource`s named after the public views (`deliveries`,
-  `messages`, `rejects`, `queue`, `queue_snapshots`, and for an everything-scope `lines`), has file
-  access switched off with no allowed directory (which also disables Python replacement scans), no
-  spilling to disk, a memory limit, and its configuration locked. A query the SQL guard should have
-  refused still reads nothing but scoped rows.
+  a notebook or a page. It holds only `ScopedSource`s named after the public views (`deliveries`, its
+  hourly rollup `delivery_hours`, `messages`, `rejects`, `queue`, `queue_snapshots`, and for an
+  everything-scope `lines`), has file access switched off with no allowed directory (which also
+  disables Python replacement scans), no spilling to disk, a memory limit, and its configuration
+  locked. A query the SQL guard should have refused still reads nothing but scoped rows.
 Views are rebuilt when a table's version changes (`refresh`, before every query).
 """
 
@@ -31,10 +31,12 @@ from warehouse.complaints import empty_complaints
 from warehouse.correlate import correlate, empty_state, with_outcome
 from warehouse.lake import LINE_COLUMNS, Lake
 from warehouse.parse import parse_lines
+from warehouse.rollups import ROLLUP, SOURCE, empty_rollup
 from warehouse.scoped import ScopedSource, register
 
 SCOPED_VIEWS = {
     "deliveries": ("deliveries", "SELECT * FROM _lake_deliveries WHERE {scope}"),
+    ROLLUP: (ROLLUP, "SELECT * FROM _lake_delivery_hours WHERE {scope}"),
     "messages": ("messages", "SELECT * FROM _lake_messages WHERE {scope}"),
     "rejects": ("rejects", "SELECT * FROM _lake_rejects WHERE {scope}"),
     "queue": ("queue", "SELECT * FROM _lake_queue WHERE queue_id IS NOT NULL AND {scope}"),
@@ -110,6 +112,7 @@ def _empty_tables() -> dict[str, pl.DataFrame]:
         "queue": queue,
         "lines": lines.select(LINE_COLUMNS),
         "deliveries": result.deliveries,
+        ROLLUP: empty_rollup(),
         "rejects": result.rejects,
         "messages": result.messages,
         "messages_open": with_outcome(result.state),
@@ -147,6 +150,7 @@ class Warehouse:
 
     BASE = {
         "deliveries": ("deliveries",),
+        ROLLUP: (ROLLUP,),
         "rejects": ("rejects",),
         "messages": ("messages", "messages_open"),
         "lines": ("lines",),
@@ -165,6 +169,7 @@ class Warehouse:
         if predicate == "TRUE":
             self._views.update(EVERYTHING_VIEWS)
         self._versions: dict[str, int] = {}
+        self._rollup_of: int | None = None
         self._sources: dict[str, ScopedSource] = {}
         self._empty: dict[str, pl.DataFrame] | None = None
         self._lock = threading.RLock()
@@ -202,17 +207,27 @@ class Warehouse:
         """Rebuild the lake views whose tables changed since they were defined, and their sources."""
         with self._lock:
             changed = set()
+            rollup_of = self.lake.app_version(ROLLUP, SOURCE)  # read first: a rollup commit meanwhile only adds
             for view, tables in self.BASE.items():
                 if all(self._versions.get(t) == self.lake.version(t) for t in tables):
                     continue
                 body = " UNION ALL BY NAME ".join(self._source(t) for t in tables)  # our file paths, quoted
                 self._trusted.execute(f"CREATE OR REPLACE VIEW _lake_{view} AS {body}")  # seen by its cursors
                 changed.add(view)
+                if view == ROLLUP:
+                    self._rollup_of = rollup_of
             for view, (base, definition) in self._views.items():
                 if base in changed or view not in self._sources:
                     sql = definition.format(scope=self._predicate)
                     self._sources[view] = ScopedSource(self._trusted.cursor, sql, self._params)
                     register(self.con, view, self._sources[view])
+
+    def rollups_current(self) -> bool:
+        """Whether `delivery_hours` counts the very `deliveries` snapshot the views read (not so for a lake
+        written around the pipeline, or between a deliveries commit and its rollup's): queries read the
+        rollup only then."""
+        self.refresh()
+        return self._rollup_of is not None and self._rollup_of == self._versions.get(SOURCE)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new confined connection over the same sources (for a query that runs beside others, such as
