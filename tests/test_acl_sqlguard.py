@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 import duckdb
 import pytest
 
 from acl import SqlRefused, check_user_sql
-from acl.sqlguard import DENIED_FUNCTIONS, MAX_SQL_LENGTH, _Walker, builtin_functions
+from acl.sqlguard import DENIED_FUNCTIONS, MAX_SQL_LENGTH, _parse, _Walker, builtin_functions
 
 VIEWS = {"deliveries", "messages", "rejects"}
 
@@ -415,3 +417,27 @@ def test_a_node_type_the_walker_does_not_know_is_refused_by_name() -> None:
         with pytest.raises(SqlRefused) as refused:
             _Walker(VIEWS).any({"type": "SELECT_NODE", "modifiers": [{"type": kind}]}, frozenset())
         assert str(refused.value) == f"refused: unsupported construct {kind} {NO_VIEWS}"
+
+
+def test_the_guard_writes_no_file_where_it_runs(tmp_path, monkeypatch) -> None:
+    """The guard's own DuckDB connection is in memory: checking a query (accepted or refused) leaves the
+    working directory as it was (a misspelt ":memory:" would create a database file there)."""
+    monkeypatch.chdir(tmp_path)
+    check_user_sql("SELECT * FROM deliveries", VIEWS)
+    with pytest.raises(SqlRefused):
+        check_user_sql("SELECT * FROM secret", VIEWS)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_tree_deeper_than_the_json_decoder_allows_is_refused_as_nested_too_deeply() -> None:
+    """At CPython's default recursion limit (the CLI's) DuckDB's syntax tree of 500 nested subqueries, which
+    its parser accepts, is too deep for json.loads: refused while decoding, before any walking."""
+    sql = "SELECT * FROM " + "(SELECT * FROM " * 500 + "deliveries" + ")" * 500
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)
+    try:
+        with pytest.raises(SqlRefused) as refused:
+            _parse(sql)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert str(refused.value) == "refused: query nested too deeply"
