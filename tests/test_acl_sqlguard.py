@@ -332,6 +332,9 @@ NO_VIEWS = "(you may query only the views: deliveries, messages, rejects)"
 EXACT_REFUSALS = [
     ("", "refused: empty query"),
     ("SELECT 1\x00", "refused: NUL character in query"),
+    # from a JSON body's "\\udce9" or a non-UTF-8 argv byte; DuckDB would raise a TypeError
+    ("SELECT '\udce9' FROM deliveries", "refused: the query is not valid Unicode text (a lone surrogate)"),
+    ("SELECT 1 -- \ud800", "refused: the query is not valid Unicode text (a lone surrogate)"),
     ("SELECT * FROM " + "(SELECT * FROM " * 900 + "deliveries" + ")" * 900, "refused: query nested too deeply"),
     ("SELECT * FROM memory.deliveries", f"refused: qualified name memory.deliveries {NO_VIEWS}"),
     ("SELECT * FROM memory.main.deliveries", f"refused: qualified name memory.deliveries {NO_VIEWS}"),
