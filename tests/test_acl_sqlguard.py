@@ -444,3 +444,103 @@ def test_a_tree_deeper_than_the_json_decoder_allows_is_refused_as_nested_too_dee
     finally:
         sys.setrecursionlimit(limit)
     assert str(refused.value) == "refused: query nested too deeply"
+
+
+# ------------------------------------------- trees DuckDB does not produce today (defence in depth)
+
+
+def _tree(sql: str) -> dict:
+    """DuckDB's own syntax tree of `sql`, to be altered into a shape another DuckDB version could send."""
+    return _parse(sql)[0]["node"]
+
+
+def _walk(node: dict) -> None:
+    _Walker(VIEWS).any(node, frozenset())
+
+
+def _nodes(value: object, kind: str):
+    """Every dict of `value` whose type (or class) is `kind`."""
+    if isinstance(value, list):
+        for item in value:
+            yield from _nodes(item, kind)
+    elif isinstance(value, dict):
+        if kind in (value.get("type"), value.get("class")):
+            yield value
+        for child in value.values():
+            yield from _nodes(child, kind)
+
+
+def _refusal(node: dict) -> str:
+    with pytest.raises(SqlRefused) as refused:
+        _walk(node)
+    return str(refused.value)
+
+
+def test_a_name_qualified_by_a_catalog_alone_is_refused() -> None:
+    """DuckDB's parser always pairs a catalog with a schema; a tree naming only the catalog (another attached
+    database) is still a qualified name: refused for tables, table functions and functions alike."""
+    node = _tree("SELECT * FROM deliveries")
+    table = next(_nodes(node, "BASE_TABLE"))
+    table["catalog_name"] = "lake"
+    assert _refusal(node) == f"refused: qualified name lake.deliveries {NO_VIEWS}"
+    node = _tree("SELECT * FROM range(3)")
+    next(_nodes(node, "TABLE_FUNCTION"))["function"]["catalog"] = "lake"
+    assert _refusal(node) == f"refused: table function range() is not allowed {NO_VIEWS}"
+    node = _tree("SELECT lower(sender) FROM deliveries")
+    next(_nodes(node, "FUNCTION"))["catalog"] = "lake"
+    assert _refusal(node) == f"refused: qualified function lake.lower {NO_VIEWS}"
+
+
+def test_a_parameter_without_a_name_is_refused_as_positional() -> None:
+    node = _tree("SELECT * FROM deliveries WHERE sender = $who")
+    del next(_nodes(node, "PARAMETER"))["identifier"]
+    assert _refusal(node) == f"refused: positional parameters are not allowed: name them ($since) {NO_VIEWS}"
+
+
+def test_a_reference_without_a_name_is_refused_not_taken_for_some_name() -> None:
+    node = _tree("SELECT * FROM deliveries")
+    del next(_nodes(node, "BASE_TABLE"))["table_name"]
+    assert _refusal(node) == f"refused: '' is not a view you may query {NO_VIEWS}"
+    node = _tree("SELECT * FROM range(3)")
+    del next(_nodes(node, "TABLE_FUNCTION"))["function"]["function_name"]
+    assert _refusal(node) == f"refused: table function ?() is not allowed {NO_VIEWS}"
+
+
+def test_a_describe_that_also_names_a_table_is_refused() -> None:
+    """DESCRIBE/SUMMARIZE pass only as the description of a query; one that names a table too (as SHOW
+    does) names something the walker never checked."""
+    node = _tree("DESCRIBE SELECT * FROM deliveries")
+    next(_nodes(node, "SHOW_REF"))["table_name"] = "_secret"
+    assert _refusal(node) == f"refused: SHOW is not allowed {NO_VIEWS}"
+
+
+def test_a_query_node_without_a_cte_list_is_walked_as_having_none() -> None:
+    node = _tree("SELECT * FROM deliveries WHERE sender IN (SELECT sender FROM rejects)")
+    del node["cte_map"]
+    next(_nodes(node["where_clause"], "SELECT_NODE"))["cte_map"] = {}
+    _walk(node)
+    next(_nodes(node["where_clause"], "BASE_TABLE"))["table_name"] = "_secret"
+    assert _refusal(node) == f"refused: '_secret' is not a view you may query {NO_VIEWS}"
+
+
+def test_the_walker_visits_no_part_of_the_tree_twice() -> None:
+    """The guard is linear in the query: walking a part twice (a CTE body, a recursive anchor, a table
+    function's arguments) refuses nothing more but doubles the work per nesting level, so 30 nested CTEs
+    would take 2**30 walks (the guard runs on every user query)."""
+
+    class Recording(_Walker):
+        def any(self, value: object, visible: frozenset[str]) -> None:
+            if isinstance(value, dict):
+                self.seen.append(id(value))
+            super().any(value, visible)
+
+    for sql in [
+        *ALLOWED,
+        "WITH a AS (SELECT 1), b AS (WITH c AS (SELECT * FROM a) SELECT * FROM c) SELECT * FROM b",
+        "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 3) FROM t",
+        "SELECT * FROM range((SELECT count(*) FROM deliveries)), generate_series(1, 3)",
+    ]:
+        walker = Recording(VIEWS)
+        walker.seen = []
+        walker.any(_tree(sql), frozenset())
+        assert len(walker.seen) == len(set(walker.seen)), sql
