@@ -537,7 +537,7 @@ def test_the_walker_visits_no_part_of_the_tree_twice() -> None:
     for sql in [
         *ALLOWED,
         "WITH a AS (SELECT 1), b AS (WITH c AS (SELECT * FROM a) SELECT * FROM c) SELECT * FROM b",
-        "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 3) FROM t",
+        "WITH RECURSIVE t(n) AS (WITH q AS (SELECT 1) SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 3) FROM t",
         "SELECT * FROM range((SELECT count(*) FROM deliveries)), generate_series(1, 3)",
     ]:
         walker = Recording(VIEWS)
