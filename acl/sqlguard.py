@@ -156,6 +156,10 @@ def _parse(sql: str) -> list[dict]:
         raise SqlRefused(f"refused: query longer than {MAX_SQL_LENGTH} characters")
     if "\x00" in sql:
         raise SqlRefused("refused: NUL character in query")
+    try:  # a lone surrogate (JSON's "\\ud800", argv bytes that are not UTF-8): DuckDB takes UTF-8 only
+        sql.encode()
+    except UnicodeEncodeError as exc:
+        raise SqlRefused("refused: the query is not valid Unicode text (a lone surrogate)") from exc
     try:
         statements = duckdb.extract_statements(sql)
     except duckdb.Error as exc:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 import duckdb
 import pytest
 
 from acl import SqlRefused, check_user_sql
-from acl.sqlguard import DENIED_FUNCTIONS, MAX_SQL_LENGTH, builtin_functions
+from acl.sqlguard import DENIED_FUNCTIONS, MAX_SQL_LENGTH, _parse, _Walker, builtin_functions
 
 VIEWS = {"deliveries", "messages", "rejects"}
 
@@ -330,6 +332,9 @@ NO_VIEWS = "(you may query only the views: deliveries, messages, rejects)"
 EXACT_REFUSALS = [
     ("", "refused: empty query"),
     ("SELECT 1\x00", "refused: NUL character in query"),
+    # from a JSON body's "\\udce9" or a non-UTF-8 argv byte; DuckDB would raise a TypeError
+    ("SELECT '\udce9' FROM deliveries", "refused: the query is not valid Unicode text (a lone surrogate)"),
+    ("SELECT 1 -- \ud800", "refused: the query is not valid Unicode text (a lone surrogate)"),
     ("SELECT * FROM " + "(SELECT * FROM " * 900 + "deliveries" + ")" * 900, "refused: query nested too deeply"),
     ("SELECT * FROM memory.deliveries", f"refused: qualified name memory.deliveries {NO_VIEWS}"),
     ("SELECT * FROM memory.main.deliveries", f"refused: qualified name memory.deliveries {NO_VIEWS}"),
@@ -339,6 +344,9 @@ EXACT_REFUSALS = [
     ("SELECT * FROM memory.main.range(3)", f"refused: table function range() is not allowed {NO_VIEWS}"),
     ("SHOW deliveries", f"refused: SHOW is not allowed {NO_VIEWS}"),
     ("SELECT * FROM (SHOW deliveries)", f"refused: SHOW is not allowed {NO_VIEWS}"),
+    # SHOW of a query carries the query but is neither DESCRIBE nor SUMMARIZE: refused all the same
+    ("SHOW SELECT * FROM deliveries", f"refused: SHOW is not allowed {NO_VIEWS}"),
+    ("SELECT * FROM (SHOW SELECT 1)", f"refused: SHOW is not allowed {NO_VIEWS}"),
     ("SELECT $1", f"refused: positional parameters are not allowed: name them ($since) {NO_VIEWS}"),
     ("SELECT default", f"refused: unsupported expression DEFAULT {NO_VIEWS}"),
     ("SELECT * FROM deliveries AT (VERSION => 1)", f"refused: time travel (AT) on deliveries {NO_VIEWS}"),
@@ -389,3 +397,150 @@ def test_no_denied_function_is_among_the_known_functions() -> None:
     known = builtin_functions.__wrapped__()  # uncached: the walker's list as computed now
     assert not known & DENIED_FUNCTIONS
     assert "getvariable" not in known and "current_setting" not in known and "lower" in known
+
+
+def test_a_function_duckdb_does_not_ship_is_refused_though_no_deny_list_names_it() -> None:
+    """A macro created on the warehouse connection (or an extension's function) is unknown to the guard:
+    it is refused, not run, even when it is not denied by name, since its body may read anything."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE _secret AS SELECT 'SECRET' AS v")
+    con.execute("CREATE MACRO peek() AS (SELECT v FROM _secret)")
+    assert con.execute("SELECT peek()").fetchall() == [("SECRET",)]  # what the call would do
+    with pytest.raises(SqlRefused) as refused:
+        check_user_sql("SELECT peek()", VIEWS)
+    assert str(refused.value) == f"refused: function peek() is not allowed {NO_VIEWS}"
+    with pytest.raises(SqlRefused, match=r"function no_such_function\(\) is not allowed"):
+        check_user_sql("SELECT no_such_function(sender) FROM deliveries", VIEWS)
+
+
+def test_a_node_type_the_walker_does_not_know_is_refused_by_name() -> None:
+    """DuckDB's serialiser knows node types no query of today's parser produces (CTE_NODE, COLUMN_DATA,
+    DELIM_GET...); a tree holding one, e.g. from a newer DuckDB, is refused naming it."""
+    for kind in ("CTE_NODE", "COLUMN_DATA"):
+        with pytest.raises(SqlRefused) as refused:
+            _Walker(VIEWS).any({"type": "SELECT_NODE", "modifiers": [{"type": kind}]}, frozenset())
+        assert str(refused.value) == f"refused: unsupported construct {kind} {NO_VIEWS}"
+
+
+def test_the_guard_writes_no_file_where_it_runs(tmp_path, monkeypatch) -> None:
+    """The guard's own DuckDB connection is in memory: checking a query (accepted or refused) leaves the
+    working directory as it was (a misspelt ":memory:" would create a database file there)."""
+    monkeypatch.chdir(tmp_path)
+    check_user_sql("SELECT * FROM deliveries", VIEWS)
+    with pytest.raises(SqlRefused):
+        check_user_sql("SELECT * FROM secret", VIEWS)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_tree_deeper_than_the_json_decoder_allows_is_refused_as_nested_too_deeply() -> None:
+    """At CPython's default recursion limit (the CLI's) DuckDB's syntax tree of 500 nested subqueries, which
+    its parser accepts, is too deep for json.loads: refused while decoding, before any walking."""
+    sql = "SELECT * FROM " + "(SELECT * FROM " * 500 + "deliveries" + ")" * 500
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(1000)
+    try:
+        with pytest.raises(SqlRefused) as refused:
+            _parse(sql)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert str(refused.value) == "refused: query nested too deeply"
+
+
+# ------------------------------------------- trees DuckDB does not produce today (defence in depth)
+
+
+def _tree(sql: str) -> dict:
+    """DuckDB's own syntax tree of `sql`, to be altered into a shape another DuckDB version could send."""
+    return _parse(sql)[0]["node"]
+
+
+def _walk(node: dict) -> None:
+    _Walker(VIEWS).any(node, frozenset())
+
+
+def _nodes(value: object, kind: str):
+    """Every dict of `value` whose type (or class) is `kind`."""
+    if isinstance(value, list):
+        for item in value:
+            yield from _nodes(item, kind)
+    elif isinstance(value, dict):
+        if kind in (value.get("type"), value.get("class")):
+            yield value
+        for child in value.values():
+            yield from _nodes(child, kind)
+
+
+def _refusal(node: dict) -> str:
+    with pytest.raises(SqlRefused) as refused:
+        _walk(node)
+    return str(refused.value)
+
+
+def test_a_name_qualified_by_a_catalog_alone_is_refused() -> None:
+    """DuckDB's parser always pairs a catalog with a schema; a tree naming only the catalog (another attached
+    database) is still a qualified name: refused for tables, table functions and functions alike."""
+    node = _tree("SELECT * FROM deliveries")
+    table = next(_nodes(node, "BASE_TABLE"))
+    table["catalog_name"] = "lake"
+    assert _refusal(node) == f"refused: qualified name lake.deliveries {NO_VIEWS}"
+    node = _tree("SELECT * FROM range(3)")
+    next(_nodes(node, "TABLE_FUNCTION"))["function"]["catalog"] = "lake"
+    assert _refusal(node) == f"refused: table function range() is not allowed {NO_VIEWS}"
+    node = _tree("SELECT lower(sender) FROM deliveries")
+    next(_nodes(node, "FUNCTION"))["catalog"] = "lake"
+    assert _refusal(node) == f"refused: qualified function lake.lower {NO_VIEWS}"
+
+
+def test_a_parameter_without_a_name_is_refused_as_positional() -> None:
+    node = _tree("SELECT * FROM deliveries WHERE sender = $who")
+    del next(_nodes(node, "PARAMETER"))["identifier"]
+    assert _refusal(node) == f"refused: positional parameters are not allowed: name them ($since) {NO_VIEWS}"
+
+
+def test_a_reference_without_a_name_is_refused_not_taken_for_some_name() -> None:
+    node = _tree("SELECT * FROM deliveries")
+    del next(_nodes(node, "BASE_TABLE"))["table_name"]
+    assert _refusal(node) == f"refused: '' is not a view you may query {NO_VIEWS}"
+    node = _tree("SELECT * FROM range(3)")
+    del next(_nodes(node, "TABLE_FUNCTION"))["function"]["function_name"]
+    assert _refusal(node) == f"refused: table function ?() is not allowed {NO_VIEWS}"
+
+
+def test_a_describe_that_also_names_a_table_is_refused() -> None:
+    """DESCRIBE/SUMMARIZE pass only as the description of a query; one that names a table too (as SHOW
+    does) names something the walker never checked."""
+    node = _tree("DESCRIBE SELECT * FROM deliveries")
+    next(_nodes(node, "SHOW_REF"))["table_name"] = "_secret"
+    assert _refusal(node) == f"refused: SHOW is not allowed {NO_VIEWS}"
+
+
+def test_a_query_node_without_a_cte_list_is_walked_as_having_none() -> None:
+    node = _tree("SELECT * FROM deliveries WHERE sender IN (SELECT sender FROM rejects)")
+    del node["cte_map"]
+    next(_nodes(node["where_clause"], "SELECT_NODE"))["cte_map"] = {}
+    _walk(node)
+    next(_nodes(node["where_clause"], "BASE_TABLE"))["table_name"] = "_secret"
+    assert _refusal(node) == f"refused: '_secret' is not a view you may query {NO_VIEWS}"
+
+
+def test_the_walker_visits_no_part_of_the_tree_twice() -> None:
+    """The guard is linear in the query: walking a part twice (a CTE body, a recursive anchor, a table
+    function's arguments) refuses nothing more but doubles the work per nesting level, so 30 nested CTEs
+    would take 2**30 walks (the guard runs on every user query)."""
+
+    class Recording(_Walker):
+        def any(self, value: object, visible: frozenset[str]) -> None:
+            if isinstance(value, dict):
+                self.seen.append(id(value))
+            super().any(value, visible)
+
+    for sql in [
+        *ALLOWED,
+        "WITH a AS (SELECT 1), b AS (WITH c AS (SELECT * FROM a) SELECT * FROM c) SELECT * FROM b",
+        "WITH RECURSIVE t(n) AS (WITH q AS (SELECT 1) SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 3) FROM t",
+        "SELECT * FROM range((SELECT count(*) FROM deliveries)), generate_series(1, 3)",
+    ]:
+        walker = Recording(VIEWS)
+        walker.seen = []
+        walker.any(_tree(sql), frozenset())
+        assert len(walker.seen) == len(set(walker.seen)), sql
