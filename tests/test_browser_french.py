@@ -65,13 +65,19 @@ def chart_texts(page: Page) -> list[str]:
 
 
 def shot(page: Page, name: str) -> None:
-    """The whole page at 1440 px wide (Streamlit scrolls inside its container, so grow the window)."""
+    """The whole page at 1440 px wide (Streamlit scrolls inside its container, so grow the window until
+    the content stops reflowing), after the charts have drawn at that size."""
     ARTIFACTS.mkdir(exist_ok=True)
+    size = HEIGHT
     for _ in range(3):
         height = page.evaluate("document.querySelector('[data-testid=\"stMainBlockContainer\"]').scrollHeight")
-        page.set_viewport_size({"width": WIDTH, "height": max(HEIGHT, min(int(height) + 160, 8000))})
-        page.wait_for_timeout(300)
-    page.wait_for_timeout(1000)
+        wanted = max(HEIGHT, min(int(height) + 160, 8000))
+        if wanted == size:
+            break
+        size = wanted
+        page.set_viewport_size({"width": WIDTH, "height": size})
+        page.wait_for_timeout(250)
+    page.wait_for_timeout(500)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
     page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
 

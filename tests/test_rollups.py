@@ -163,7 +163,7 @@ def check(lake: Lake, scope: Scope, period: Period) -> None:
         warehouse.close()
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=deliveries(), batches=st.integers(1, 4), scope=scopes(), period=periods())
 def test_overview_from_rollups_equals_overview_from_deliveries_also_after_reclassify_and_compact(
     rows: pl.DataFrame, batches: int, scope: Scope, period: Period
