@@ -148,7 +148,7 @@ def _denied(name: str) -> bool:
     return name in DENIED_FUNCTIONS or name.startswith(DENIED_PREFIXES)
 
 
-def _parse(sql: str) -> list[dict]:
+def parse_statements(sql: str) -> list[dict]:
     """DuckDB's own syntax tree for a single SELECT statement, or SqlRefused."""
     if not isinstance(sql, str) or not sql.strip():
         raise SqlRefused("refused: empty query")
@@ -181,7 +181,10 @@ def _parse(sql: str) -> list[dict]:
     return tree["statements"]
 
 
-class _Walker:
+class Walker:
+    """Walks DuckDB's JSON syntax tree of one SELECT: refuses any name, function or construct that
+    is not a view in `allowed_views`, a shipped harmless function or a known node."""
+
     def __init__(self, allowed_views: Iterable[str]) -> None:
         self.allowed = frozenset(fold(v) for v in allowed_views)
         self.functions = builtin_functions()
@@ -280,8 +283,8 @@ class _Walker:
 
 def check_user_sql(sql: str, allowed_views: set[str]) -> None:
     """Raise SqlRefused unless `sql` is one SELECT reading only `allowed_views` and its own CTEs."""
-    statements = _parse(sql)
-    walker = _Walker(allowed_views)
+    statements = parse_statements(sql)
+    walker = Walker(allowed_views)
     try:
         walker.any(statements[0].get("node"), frozenset())
     except RecursionError as exc:

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from acl import SqlRefused, check_user_sql
-from acl.sqlguard import DENIED_FUNCTIONS, MAX_SQL_LENGTH, _parse, _Walker, builtin_functions
+from acl.sqlguard import DENIED_FUNCTIONS, MAX_SQL_LENGTH, Walker, builtin_functions, parse_statements
 
 VIEWS = {"deliveries", "messages", "rejects"}
 
@@ -418,7 +418,7 @@ def test_a_node_type_the_walker_does_not_know_is_refused_by_name() -> None:
     DELIM_GET...); a tree holding one, e.g. from a newer DuckDB, is refused naming it."""
     for kind in ("CTE_NODE", "COLUMN_DATA"):
         with pytest.raises(SqlRefused) as refused:
-            _Walker(VIEWS).any({"type": "SELECT_NODE", "modifiers": [{"type": kind}]}, frozenset())
+            Walker(VIEWS).any({"type": "SELECT_NODE", "modifiers": [{"type": kind}]}, frozenset())
         assert str(refused.value) == f"refused: unsupported construct {kind} {NO_VIEWS}"
 
 
@@ -440,7 +440,7 @@ def test_a_tree_deeper_than_the_json_decoder_allows_is_refused_as_nested_too_dee
     sys.setrecursionlimit(1000)
     try:
         with pytest.raises(SqlRefused) as refused:
-            _parse(sql)
+            parse_statements(sql)
     finally:
         sys.setrecursionlimit(limit)
     assert str(refused.value) == "refused: query nested too deeply"
@@ -451,11 +451,11 @@ def test_a_tree_deeper_than_the_json_decoder_allows_is_refused_as_nested_too_dee
 
 def _tree(sql: str) -> dict:
     """DuckDB's own syntax tree of `sql`, to be altered into a shape another DuckDB version could send."""
-    return _parse(sql)[0]["node"]
+    return parse_statements(sql)[0]["node"]
 
 
 def _walk(node: dict) -> None:
-    _Walker(VIEWS).any(node, frozenset())
+    Walker(VIEWS).any(node, frozenset())
 
 
 def _nodes(value: object, kind: str):
@@ -528,7 +528,7 @@ def test_the_walker_visits_no_part_of_the_tree_twice() -> None:
     function's arguments) refuses nothing more but doubles the work per nesting level, so 30 nested CTEs
     would take 2**30 walks (the guard runs on every user query)."""
 
-    class Recording(_Walker):
+    class Recording(Walker):
         def any(self, value: object, visible: frozenset[str]) -> None:
             if isinstance(value, dict):
                 self.seen.append(id(value))
