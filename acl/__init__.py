@@ -4,6 +4,7 @@ Imports no other relaywatch package. The control-plane state lives in DIR/contro
 """
 
 from acl.audit import AuditEntry, audit_entries, audit_event
+from acl.database import ControlDatabase, SchemaTooNew
 from acl.errors import (
     AclError,
     CodeInvalid,
@@ -56,6 +57,7 @@ __all__ = [
     "SESSION_TTL",
     "USER",
     "AclError",
+    "ControlDatabase",
     "AuditEntry",
     "CodeInvalid",
     "Grant",
@@ -67,6 +69,7 @@ __all__ = [
     "PermissionDenied",
     "Scope",
     "SessionInvalid",
+    "SchemaTooNew",
     "SqlRefused",
     "TOKEN_PREFIX",
     "TokenInvalid",

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
+from acl.database import ControlDatabase
 from acl.passwords import Hasher, default_hasher
 
 MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
@@ -395,56 +394,22 @@ class Store:
     """An open control.db: one connection, serialised by a lock, shared safely between threads."""
 
     def __init__(self, path: str | os.PathLike[str], *, hasher: Hasher | None = None) -> None:
-        self.path = Path(path)
+        self._db = ControlDatabase(path, MIGRATIONS, version_table="schema_version")
+        self.path = self._db.path
         self.hasher = hasher or default_hasher()
-        if not self.path.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-        self._lock = threading.RLock()
-        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10.0)
-        self._conn.execute("PRAGMA journal_mode = WAL")
-        self._conn.execute("PRAGMA synchronous = FULL")
-        self._conn.execute("PRAGMA foreign_keys = ON")
-        self._conn.execute("PRAGMA busy_timeout = 10000")
-        self._migrate()
-
-    def _migrate(self) -> None:
-        with self.transaction():
-            self._conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY,"
-                " applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
-            )
-            current = self._conn.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
-            latest = MIGRATIONS[-1][0]
-            if current > latest:
-                raise RuntimeError(f"{self.path} has schema version {current}, newer than this code knows ({latest})")
-            for version, statements in MIGRATIONS:
-                if version <= current:
-                    continue
-                for statement in statements:
-                    self._conn.execute(statement)
-                self._conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
 
     @property
     def schema_version(self) -> int:
-        with self.transaction(write=False):
-            return int(self._conn.execute("SELECT max(version) FROM schema_version").fetchone()[0])
+        return self._db.schema_version
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Tx]:
         """One atomic transaction: committed when the block ends, rolled back on any exception."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                yield Tx(self._conn)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        with self._db.transaction(write=write) as conn:
+            yield Tx(conn)
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self._db.close()
 
     def __enter__(self) -> Store:
         return self

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from acl import ControlDatabase
 from policy.model import ENTRY_COLUMNS, Account, Allowed, Deployment, Entry, Route
 
 MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
@@ -271,46 +271,17 @@ class PolicyStore:
     """The policy tables of one control.db: one connection, serialised by a lock."""
 
     def __init__(self, path: Path) -> None:
+        self._db = ControlDatabase(path, MIGRATIONS, version_table="policy_schema_version")
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
-        self._conn.execute("PRAGMA journal_mode = WAL")
-        self._conn.execute("PRAGMA synchronous = FULL")
-        self._conn.execute("PRAGMA busy_timeout = 10000")
-        self._migrate()
-
-    def _migrate(self) -> None:
-        with self.transaction():
-            self._conn.execute(
-                "CREATE TABLE IF NOT EXISTS policy_schema_version (version INTEGER PRIMARY KEY,"
-                " applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
-            )
-            current = self._conn.execute("SELECT coalesce(max(version), 0) FROM policy_schema_version").fetchone()[0]
-            latest = MIGRATIONS[-1][0]
-            if current > latest:
-                raise RuntimeError(f"{self.path}: policy schema version {current} is newer than this code ({latest})")
-            for version, statements in MIGRATIONS:
-                if version > current:
-                    for statement in statements:
-                        self._conn.execute(statement)
-                    self._conn.execute("INSERT INTO policy_schema_version (version) VALUES (?)", (version,))
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Tx]:
         """One atomic transaction: committed when the block ends, rolled back on any exception."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                yield Tx(self._conn)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        with self._db.transaction(write=write) as conn:
+            yield Tx(conn)
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self._db.close()
 
     def __enter__(self) -> PolicyStore:
         return self

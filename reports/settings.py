@@ -9,15 +9,12 @@ exactly-once record) and `report_failures` (attempts, last error and next try of
 from __future__ import annotations
 
 import json
-import os
 import re
-import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from acl import ControlDatabase, SchemaTooNew
 from relaywatch.core import RelaywatchError, time_zone
 
 REPORT_FREQUENCIES = ("off", "daily", "weekly", "monthly")
@@ -134,59 +131,34 @@ class ReportStore:
     """The reports' tables in control.db (its own connection; WAL lets acl's connection work beside it)."""
 
     def __init__(self, path: Path) -> None:
-        if not path.exists():  # control.db holds password hashes too: never readable by others
-            path.parent.mkdir(parents=True, exist_ok=True)
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        self._conn = sqlite3.connect(path, isolation_level=None, timeout=10.0, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode = WAL")
-        self._conn.execute("PRAGMA synchronous = FULL")
-        self._conn.execute("PRAGMA busy_timeout = 10000")
-        with self._tx() as conn:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS reports_schema_version (version INTEGER PRIMARY KEY,"
-                " applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
-            )
-            current = conn.execute("SELECT coalesce(max(version), 0) FROM reports_schema_version").fetchone()[0]
-            if current > MIGRATIONS[-1][0]:
-                raise ReportError(f"{path}: reports schema version {current} is newer than this code knows")
-            for version, statements in MIGRATIONS:
-                if version > current:
-                    for statement in statements:
-                        conn.execute(statement)
-                    conn.execute("INSERT INTO reports_schema_version (version) VALUES (?)", (version,))
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        self._conn.execute("BEGIN IMMEDIATE")
         try:
-            yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+            self._db = ControlDatabase(path, MIGRATIONS, version_table="reports_schema_version")
+        except SchemaTooNew as error:
+            raise ReportError(str(error)) from None
 
     @property
     def schema_version(self) -> int:
-        return int(self._conn.execute("SELECT max(version) FROM reports_schema_version").fetchone()[0])
+        return self._db.schema_version
 
     def settings(self, user: str) -> ReportSettings:
         """The account's report settings (defaults: no report) ."""
-        row = self._conn.execute(
+        found = self._db.rows(
             "SELECT frequency, hour, timezone, sections, recipients, enabled_at FROM report_settings WHERE user = ?",
             (user,),
-        ).fetchone()
-        if row is None:
+        )
+        if not found:
             return ReportSettings()
+        row = found[0]
         return ReportSettings(row[0], row[1], row[2], tuple(json.loads(row[3])), tuple(json.loads(row[4])), row[5])
 
     def all_settings(self) -> dict[str, ReportSettings]:
-        names = [r[0] for r in self._conn.execute("SELECT user FROM report_settings ORDER BY user")]
+        names = [r[0] for r in self._db.rows("SELECT user FROM report_settings ORDER BY user")]
         return {name: self.settings(name) for name in names}
 
     def put_settings(self, user: str, settings: ReportSettings, *, now: float | None = None) -> ReportSettings:
         """Store (already checked) settings; switching a report on starts its periods now."""
         now = time.time() if now is None else now
-        with self._tx() as conn:
+        with self._db.transaction() as conn:
             old = self.settings(user)
             if settings.frequency == "off":
                 enabled_at = None
@@ -214,18 +186,16 @@ class ReportStore:
         return stored
 
     def sent(self, user: str, period: str) -> Sent | None:
-        row = self._conn.execute("SELECT * FROM report_sent WHERE user = ? AND period = ?", (user, period)).fetchone()
-        return None if row is None else Sent(row[0], row[1], row[2], row[3], tuple(json.loads(row[4])))
+        rows = self._db.rows("SELECT * FROM report_sent WHERE user = ? AND period = ?", (user, period))
+        return next((Sent(r[0], r[1], r[2], r[3], tuple(json.loads(r[4]))) for r in rows), None)
 
     def sent_reports(self, user: str | None = None) -> list[Sent]:
-        rows = self._conn.execute(
-            "SELECT * FROM report_sent WHERE ? IS NULL OR user = ? ORDER BY sent_at", (user, user)
-        ).fetchall()
+        rows = self._db.rows("SELECT * FROM report_sent WHERE ? IS NULL OR user = ? ORDER BY sent_at", (user, user))
         return [Sent(r[0], r[1], r[2], r[3], tuple(json.loads(r[4]))) for r in rows]
 
     def record_sent(self, user: str, period: str, message_id: str, recipients: tuple[str, ...], now: float) -> None:
         """The relay accepted this period's report: record it and forget its failures, in one commit."""
-        with self._tx() as conn:
+        with self._db.transaction() as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO report_sent VALUES (?, ?, ?, ?, ?)",
                 (user, period, now, message_id, json.dumps(list(recipients))),
@@ -233,16 +203,14 @@ class ReportStore:
             conn.execute("DELETE FROM report_failures WHERE user = ? AND period = ?", (user, period))
 
     def failure(self, user: str, period: str) -> Failure | None:
-        row = self._conn.execute(
-            "SELECT * FROM report_failures WHERE user = ? AND period = ?", (user, period)
-        ).fetchone()
-        return None if row is None else Failure(*row)
+        rows = self._db.rows("SELECT * FROM report_failures WHERE user = ? AND period = ?", (user, period))
+        return next((Failure(*r) for r in rows), None)
 
     def failures(self) -> list[Failure]:
-        return [Failure(*r) for r in self._conn.execute("SELECT * FROM report_failures ORDER BY user, period")]
+        return [Failure(*r) for r in self._db.rows("SELECT * FROM report_failures ORDER BY user, period")]
 
     def record_failure(self, user: str, period: str, error: str, now: float, retry_in: float) -> Failure:
-        with self._tx() as conn:
+        with self._db.transaction() as conn:
             old = self.failure(user, period)
             attempts = 1 if old is None else old.attempts + 1
             conn.execute(
@@ -252,7 +220,7 @@ class ReportStore:
         return Failure(user, period, attempts, error[:500], now, now + retry_in)
 
     def close(self) -> None:
-        self._conn.close()
+        self._db.close()
 
 
 def open_report_store(path: Path) -> ReportStore:
