@@ -248,13 +248,13 @@ class Walker:
                 raise self.refuse(f"time travel (AT) on {name}")
             if fold(name) not in visible and fold(name) not in self.allowed:
                 raise self.refuse(f"{name!r} is not a view you may query")
-            self.children(ref, visible, skip=("table_name", "qualified_name"))
+            self.children(ref, visible)
         elif kind == "TABLE_FUNCTION":
             function = ref.get("function") or {}
             name = str(function.get("function_name", "")).lower()
             if name not in SAFE_TABLE_FUNCTIONS or function.get("schema") or function.get("catalog"):
                 raise self.refuse(f"table function {name or '?'}() is not allowed")
-            self.children(function, visible, skip=("class", "type", "function_name"))
+            self.children(function, visible)  # its arguments, filter and ORDER BY
             self.children(ref, visible, skip=("function",))
         elif kind == "SHOW_REF":
             describes_query = ref.get("show_type") in ("DESCRIBE", "SUMMARY") and ref.get("query")
