@@ -9,20 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-import psutil
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.servers.ports import free_port
+from tests.servers.serve import serving
 from tests.test_dashboards_data import ALICE_SENDER, PASSWORD, DemoHome, copy_home
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -43,55 +37,12 @@ pytestmark = pytest.mark.server
 expect.set_options(timeout=15_000)
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop the server we started, and the Streamlit process it started, by their PIDs."""
-    try:
-        children = psutil.Process(process.pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        children = []
-    for child in children:
-        child.terminate()
-    process.terminate()
-    _, alive = psutil.wait_procs(children, timeout=10)
-    for child in alive:
-        child.kill()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(10)
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, DemoHome]]:
     """`relaywatch serve` for a copy of the dashboards' test home, on a free port of 127.0.0.1."""
     home = copy_home(tmp_path_factory.mktemp("browser"))
-    port = free_port()
-    log = home.path / "serve.log"
-    relaywatch = Path(sys.executable).with_name("relaywatch")
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [str(relaywatch), "--home", str(home.path), "serve", "--address", "127.0.0.1", "--port", str(port)],
-            env={**os.environ, "RELAYWATCH_ARGON2": "fast"},
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as answer:
-                    if answer.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"relaywatch serve did not start:\n{log.read_text(errors='replace')}")
-            time.sleep(0.2)
+    with serving(home.path) as (base, _):
         yield base, home
-    finally:
-        stop(process)
 
 
 @pytest.fixture(scope="module")
@@ -111,15 +62,22 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def shot(page: Page, name: str) -> None:
-    """Screenshot of the whole page: Streamlit scrolls inside its own container, so grow the window."""
+    """The whole page at the page's width: Streamlit scrolls inside its own container, so grow the window
+    until the content stops reflowing, let the charts draw at that size, then restore the viewport."""
     ARTIFACTS.mkdir(exist_ok=True)
-    for _ in range(3):  # the content reflows as the window grows
+    viewport = page.viewport_size or {"width": 1400, "height": 1000}
+    size = viewport["height"]
+    for _ in range(3):
         height = page.evaluate("document.querySelector('[data-testid=\"stMainBlockContainer\"]').scrollHeight")
-        page.set_viewport_size({"width": 1400, "height": max(1000, min(int(height) + 160, 8000))})
-        page.wait_for_timeout(300)
-    page.wait_for_timeout(1000)  # let charts finish drawing at the new size
+        wanted = max(viewport["height"], min(int(height) + 160, 8000))
+        if wanted == size:
+            break
+        size = wanted
+        page.set_viewport_size({"width": viewport["width"], "height": size})
+        page.wait_for_timeout(250)
+    page.wait_for_timeout(500)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-    page.set_viewport_size({"width": 1400, "height": 1000})
+    page.set_viewport_size(viewport)
 
 
 def sign_in(page: Page, base: str, name: str) -> None:

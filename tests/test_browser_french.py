@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests import test_browser
-from tests.test_browser import ARTIFACTS, submit_sign_in
+from tests.test_browser import shot, submit_sign_in
 from tests.test_dashboards_data import PASSWORD, DemoHome
 
 pytestmark = pytest.mark.server
@@ -62,24 +62,6 @@ def chart_texts(page: Page) -> list[str]:
     expect(chart.locator("svg text").first).to_be_attached()
     page.wait_for_timeout(500)  # the axis is laid out after the marks
     return [t.strip() for t in chart.locator("svg text").all_text_contents() if t.strip()]
-
-
-def shot(page: Page, name: str) -> None:
-    """The whole page at 1440 px wide (Streamlit scrolls inside its container, so grow the window until
-    the content stops reflowing), after the charts have drawn at that size."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    size = HEIGHT
-    for _ in range(3):
-        height = page.evaluate("document.querySelector('[data-testid=\"stMainBlockContainer\"]').scrollHeight")
-        wanted = max(HEIGHT, min(int(height) + 160, 8000))
-        if wanted == size:
-            break
-        size = wanted
-        page.set_viewport_size({"width": WIDTH, "height": size})
-        page.wait_for_timeout(250)
-    page.wait_for_timeout(500)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-    page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
 
 
 def test_a_french_chart_has_french_axis_and_legend(server: tuple[str, DemoHome], french: Page) -> None:
