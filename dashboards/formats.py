@@ -157,6 +157,23 @@ def moment(value: datetime, language: str, zone: ZoneInfo | None = None, *, seco
     return f"{format_datetime(aware.astimezone(where), pattern, tzinfo=where, locale=_locale(language))} {where.key}"
 
 
+def instant(value: str | float | datetime | None, language: str, zone: ZoneInfo, *, seconds: bool = False) -> str:
+    """A stored time (ISO 8601 text, epoch seconds or a datetime; UTC when naive) as `moment` writes it
+    in `zone`: blank for none, a text that is no time kept as it is (status files are operator-editable)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, int | float):
+        parsed = datetime.fromtimestamp(value, UTC)
+    else:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return moment(parsed, language, zone, seconds=seconds)
+
+
 def _instants(frame: pl.DataFrame) -> list[str]:
     return [name for name, kind in frame.schema.items() if isinstance(kind, pl.Datetime)]
 

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import streamlit as st
 
 from acl import InvalidValue, NotFound, PermissionDenied, token_create, token_list, token_revoke
+from dashboards import formats
 from dashboards.auth import Session
 from dashboards.filters import plain
 
 EXPIRY_DAYS = (None, 30, 90, 365)
 _NEW, _REVOKED = "rw_new_api_token", "rw_api_token_revoked"
-
-
-def _when(ts: float | None) -> str:
-    return "" if ts is None else datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def tokens_section(session: Session) -> None:
@@ -49,14 +44,18 @@ def tokens_section(session: Session) -> None:
     if not tokens:
         st.caption(t("tokens.none"))
         return
+
+    def when(ts: float | None) -> str:
+        return formats.instant(ts, session.language, session.zone)
+
     st.dataframe(
         {
             t("tokens.id"): [x.id for x in tokens],
             t("tokens.name"): [x.name for x in tokens],
             t("tokens.state"): [x.state() for x in tokens],
-            t("tokens.created_at"): [_when(x.created_at) for x in tokens],
-            t("tokens.expires_at"): [_when(x.expires_at) for x in tokens],
-            t("tokens.last_used"): [_when(x.last_used_at) for x in tokens],
+            t("tokens.created_at"): [when(x.created_at) for x in tokens],
+            t("tokens.expires_at"): [when(x.expires_at) for x in tokens],
+            t("tokens.last_used"): [when(x.last_used_at) for x in tokens],
         },
         hide_index=True,
         key="token_table",

@@ -11,15 +11,18 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from warehouse.classify import OUTPUT_COLUMNS, classify_frame
+from relaywatch.core import ClassifySection
+from warehouse import classify
+from warehouse.classify import OUTPUT_COLUMNS, RuleSet, classify_frame, load_rules
+from warehouse.ruletable import builtin_rules
 
 
-def verdict(dsn: str | None, status: str | None, text: str | None) -> dict:
-    frame = pl.DataFrame(
-        {"dsn": [dsn], "status": [status], "response": [text]},
-        schema={"dsn": pl.String, "status": pl.String, "response": pl.String},
-    )
-    return classify_frame(frame).select(OUTPUT_COLUMNS).row(0, named=True)
+def frame_of(rows: list[tuple[str | None, str | None, str | None]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema={"dsn": pl.String, "status": pl.String, "response": pl.String}, orient="row")
+
+
+def verdict(dsn: str | None, status: str | None, text: str | None, rules: RuleSet | None = None) -> dict:
+    return classify_frame(frame_of([(dsn, status, text)]), rules=rules).select(OUTPUT_COLUMNS).row(0, named=True)
 
 
 @pytest.mark.parametrize(
@@ -55,3 +58,116 @@ def verdict(dsn: str | None, status: str | None, text: str | None) -> dict:
 def test_each_rung_of_the_qualification_ladder_beats_the_ones_below(dsn, status, text, qualification, rule):
     result = verdict(dsn, status, text)
     assert (result["qualification"], result["rule"]) == (qualification, rule)
+
+
+@pytest.mark.parametrize(
+    ("dsn", "status", "text", "qualification", "rule"),
+    [
+        # the edges of each reply-code class (a 3xx is none of them: the bare text decides)
+        (None, None, "400 mailbox full", "soft", "text.mailbox_full"),
+        (None, None, "499 mailbox full", "soft", "text.mailbox_full"),
+        (None, None, "500 mailbox full", "hard", "text.mailbox_full"),
+        (None, None, "599 mailbox full", "hard", "text.mailbox_full"),
+        (None, None, "200 mailbox full", "success", "text.mailbox_full"),
+        (None, None, "299 mailbox full", "success", "text.mailbox_full"),
+        (None, None, "300 mailbox full", "soft", "text.mailbox_full"),
+        (None, None, "399 user unknown", "hard", "text.user_unknown"),
+        # a malformed DSN column still tells its class
+        ("5.x", None, "mailbox full", "hard", "text.mailbox_full"),
+        ("2.x", None, "mailbox full", "soft", "text.mailbox_full"),
+        # statuses and DSNs are compared trimmed and case-blind
+        (None, " BOUNCED ", "mailbox full", "hard", "text.mailbox_full"),
+        (None, " Deferred ", "user unknown", "soft", "text.user_unknown"),
+        (None, "SENT", "zzz", "success", "status.sent"),
+        (" 5.2.2 ", None, "zzz", "hard", "dsn.5.2.2"),
+        # which DSN the DSN tier reads: the column's, unless it says only its class (X.0.0) or is missing
+        (None, None, "zzz 5.2.2 zzz", "hard", "dsn.5.2.2"),
+        ("5.0.0", None, "zzz 5.2.2", "hard", "dsn.5.2.2"),
+        ("5.1.1", None, "zzz 5.2.2", "hard", "dsn.5.1.1"),
+        ("5.0.0", None, "zzz", "unknown", "none"),
+        ("4.2.2", None, "zzz", "soft", "dsn.4.2.2"),
+        (None, None, "550-5.1.1 zzz", "hard", "dsn.5.1.1"),
+        # the reply tier reads the code after "said:" or at the start
+        (None, None, "500 zzz", "hard", "reply.500-504"),
+        (None, None, "host said: 500 zzz", "hard", "reply.500-504"),
+    ],
+)
+def test_each_code_class_ends_where_the_rfc_says_and_fields_are_read_trimmed(dsn, status, text, qualification, rule):
+    result = verdict(dsn, status, text)
+    assert (result["qualification"], result["rule"]) == (qualification, rule)
+
+
+def test_what_no_rule_matches_is_unknown_other_and_only_hard_blocking_reasons_are_suppressible():
+    assert verdict(None, None, "zzz") == {
+        "qualification": "unknown",
+        "reason": "other",
+        "suppressible": False,
+        "rule": "none",
+    }
+    assert verdict(None, None, "550 user unknown")["suppressible"] is True
+    assert verdict(None, None, "450 user unknown")["suppressible"] is False
+    assert verdict(None, None, "550 mailbox full")["suppressible"] is False
+
+
+def local(**rule: str) -> RuleSet:
+    return load_rules(ClassifySection(rules=({"id": "r", **rule},)))
+
+
+def test_a_local_rules_own_qualification_beats_the_codes_except_that_a_4xx_is_never_hard():
+    assert (
+        verdict(None, None, "550 zzz", local(pattern="zzz", reason="policy", qualification="soft"))["qualification"]
+        == "soft"
+    )
+    assert (
+        verdict(None, None, "250 zzz", local(pattern="zzz", reason="policy", qualification="hard"))["qualification"]
+        == "hard"
+    )
+    assert (
+        verdict("4.0.0", None, "zzz", local(pattern="zzz", reason="policy", qualification="hard"))["qualification"]
+        == "soft"
+    )
+    # without a qualification of its own the rule's reason is qualified by the codes
+    assert verdict(None, None, "250 zzz", local(pattern="zzz", reason="user_unknown")) == {
+        "qualification": "success",
+        "reason": "user_unknown",
+        "suppressible": False,
+        "rule": "local:r",
+    }
+
+
+def test_load_rules_puts_local_rules_first_and_reuses_the_builtin_set_and_its_memo():
+    assert load_rules() is load_rules() is load_rules(ClassifySection())
+    rules = local(pattern="zzz", reason="policy")
+    assert rules.rules[1:] == builtin_rules() and rules.rules[0].name == "local:r"
+    assert load_rules(ClassifySection(rules=({"id": "r", "pattern": "zzz", "reason": "other"},))) is not load_rules()
+
+
+def test_the_rule_table_indexes_every_rule_by_position():
+    rules = local(pattern="zzz", reason="policy", qualification="soft")
+    table = rules.table()
+    assert table.schema == pl.Schema({"_idx": pl.UInt32, "rule": pl.String, "_reason": pl.String, "_rule_q": pl.String})
+    assert table["_idx"].to_list() == list(range(len(rules.rules)))
+    assert table.row(0) == (0, "local:r", "policy", "soft")
+    assert table["rule"].to_list() == [r.name for r in rules.rules]
+    assert table["_reason"].to_list() == [r.reason for r in rules.rules]
+    assert table["_rule_q"].to_list() == [r.qualification for r in rules.rules]
+
+
+def test_known_classifies_each_combination_once_and_starts_over_past_its_limit(monkeypatch):
+    rules = RuleSet(builtin_rules())
+    first = frame_of([("5.1.1", "bounced", "user unknown"), ("4.2.2", "deferred", "mailbox full")])
+    classify_frame(first, rules=rules)
+    memo = rules.memo["verdicts"]
+    assert memo.height == 2
+    classify_frame(first.reverse(), rules=rules)
+    assert rules.memo["verdicts"] is memo  # nothing new: not classified again
+    again = classify_frame(frame_of([("5.1.1", "bounced", "user unknown"), (None, None, "zzz")]), rules=rules)
+    assert rules.memo["verdicts"].height == 3
+    assert again["rule"].to_list() == ["text.user_unknown", "none"]
+    monkeypatch.setattr(classify, "MEMO_LIMIT", 3)
+    classify_frame(frame_of([(None, None, "550 zzz")]), rules=rules)
+    assert rules.memo["verdicts"].height == 4  # at the limit: still kept
+    classify_frame(frame_of([(None, None, "450 zzz")]), rules=rules)
+    assert rules.memo["verdicts"].height == 1  # past it: started over with the new combination only
+    # the verdicts do not depend on what the memo held
+    assert classify_frame(first, rules=rules)["rule"].to_list() == ["text.user_unknown", "text.mailbox_full"]

@@ -7,11 +7,13 @@ every check is on counts and events, none on time.
 from __future__ import annotations
 
 import gzip
+import hashlib
+import io
 import threading
 from collections import Counter
 from pathlib import Path
 
-from ingest.collect import collect_log, plan
+from ingest.collect import LogFile, Planned, collect_log, plan, plan_file, rotation_set, whole_hash
 from ingest.follow import LocalFiles
 from tests.test_collect_local import StrictSink, append, postfix_lines
 
@@ -59,3 +61,96 @@ def test_a_finished_rotated_file_is_remembered_and_not_planned_again(tmp_path: P
     assert not plan(LocalFiles(), "gw1", str(tmp_path / "mail.log"), sink, done, warnings)
     assert any(path.endswith("mail.log.2.gz") for path, _, _ in done)
     assert warnings == []
+
+
+def test_rotation_set_keeps_each_files_path_size_mtime_and_kind() -> None:
+    listing = [("mail.log", 30, 3.0), ("mail.log.1", 20, 2.0), ("mail.log.2.gz", 10, 1.0)]
+    assert rotation_set("/var/log/mail.log", listing) == [
+        LogFile("/var/log/mail.log.2.gz", 10, 1.0, True, False),
+        LogFile("/var/log/mail.log.1", 20, 2.0, False, False),
+        LogFile("/var/log/mail.log", 30, 3.0, False, True),
+    ]
+
+
+def test_rotation_set_orders_numbers_by_value_and_dates_by_time_of_day() -> None:
+    listing = [
+        ("mail.log", 1, 0.0),
+        ("mail.log.2", 1, 0.0),
+        ("mail.log.10", 1, 0.0),
+        ("mail.log.1234567", 1, 0.0),  # seven digits is still a number, not a date
+        ("mail.log.20260101-101500", 1, 0.0),
+        ("mail.log-20260101", 1, 0.0),  # midnight of the same day: older
+        ("mail.log-20251231", 1, 0.0),
+    ]
+    names = [Path(f.path).name for f in rotation_set("/var/log/mail.log", listing)]
+    assert names == [
+        "mail.log-20251231",
+        "mail.log-20260101",
+        "mail.log.20260101-101500",
+        "mail.log.1234567",
+        "mail.log.10",
+        "mail.log.2",
+        "mail.log",
+    ]
+    # a compressed sibling without a number (the live log is gone): newer than every numbered one
+    names = [Path(f.path).name for f in rotation_set("mail.log", [("mail.log.gz", 1, 0.0), ("mail.log.1", 1, 0.0)])]
+    assert names == ["mail.log.1", "mail.log.gz"]
+
+
+def test_rotation_set_without_the_live_log_or_with_other_logs_only() -> None:
+    assert rotation_set("mail.log", [("mail.log.1", 1, 0.0)]) == [LogFile("mail.log.1", 1, 0.0, False, False)]
+    assert rotation_set("/l/mail.log", [("xmail.log", 1, 0.0), ("mail.log.1.gz.tmp", 1, 0.0)]) == []
+    # a .gz is skipped only while its own uncompressed twin exists, not any other sibling's
+    names = [
+        Path(f.path).name for f in rotation_set("/l/mail.log", [("mail.log.2.gz", 1, 0.0), ("mail.log.2.g", 1, 0.0)])
+    ]
+    assert names == ["mail.log.2.gz"]
+
+
+def test_whole_hash_reads_the_stream_from_its_start_in_full() -> None:
+    data = b"x" * (3 * 1024 * 1024 + 7)
+    stream = io.BytesIO(data)
+    stream.seek(5)
+    assert whole_hash(stream) == "fp:" + hashlib.sha256(data).hexdigest()[:24]
+    assert whole_hash(io.BytesIO(b"")) == "fp:" + hashlib.sha256(b"").hexdigest()[:24]
+
+
+def test_a_rotated_file_without_a_complete_first_line_is_known_by_its_whole_content_once_final(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "mail.log.1").write_bytes(b"partial line without newline")
+    sink = StrictSink()
+    waiting = LogFile(str(tmp_path / "mail.log.1"), 28, 0.0, False, False)
+    assert plan_file(LocalFiles(), "gw1", waiting, sink, final=False) is None
+    item = plan_file(LocalFiles(), "gw1", waiting, sink, final=True)
+    assert item == Planned(
+        waiting, "fp:" + hashlib.sha256(b"partial line without newline").hexdigest()[:24], 0, 28, True
+    )
+    assert plan_file(LocalFiles(), "gw1", LogFile(str(tmp_path / "empty"), 0, 0.0, False, False), sink, True) is None
+
+
+def test_a_compressed_file_read_before_compression_is_not_planned_again(tmp_path: Path) -> None:
+    text = "".join(f"{x}\n" for x in postfix_lines(0, 5)).encode()
+    (tmp_path / "mail.log.1").write_bytes(text)
+    sink = StrictSink()
+    collect_log(LocalFiles(), "gw1", str(tmp_path / "mail.log"), sink)
+    (tmp_path / "mail.log.1.gz").write_bytes(gzip.compress(text))
+    (tmp_path / "mail.log.1").unlink()
+    entry = rotation_set(str(tmp_path / "mail.log"), LocalFiles().listdir(str(tmp_path)))[0]
+    assert entry.compressed and plan_file(LocalFiles(), "gw1", entry, sink, final=True) is None
+    assert sink.lines() == Counter(postfix_lines(0, 5))
+
+
+def test_a_pass_reports_the_last_line_and_count_of_a_final_file_ending_without_newline(tmp_path: Path) -> None:
+    old = postfix_lines(0, 4)
+    (tmp_path / "mail.log.1").write_text("\n".join(old))  # rotated, last line without its newline
+    (tmp_path / "mail.log").write_text("")  # the new log exists but is empty: mail.log.1 is not final yet
+    sink = StrictSink()
+    first = collect_log(LocalFiles(), "gw1", str(tmp_path / "mail.log"), sink)
+    assert (first.files, first.lines, first.last_line) == (1, 11, old[-2])
+    append(tmp_path / "mail.log", postfix_lines(4, 1))  # the live log started: mail.log.1 is final
+    result = collect_log(LocalFiles(), "gw1", str(tmp_path / "mail.log"), sink)
+    assert (result.files, result.lines, result.last_line) == (2, 4, postfix_lines(4, 1)[-1])
+    again = collect_log(LocalFiles(), "gw1", str(tmp_path / "mail.log"), sink)
+    assert (again.files, again.lines, again.last_line) == (0, 0, None)
+    assert sink.lines() == Counter(postfix_lines(0, 5))

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ingest import make_gateway, record_failure, record_success, save_gateway, update_status
+from reports import UserSettings, save_settings
 from tests.test_dashboards_data import DemoHome, copy_home, goto, open_app, texts
 from tests.test_dashboards_pages import frame, metrics
 
@@ -45,6 +46,16 @@ def test_root_sees_every_gateway_with_its_collector_figures(tmp_path: Path, monk
     )
     assert rows["gw2"]["lag"] == "never" and rows["gw2"]["next_try_at"]
     assert metrics(at) == {"Gateways": "2", "In error": "1", "Messages queued": "3"}
+    assert rows["gw1"]["queue_at"] == "11/25/2026 12:00 UTC"
+
+
+def test_status_times_are_shown_in_the_persons_zone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = gateway_home(tmp_path)
+    save_settings(home.path, "root", UserSettings(timezone="Europe/Paris", language="fr"))
+    at = goto(open_app(home, "root", monkeypatch), "gateways.py")
+    rows = {r["gateway"]: r for r in frame(at, "gateway").iter_rows(named=True)}
+    assert rows["gw1"]["queue_at"] == "25/11/2026 13:00 Europe/Paris"
+    assert rows["gw2"]["last_error_at"].endswith(" Europe/Paris")
 
 
 def test_an_admin_sees_only_its_granted_gateways_and_a_user_has_no_such_page(

@@ -161,3 +161,38 @@ def test_without_a_preference_times_follow_the_browsers_zone(server: tuple[str, 
         assert hours and all(17 <= h <= 21 for h in hours), hours
     finally:
         page.context.close()
+
+
+def chart_titles(at) -> set[str]:
+    """The x-axis titles of a page's charts (layers included)."""
+
+    def titles(spec: dict) -> set[str]:
+        found = {str(spec["encoding"]["x"].get("title"))} if "x" in spec.get("encoding", {}) else set()
+        return found.union(*(titles(layer) for layer in spec.get("layer", [])))
+
+    return set().union(
+        *(titles(json.loads(c.proto.spec)) for c in [*at.get("arrow_vega_lite_chart"), *at.get("vega_lite_chart")])
+    )
+
+
+def test_bounces_reputation_and_the_audit_log_show_times_in_the_persons_zone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = copy_home(tmp_path)
+    save_settings(home.path, "root", UserSettings(timezone="Europe/Paris"))
+    paris = re.compile(r"^\d{1,2}/\d{1,2}/\d{4} \d{2}:\d{2}(:\d{2})? Europe/Paris$")
+
+    bounces = page_as("root", "bounces.py", monkeypatch, home)
+    assert not bounces.exception
+    assert "Time (Europe/Paris)" in chart_titles(bounces)
+    unknown = frame(bounces, "recipient")
+    assert unknown.height and unknown.schema["first_seen"] == pl.Datetime("us", "Europe/Paris")
+
+    reputation = page_as("root", "reputation.py", monkeypatch, home)
+    assert not reputation.exception
+    assert chart_titles(reputation) == {"Time (Europe/Paris)"}
+
+    admin = page_as("root", "admin.py", monkeypatch, home)
+    assert not admin.exception
+    audit = frame(admin, "id")
+    assert audit.height and all(paris.match(ts) for ts in audit["ts"]), audit["ts"].to_list()[:3]

@@ -3,6 +3,7 @@ detail of a report linked to its message."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import polars as pl
@@ -10,6 +11,7 @@ import pytest
 
 from acl import Scope
 from relaywatch.fblgen import seed_complaints
+from reports import UserSettings, save_settings
 from tests.test_dashboards_data import ALICE_SENDER, DemoHome, choose_days, copy_home, goto, open_app
 from warehouse import complaint_detail
 from warehouse.lake import Lake
@@ -84,3 +86,13 @@ def test_the_overview_counts_the_users_complaints(home: DemoHome, monkeypatch: p
     at = goto(choose_days(open_app(home, "alice", monkeypatch)), "overview.py")
     assert not at.exception
     assert {m.label: m.value for m in at.metric}["Complaints"] == str(complaints)
+
+
+def test_report_times_are_shown_in_the_persons_zone(home: DemoHome, monkeypatch: pytest.MonkeyPatch) -> None:
+    save_settings(home.path, "alice", UserSettings(timezone="Asia/Tokyo"))
+    at = page(home, "alice", monkeypatch)
+    reports = listed(at)
+    assert reports.height and reports.schema["arrival_ts"] == pl.Datetime("us", "Asia/Tokyo")
+    [grid] = [d for d in at.dataframe if "linked_by" in d.value.columns]
+    column = json.loads(grid.proto.columns)["arrival_ts"]
+    assert column["label"] == "Time (Asia/Tokyo)" and column["type_config"]["timezone"] == "Asia/Tokyo"

@@ -24,7 +24,7 @@ from acl import (
     user_revoke,
     user_role,
 )
-from dashboards import auth
+from dashboards import auth, formats
 from dashboards.auditview import changes, readable
 from dashboards.auth import guard
 from dashboards.filters import plain
@@ -164,7 +164,7 @@ with tab_audit:
         [
             {
                 "id": e.id,
-                "ts": e.ts.replace("T", " ")[:19],
+                "ts": formats.instant(e.ts, session.language, session.zone, seconds=True),
                 "actor": e.actor,
                 "action": e.action,
                 "target": e.target or "",

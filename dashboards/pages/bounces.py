@@ -43,9 +43,10 @@ st.altair_chart(
         x="bucket",
         y="attempts",
         colour=str(split),
-        x_title=t("col.time_utc"),
+        x_title=t("tz.time", zone=session.zone.key),
         y_title=t("col.attempts"),
         language=session.language,
+        zone=session.zone,
     ),
     width="stretch",
 )
@@ -97,7 +98,7 @@ st.altair_chart(
 st.subheader(t("bounces.unknown_recipients"))
 st.caption(t("bounces.unknown_help"))
 st.dataframe(
-    data.unknown_recipients,
+    formats.in_zone(data.unknown_recipients, session.zone),
     hide_index=True,
     key="bounces_unknown",
     column_config={
@@ -106,10 +107,14 @@ st.dataframe(
         "attempts": t("col.attempts"),
         "senders": t("col.senders"),
         "first_seen": st.column_config.DatetimeColumn(
-            t("col.first_seen"), format=formats.grid_minutes(session.language), timezone="UTC"
+            t("tz.titled", title=t("col.first_seen"), zone=session.zone.key),
+            format=formats.grid_minutes(session.language),
+            timezone=session.zone.key,
         ),
         "last_seen": st.column_config.DatetimeColumn(
-            t("col.last_seen"), format=formats.grid_minutes(session.language), timezone="UTC"
+            t("tz.titled", title=t("col.last_seen"), zone=session.zone.key),
+            format=formats.grid_minutes(session.language),
+            timezone=session.zone.key,
         ),
         "reply": st.column_config.TextColumn(t("col.response"), width="large"),
     },

@@ -4,6 +4,8 @@ the message it is about. Report fields are attacker-controlled: only table cells
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import polars as pl
 import streamlit as st
 
@@ -60,7 +62,7 @@ st.dataframe(
 
 st.subheader(t("complaints.reports"))
 selection = st.dataframe(
-    reports,
+    formats.in_zone(reports, session.zone),
     hide_index=True,
     on_select="rerun",
     selection_mode="single-row",
@@ -68,7 +70,9 @@ selection = st.dataframe(
     column_order=[c for c in reports.columns if c not in ("report_id", "message_key")],
     column_config={
         "arrival_ts": st.column_config.DatetimeColumn(
-            t("col.ts"), format=formats.grid_minutes(session.language), timezone="UTC"
+            t("tz.time", zone=session.zone.key),
+            format=formats.grid_minutes(session.language),
+            timezone=session.zone.key,
         ),
         "feedback_type": t("complaints.feedback_type"),
         "counted": t("complaints.counted"),
@@ -91,7 +95,16 @@ if detail is None:
     st.stop()
 st.subheader(t("complaints.detail"))
 fields = [
-    (name, "" if value is None else ", ".join(map(str, value)) if isinstance(value, list) else str(value))
+    (
+        name,
+        ""
+        if value is None
+        else ", ".join(map(str, value))
+        if isinstance(value, list)
+        else formats.instant(value, session.language, session.zone, seconds=True)
+        if isinstance(value, datetime)
+        else str(value),
+    )
     for name, value in detail.items()
     if name not in ("day",)
 ]

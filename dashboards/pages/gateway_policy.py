@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import streamlit as st
 
 from acl import AclError
-from dashboards import auth
+from dashboards import auth, formats
 from dashboards.auth import guard
 from dashboards.filters import plain
 from policy import (
@@ -41,7 +40,7 @@ if isinstance(notice, str):
 
 
 def when(ts: float | None) -> str:
-    return "" if ts is None else datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M")
+    return formats.instant(ts, session.language, session.zone)
 
 
 def act(action: Callable[[], object]) -> object:

@@ -9,6 +9,7 @@ from typing import Any
 
 import streamlit as st
 
+from dashboards import formats
 from dashboards.auth import guard
 from ingest import Gateway, lag_seconds, load_gateways, read_status
 
@@ -36,13 +37,13 @@ def row(gateway: Gateway, entry: dict[str, Any], now: datetime) -> dict[str, obj
         "where": gateway.target,
         "lag": duration(lag_seconds(entry, now)),
         "bytes_behind": entry.get("bytes_behind"),
-        "last_line_at": entry.get("last_line_at") or "",
+        "last_line_at": formats.instant(entry.get("last_line_at"), session.language, session.zone),
         "lines_total": entry.get("lines_total", 0),
         "queue_messages": entry.get("queue_messages"),
-        "queue_at": entry.get("queue_at") or "",
+        "queue_at": formats.instant(entry.get("queue_at"), session.language, session.zone),
         "last_error": entry.get("last_error") or "",
-        "last_error_at": entry.get("last_error_at") or "",
-        "next_try_at": entry.get("next_try_at") or "",
+        "last_error_at": formats.instant(entry.get("last_error_at"), session.language, session.zone),
+        "next_try_at": formats.instant(entry.get("next_try_at"), session.language, session.zone),
     }
 
 
