@@ -355,7 +355,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "reputation.accepted_rate": ("Accepted", "Acceptés"),
     "reputation.deferred_rate": ("Deferred", "Différés"),
-    "reputation.rejected_rate": ("Rejected", "Rejetés"),
+    "reputation.rejected_rate": ("Bounced", "Rebondis"),  # the provider refused it (5xx): a bounce, not a Postfix reject
     "reputation.flagged": ("Reputation / limit / policy", "Réputation / limite / politique"),
     "reputation.flagged_over_time": (
         "Reputation, rate-limit and policy replies over time",
