@@ -132,7 +132,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "col.provider": ("Provider", "Fournisseur"),
     "col.rule": ("Rule", "Règle"),
     "col.attempts": ("Attempts", "Tentatives"),
-    "col.rejects": ("Rejects", "Refus"),
+    "col.rejects": ("Rejects", "Rejets"),
     "col.service": ("Service", "Service"),
     "col.client_ip": ("Client IP", "IP du client"),
     "col.client_host": ("Client host", "Hôte du client"),
@@ -202,10 +202,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "logs.title": ("Logs", "Journaux"),
     "logs.kind": ("Show", "Afficher"),
     "logs.kind_attempts": ("Delivery attempts", "Tentatives de remise"),
-    "logs.kind_rejects": ("Rejects (refused at SMTP)", "Refus (à la réception SMTP)"),
+    "logs.kind_rejects": ("Rejects (refused at SMTP)", "Rejets (refusés à la réception SMTP)"),
     "logs.reject_count": (
         "{total} rejects match; rows {first}-{last} shown.",
-        "{total} refus correspondent ; lignes {first} à {last} affichées.",
+        "{total} rejets correspondent ; lignes {first} à {last} affichées.",
     ),
     "logs.reply_contains": ("Reply contains", "La réponse contient"),
     "logs.apply": ("Apply filters", "Appliquer les filtres"),
@@ -543,9 +543,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "logs.count_none": ("No delivery attempt matches.", "Aucune tentative de remise ne correspond."),
     "logs.reject_count_one": (
         "{total} reject matches; row {first} shown.",
-        "{total} refus correspond ; ligne {first} affichée.",
+        "{total} rejet correspond ; ligne {first} affichée.",
     ),
-    "logs.reject_count_none": ("No reject matches.", "Aucun refus ne correspond."),
+    "logs.reject_count_none": ("No reject matches.", "Aucun rejet ne correspond."),
     "logs.export_prepare_one": ("Export {total} row as CSV", "Exporter {total} ligne en CSV"),
     "logs.brush_hint": (
         "Drag across the histogram to show only those hours.",

@@ -101,3 +101,11 @@ def test_a_reply_holding_markdown_and_html_is_shown_only_as_text(monkeypatch: py
         for e in at.get(kind)
     ]
     assert rendered and not any("onerror" in str(v) or "**policy**" in str(v) for v in rendered)
+
+
+def test_french_says_rebond_for_a_bounce_and_rejet_for_a_reject_as_postfix_operators_do() -> None:
+    bounce = {k: fr for k, (en, fr) in STRINGS.items() if re.search(r"\bbounce[sd]?\b", en, re.IGNORECASE)}
+    reject = {k: fr for k, (en, fr) in STRINGS.items() if re.search(r"\breject(s|ed)?\b", en, re.IGNORECASE)}
+    assert bounce and reject
+    assert all("rebond" in fr.lower() and "rejet" not in fr.lower() for fr in bounce.values()), bounce
+    assert all("rejet" in fr.lower() and "rebond" not in fr.lower() for fr in reject.values()), reject
