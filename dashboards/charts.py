@@ -62,6 +62,14 @@ def label(field: str, code: str, language: str) -> str:
     return translate(key, language) if key in STRINGS else code
 
 
+def named(frame: pl.DataFrame, language: str, fields: tuple[str, ...] = tuple(_FIXED)) -> pl.DataFrame:
+    """The frame with its status, qualification and reason codes written as the legends name them, for a
+    table (exports and links keep the codes)."""
+    return frame.with_columns(
+        pl.col(f).replace({c: label(f, c, language) for c in _FIXED[f]}) for f in fields if f in frame.columns
+    )
+
+
 def _coloured(frame: pl.DataFrame, field: str, language: str) -> tuple[pl.DataFrame, alt.Color]:
     """The frame with its `field` codes named in `language`, and the colour channel: the app's palette
     for those codes (only those drawn, in taxonomy order) and a legend above the chart, wrapped, never clipped."""

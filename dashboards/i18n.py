@@ -112,7 +112,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "reason.policy": ("policy", "politique"),
     "reason.auth_policy": ("SPF/DKIM/DMARC", "SPF/DKIM/DMARC"),
     "col.ts": ("Time (UTC)", "Heure (UTC)"),
-    "col.time_utc": ("Time (UTC)", "Heure (UTC)"),
     "col.gateway": ("Gateway", "Passerelle"),
     "col.sender_domain": ("Sender domain", "Domaine expéditeur"),
     "col.queue_id": ("Queue id", "Id de file"),
@@ -355,7 +354,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "reputation.accepted_rate": ("Accepted", "Acceptés"),
     "reputation.deferred_rate": ("Deferred", "Différés"),
-    "reputation.rejected_rate": ("Bounced", "Rebondis"),  # the provider refused it (5xx): a bounce, not a Postfix reject
+    "reputation.rejected_rate": ("Bounced", "Rebondis"),  # the provider refused it: a bounce, not a reject
     "reputation.flagged": ("Reputation / limit / policy", "Réputation / limite / politique"),
     "reputation.flagged_over_time": (
         "Reputation, rate-limit and policy replies over time",

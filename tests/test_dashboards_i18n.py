@@ -6,14 +6,15 @@ import re
 import string
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from acl import KINDS, ROLES
 from dashboards.auth import PAGES, SIGNIN
 from dashboards.filters import PRESETS, plain
 from dashboards.i18n import STRINGS, translate
-from reports import LANGUAGES, REPORT_FREQUENCIES, SECTIONS
-from tests.test_dashboards_data import choose_days, demo_home, goto, open_app
+from reports import LANGUAGES, REPORT_FREQUENCIES, SECTIONS, UserSettings, save_settings
+from tests.test_dashboards_data import choose_days, copy_home, demo_home, goto, open_app
 from warehouse import REASONS, SORTS, STATUSES
 from warehouse.ruletable import QUALIFICATIONS
 
@@ -109,3 +110,16 @@ def test_french_says_rebond_for_a_bounce_and_rejet_for_a_reject_as_postfix_opera
     assert bounce and reject
     assert all("rebond" in fr.lower() and "rejet" not in fr.lower() for fr in bounce.values()), bounce
     assert all("rejet" in fr.lower() and "rebond" not in fr.lower() for fr in reject.values()), reject
+
+
+def test_the_logs_grid_names_statuses_and_reasons_in_french(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = copy_home(tmp_path)
+    save_settings(home.path, "alice", UserSettings(language="fr"))
+    at = goto(choose_days(open_app(home, "alice", monkeypatch)), "logs.py")
+    assert not at.exception
+    [grid] = [pl.from_pandas(d.value) for d in at.dataframe if "status" in d.value.columns]
+    assert set(grid["status"]) <= {translate(f"status.{s}", "fr") for s in STATUSES} and "Rebondis" in set(
+        grid["status"]
+    )
+    assert "destinataire inconnu" in set(grid["reason"])
+    assert not set(grid["reason"]) & set(REASONS), "no raw code left"

@@ -191,7 +191,7 @@ def test_overview_counts_link_to_the_matching_logs(monkeypatch: pytest.MonkeyPat
     assert targets == {f"days=2026-11-19%2C2026-11-26&status={s}" for s in ("sent", "deferred", "bounced")}
     assert {link.proto.page for link in at.get("page_link")} == {"logs"}
     logs = logs_with("alice", {**WEEK, "status": "bounced"}, monkeypatch)
-    assert total(logs) == 2 and set(table(logs)["status"]) == {"bounced"}
+    assert total(logs) == 2 and set(table(logs)["status"]) == {"Bounced"}
 
 
 def test_charts_speak_french(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:

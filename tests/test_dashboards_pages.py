@@ -126,10 +126,10 @@ def test_message_search_by_queue_id_opens_the_only_message_in_scope(monkeypatch:
     timeline = frame(at, "ts")
     assert timeline["event"].to_list() == ["received", "attempt", "attempt", "attempt", "ndr", "attempt", "removed"]
     carol = timeline.filter(pl.col("recipient") == "carol@orange.fr")
-    assert carol["attempt"].to_list() == [1, 2] and carol["status"].to_list() == ["deferred", "sent"]
+    assert carol["attempt"].to_list() == [1, 2] and carol["status"].to_list() == ["Deferred", "Sent"]  # named
     assert timeline["ts"].is_sorted()
     unknown = timeline.filter(pl.col("recipient") == "nobody@gmail.com").row(0, named=True)
-    assert (unknown["qualification"], unknown["reason"]) == ("hard", "user_unknown") and unknown["rule"]
+    assert (unknown["qualification"], unknown["reason"]) == ("hard (permanent)", "user unknown") and unknown["rule"]
     recipients = frame(at, "recipient")
     assert dict(zip(recipients["recipient"], recipients["attempts"], strict=True))["carol@orange.fr"] == 2
     [code] = at.code
@@ -172,7 +172,11 @@ def test_bounces_of_a_user_stay_within_its_rows(monkeypatch: pytest.MonkeyPatch)
     domains = frame(at, "recipient_domain")
     assert set(domains["recipient_domain"]) == {"gmail.com", "orange.fr", "example.net"}
     matrix = frame(at, "qualification")
-    assert set(matrix.iter_rows()) == {("hard", "user_unknown", 1), ("soft", "reputation", 1), ("hard", "policy", 1)}
+    assert set(matrix.iter_rows()) == {  # codes named as the legends name them
+        ("hard (permanent)", "user unknown", 1),
+        ("soft (temporary)", "reputation", 1),
+        ("hard (permanent)", "policy", 1),
+    }
     assert frame(at, "recipient").is_empty()
 
 

@@ -52,9 +52,12 @@ st.altair_chart(
 )
 st.dataframe(
     formats.styled(
-        data.timeline.group_by("qualification", "reason")
-        .agg(pl.col("attempts").sum())
-        .sort("attempts", descending=True),
+        charts.named(
+            data.timeline.group_by("qualification", "reason")
+            .agg(pl.col("attempts").sum())
+            .sort("attempts", descending=True),
+            session.language,
+        ),
         session.language,
     ),
     hide_index=True,

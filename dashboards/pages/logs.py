@@ -264,7 +264,7 @@ if histogram.height:
     st.caption(t("logs.brush_hint"))
 
 selection = st.dataframe(
-    rows,
+    charts.named(rows, lang),
     hide_index=True,
     on_select="rerun",
     selection_mode="single-row",

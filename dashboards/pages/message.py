@@ -9,7 +9,7 @@ from datetime import datetime
 import polars as pl
 import streamlit as st
 
-from dashboards import formats
+from dashboards import charts, formats
 from dashboards.auth import guard
 from dashboards.filters import plain
 from warehouse import find_messages, message_detail
@@ -84,7 +84,7 @@ facts = [
     (t("message.recipients"), message.get("recipient_count")),
     (t("message.first_seen"), seen(message.get("first_ts"))),
     (t("message.last_seen"), seen(message.get("last_ts"))),
-    (t("message.final_status"), message.get("final_status")),
+    (t("message.final_status"), charts.label("status", message.get("final_status") or "", session.language)),
     (t("message.key"), message.get("message_key")),
 ]
 st.dataframe(
@@ -108,7 +108,7 @@ if original_key in detail.linked and links[1].button(
 
 st.subheader(t("message.timeline"))
 st.dataframe(
-    formats.in_zone(detail.timeline, zone),
+    charts.named(formats.in_zone(detail.timeline, zone), session.language),
     hide_index=True,
     key="message_timeline",
     placeholder="",
@@ -139,7 +139,7 @@ if detail.attempts.height:
         suppressible=pl.col("suppressible").last(),
     )
     st.dataframe(
-        summary,
+        charts.named(summary.rename({"last_status": "status"}), session.language).rename({"status": "last_status"}),
         hide_index=True,
         key="message_recipients",
         column_config={
