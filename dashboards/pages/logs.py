@@ -107,7 +107,9 @@ with st.form("logs_filters"):
     values["qualifications"] = list_filter(
         row[1], "qualifications", t("col.qualification"), QUALIFICATIONS, lambda q: t(f"qualification.{q}")
     )
-    values["reasons"] = list_filter(row[2], "reasons", t("col.reason"), REASONS)
+    values["reasons"] = list_filter(
+        row[2], "reasons", t("col.reason"), REASONS, lambda r: charts.label("reason", r, lang)
+    )
     known = session.cached(
         "logs_gateways",
         (period.params()["day0"], period.params()["day1"]),
