@@ -202,11 +202,8 @@ def plan_file(files: LogFiles, gateway: str, entry: LogFile, sink: ChunkSink, fi
                 return None
             file_id = whole_hash(stream)
         start = sink.committed(gateway, file_id)
-        if entry.compressed:
-            total = int.from_bytes(fetch(entry.size - 4, 4), "little")
-            if start and start % 2**32 == total:
-                return None
-            total += (start >> 32) << 32
+        if entry.compressed:  # the gzip trailer's size modulo 2**32, in the 4 GiB range of the offset
+            total = int.from_bytes(fetch(entry.size - 4, 4), "little") + ((start >> 32) << 32)
         else:
             total = entry.size
     if start >= total:

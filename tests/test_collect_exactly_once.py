@@ -9,10 +9,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import os
 import threading
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from ingest.chunks import Chunk
 from ingest.collect import LogFile, Planned, collect_log, plan, plan_file, rotation_set, whole_hash
 from ingest.follow import LocalFiles
 from tests.test_collect_local import StrictSink, append, postfix_lines
@@ -154,3 +158,103 @@ def test_a_pass_reports_the_last_line_and_count_of_a_final_file_ending_without_n
     again = collect_log(LocalFiles(), "gw1", str(tmp_path / "mail.log"), sink)
     assert (again.files, again.lines, again.last_line) == (0, 0, None)
     assert sink.lines() == Counter(postfix_lines(0, 5))
+
+
+class Offset:
+    """A sink that holds `end` bytes of every file (and takes nothing)."""
+
+    def __init__(self, end: int) -> None:
+        self.end = end
+
+    def committed(self, gateway: str, file_id: str) -> int:
+        return self.end
+
+    def commit(self, chunk: Chunk) -> None:
+        raise AssertionError("nothing is read by plan_file")
+
+
+def test_a_file_partly_read_before_compression_is_finished_from_its_offset(tmp_path: Path) -> None:
+    text = "".join(f"{x}\n" for x in postfix_lines(0, 100)).encode()
+    (tmp_path / "mail.log.1").write_bytes(text)
+    append(tmp_path / "mail.log", postfix_lines(100, 1))
+    sink, stop = StrictSink(), threading.Event()
+    collect_log(
+        LocalFiles(),
+        "gw1",
+        str(tmp_path / "mail.log"),
+        sink,
+        chunk_bytes=4096,
+        on_chunk=lambda _: stop.set(),
+        stop=stop,
+    )
+    held = sum(len(c.data) for c in sink.chunks)
+    assert 0 < held < len(text)
+    (tmp_path / "mail.log.1.gz").write_bytes(gzip.compress(text))
+    (tmp_path / "mail.log.1").unlink()
+    entry = rotation_set(str(tmp_path / "mail.log"), LocalFiles().listdir(str(tmp_path)))[0]
+    item = plan_file(LocalFiles(), "gw1", entry, sink, final=True)
+    assert item is not None and (item.start, item.total) == (held, len(text))
+    collect_log(LocalFiles(), "gw1", str(tmp_path / "mail.log"), sink)
+    assert sink.lines() == Counter(postfix_lines(0, 101))
+
+
+def test_a_compressed_file_beyond_4_gib_is_planned_in_the_4_gib_range_of_its_offset(tmp_path: Path) -> None:
+    """gzip's trailer keeps the size modulo 2**32: the offset already held tells which 4 GiB range it is in."""
+    (tmp_path / "big.gz").write_bytes(gzip.compress(b"first line\n" + b"x" * 90 + b"\n"))  # trailer: 102
+    entry = LogFile(str(tmp_path / "big.gz"), (tmp_path / "big.gz").stat().st_size, 0.0, True, False)
+    item = plan_file(LocalFiles(), "gw1", entry, Offset(2**32 + 50), final=True)
+    assert item is not None and (item.start, item.total) == (2**32 + 50, 2**32 + 102)
+    assert plan_file(LocalFiles(), "gw1", entry, Offset(2**32 + 102), final=True) is None
+    assert plan_file(LocalFiles(), "gw1", entry, Offset(2 * 2**32 + 102), final=True) is None
+
+
+def test_chunks_carry_their_files_mtime_and_the_pass_counts_every_chunk_and_line(tmp_path: Path) -> None:
+    old, new = postfix_lines(0, 100), postfix_lines(100, 100)
+    (tmp_path / "mail.log.1").write_text("".join(f"{x}\n" for x in old))
+    append(tmp_path / "mail.log", new)
+    os.utime(tmp_path / "mail.log.1", (1_700_000_000, 1_700_000_000))
+    sink, handed = StrictSink(), []
+    result = collect_log(
+        LocalFiles(), "gw1", str(tmp_path / "mail.log"), sink, chunk_bytes=4096, on_chunk=handed.append
+    )
+    assert handed == sink.chunks and len(handed) > 4
+    assert (result.chunks, result.lines, result.files) == (len(handed), 600, 2)
+    assert {c.mtime for c in handed if c.path.endswith(".1")} == {1_700_000_000}
+    assert {c.mtime for c in handed if c.path.endswith(".log")} == {(tmp_path / "mail.log").stat().st_mtime}
+
+
+def test_a_resumed_pass_plans_only_the_bytes_not_held(tmp_path: Path) -> None:
+    log = tmp_path / "mail.log"
+    append(log, postfix_lines(0, 10))
+    sink = StrictSink()
+    collect_log(LocalFiles(), "gw1", str(log), sink)
+    before = log.stat().st_size
+    append(log, postfix_lines(10, 5))
+    planned: list[tuple[str, int]] = []
+    collect_log(LocalFiles(), "gw1", str(log), sink, on_plan=lambda g, n: planned.append((g, n)))
+    assert planned == [("gw1", log.stat().st_size - before)]
+
+
+def test_a_file_replaced_between_plan_and_read_is_skipped_with_a_warning_and_the_rest_is_read(tmp_path: Path) -> None:
+    rotated = tmp_path / "mail.log.1"
+    rotated.write_text("".join(f"{x}\n" for x in postfix_lines(0, 10)))
+    append(tmp_path / "mail.log", postfix_lines(10, 10))
+
+    class ReplacedAfterPlan(LocalFiles):
+        """The rotated file gets another first line after it was planned, before it is read."""
+
+        opened = 0
+
+        @contextmanager
+        def reader(self, path: str) -> Iterator[Callable[[int, int], bytes]]:
+            if path == str(rotated):
+                self.opened += 1
+                if self.opened == 2:
+                    rotated.write_text("".join(f"{x}\n" for x in postfix_lines(50, 10)))
+            with super().reader(path) as fetch:
+                yield fetch
+
+    sink = StrictSink()
+    result = collect_log(ReplacedAfterPlan(), "gw1", str(tmp_path / "mail.log"), sink)
+    assert result.warnings == [f"{rotated} changed identity before it was read"]
+    assert sink.lines() == Counter(postfix_lines(10, 10)) and result.files == 1
