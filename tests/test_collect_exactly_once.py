@@ -258,3 +258,10 @@ def test_a_file_replaced_between_plan_and_read_is_skipped_with_a_warning_and_the
     result = collect_log(ReplacedAfterPlan(), "gw1", str(tmp_path / "mail.log"), sink)
     assert result.warnings == [f"{rotated} changed identity before it was read"]
     assert sink.lines() == Counter(postfix_lines(10, 10)) and result.files == 1
+
+
+def test_savelogs_dot_0_is_the_newest_rotated_file_and_ties_keep_the_listing_order() -> None:
+    listing = [("mail.log", 1, 0.0), ("mail.log.0", 1, 0.0), ("mail.log.1.gz", 1, 0.0)]  # savelog's scheme
+    assert [Path(f.path).name for f in rotation_set("mail.log", listing)] == ["mail.log.1.gz", "mail.log.0", "mail.log"]
+    same_day = [("mail.log.20260101", 2, 0.0), ("mail.log-20260101", 1, 0.0)]  # two styles, one rank
+    assert [Path(f.path).name for f in rotation_set("mail.log", same_day)] == ["mail.log.20260101", "mail.log-20260101"]
