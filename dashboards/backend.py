@@ -55,6 +55,11 @@ def secure_cookie(home: Path) -> bool:
     return load_config(home).dashboards.secure_cookie
 
 
+def stuck_hours(home: Path) -> float:
+    """Age above which queued mail is flagged as stuck on the Queue page ([dashboards] stuck_hours)."""
+    return load_config(home).dashboards.stuck_hours
+
+
 def trusted_proxies(home: Path) -> tuple[str, ...]:
     """The reverse proxies whose X-Forwarded-For is believed ([dashboards] trusted_proxies)."""
     return load_config(home).dashboards.trusted_proxies

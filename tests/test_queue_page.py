@@ -13,10 +13,12 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 import psutil
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from acl import Scope
 from ingest import QUEUE_SCHEMA, local_runner, make_gateway, snapshot_queue
+from relaywatch.core import ConfigError, load_config
 from relaywatch.demo_postfix import POSTFIX, REPLIES, DemoPostfix
 from tests.servers import require_executable, require_root
 from tests.servers.postfix import make_root
@@ -96,7 +98,7 @@ def test_queue_page_warns_of_stuck_mail_and_counts_recipient_domains(tmp_path, m
     now = datetime.now(UTC)
     rows = [
         (now, "gw1", "deferred", "OLD1", now - timedelta(hours=10), 900, "a@x.example", ["r1@orange.fr"], ["421 busy"]),
-        (now, "gw1", "deferred", "NEW1", now - timedelta(minutes=5), 100, "a@x.example", ["r2@orange.fr"], [None]),
+        (now, "gw1", "deferred", "NEW1", now - timedelta(minutes=20), 100, "a@x.example", ["r2@orange.fr"], [None]),
     ]
     open_lake(home.path).commit_queue("gw1", pl.DataFrame(rows, schema=QUEUE_SCHEMA, orient="row"))
     at = page_as("root", "mailqueue.py", monkeypatch, home)
@@ -107,6 +109,15 @@ def test_queue_page_warns_of_stuck_mail_and_counts_recipient_domains(tmp_path, m
     assert table(at, "recipient_domain").filter(pl.col("gateway") == "gw1").to_dicts() == [
         {"gateway": "gw1", "recipient_domain": "orange.fr", "recipients": 2, "messages": 2, "deferred": 1}
     ]
+
+    with (home.path / "relaywatch.toml").open("a") as config:
+        config.write("\n[dashboards]\nstuck_hours = 0.05\n")  # below the minimum: refused, the page says so
+    with pytest.raises(ConfigError, match="stuck_hours"):
+        load_config(home.path)
+    text = (home.path / "relaywatch.toml").read_text().replace("stuck_hours = 0.05", "stuck_hours = 0.25")
+    (home.path / "relaywatch.toml").write_text(text)  # 15 minutes: the newer message is stuck too
+    at = page_as("root", "mailqueue.py", monkeypatch, home)
+    assert texts(at.warning) == ["gw1: 2 message(s) queued for more than 0.25 hours."]
 
 
 def table(at: AppTest, column: str) -> pl.DataFrame:

@@ -9,7 +9,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from dashboards import charts, formats, links
+from dashboards import backend, charts, formats, links
 from dashboards.auth import BY_ID, guard
 from dashboards.filters import period_picker
 from warehouse import queue
@@ -22,7 +22,7 @@ t = session.t
 zone = session.zone
 st.title(t("queue.title"))
 period = period_picker(session, default="24h")
-data = queue(session.warehouse, period)
+data = queue(session.warehouse, period, backend.stuck_hours(session.home))
 if not data.summary.height and not data.history.height:
     st.info(t("queue.no_snapshots"))
     st.stop()

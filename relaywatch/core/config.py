@@ -115,6 +115,9 @@ class DashboardsSection:
     trusted_proxies: tuple[str, ...] = ()
     """Addresses of reverse proxies in front of the dashboards: only a request from one of them has its
     X-Forwarded-For read (for per-source throttling); from anyone else the header is ignored."""
+    stuck_hours: float = field(default=4.0, metadata=_minimum(0.1))
+    """The Queue page warns about mail queued longer than this many hours (what counts as stuck depends
+    on the customers: a newsletter relay lives with hours, a transactional one does not)."""
 
     def check(self) -> None:
         for proxy in self.trusted_proxies:
