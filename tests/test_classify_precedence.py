@@ -13,7 +13,7 @@ import pytest
 
 from relaywatch.core import ClassifySection
 from warehouse import classify
-from warehouse.classify import OUTPUT_COLUMNS, RuleSet, classify_frame, load_rules
+from warehouse.classify import OUTPUT_COLUMNS, RuleSet, classify_frame, explain, load_rules
 from warehouse.ruletable import builtin_rules
 
 
@@ -171,3 +171,11 @@ def test_known_classifies_each_combination_once_and_starts_over_past_its_limit(m
     assert rules.memo["verdicts"].height == 1  # past it: started over with the new combination only
     # the verdicts do not depend on what the memo held
     assert classify_frame(first, rules=rules)["rule"].to_list() == ["text.user_unknown", "text.mailbox_full"]
+
+
+def test_the_dsn_the_rules_read_is_the_columns_else_the_texts_and_never_a_bare_class():
+    assert explain("5.1.1", "bounced", "550 5.2.2 zzz")["dsn"] == "5.1.1"
+    assert explain("5.0.0", "bounced", "550 5.2.2 zzz")["dsn"] == "5.2.2"
+    assert explain(None, None, "550 5.2.2 zzz")["dsn"] == "5.2.2"
+    assert explain("5.0.0", "bounced", "zzz")["dsn"] is None
+    assert explain(None, None, "550 5.0.0 zzz")["dsn"] is None

@@ -193,9 +193,10 @@ def _match(distinct: pl.DataFrame, ruleset: RuleSet) -> pl.DataFrame:
         code=pl.col("norm").str.extract(_REPLY, 1).cast(pl.Int32),
     ).with_columns(
         # X.0.0 is what Postfix writes when the server gave no enhanced code: it says nothing beyond
-        # the class, so the DSN tier ignores it and the reply code (or status) decides.
+        # the class, so the DSN tier ignores it (the text's code, if any, is read instead) and the reply
+        # code (or status) decides.
         eff_dsn=pl.when(pl.col("col_dsn").is_null() | pl.col("col_dsn").str.ends_with(".0.0"))
-        .then(pl.coalesce("text_dsn", "col_dsn"))
+        .then(pl.col("text_dsn"))
         .otherwise("col_dsn")
         .str.replace(r"^[0-9]\.0\.0$", "")
         .replace("", None),
