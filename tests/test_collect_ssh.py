@@ -202,19 +202,28 @@ def test_real_postfix_log_growing_and_rotating_ends_in_the_warehouse_exactly_onc
     )
 
     def send(first: int, count: int) -> None:
+        """Send `count` messages and wait until the live log holds each one's last line (postlogd writes
+        asynchronously: the queue is idle before the log is complete)."""
+        sent = []
         for n in range(first, first + count):
             kind = ("ok", "ok", "soft", "hard")[n % 4]
-            postfix_gateway.send(f"sender{n}@client.example", [f"{kind}{n}@dest.example", f"ok{n}b@dest.example"])
+            recipients = [f"{kind}{n}@dest.example", f"ok{n}b@dest.example"]
+            sent.append((kind, postfix_gateway.send(f"sender{n}@client.example", recipients).queue_id))
         postfix_gateway.wait_idle()
+        for kind, queue_id in sent:  # both recipients' results, then (unless one is deferred) the removal
+            postfix_gateway.wait_for_log(rf"{queue_id}: to=<", count=2)
+            if kind != "soft":
+                postfix_gateway.wait_for_log(rf"{queue_id}: removed")
+            if kind == "hard":  # and the non-delivery notification sent back for it
+                [notice] = postfix_gateway.wait_for_log(rf"{queue_id}: sender non-delivery notification: \w+")
+                postfix_gateway.wait_for_log(rf"{notice.rsplit(': ', 1)[1].strip()}: removed")
 
     with Running(home):
         send(0, 12)
         postfix_logrotate(postfix_gateway)  # by rename, then compressed: mail.log.<stamp>.gz
         send(12, 12)
-        time.sleep(0.5)  # postlogd writes asynchronously: let it finish before copying
         copytruncate(postfix_gateway.log_path, postfix_gateway)
         send(24, 12)
-        time.sleep(0.5)
         expected = files_lines(postfix_gateway.root)
         wait_for(lambda: lake_lines(home, "gw-pf").height >= sum(expected.values()), 30, "collection")
         wait_for(lambda: table(home, "deliveries").height, 30, "processing")
