@@ -193,7 +193,12 @@ def reasons_by(
             color=channel,
             tooltip=[f"{category}:N", f"{reason}:N", f"{value}:Q"],
         )
-        .properties(height=max(160, 28 * frame[category].n_unique()))
+        # 28 px per bar; only the width is fitted to the page (Streamlit's default "fit" squeezed the bars
+        # into what the legend and axes left of the height: 10 providers drew 5 px apart)
+        .properties(
+            height=max(160, 28 * frame[category].n_unique()),
+            autosize=alt.AutoSizeParams(type="fit-x", contains="padding"),
+        )
     )
     return localised(chart, language)
 

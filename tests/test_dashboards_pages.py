@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from acl import Scope, audit_entries, get_user, local_operator, open_store, user_grant
-from dashboards import backend
+from dashboards import backend, charts
 from ingest.queue import QUEUE_SCHEMA
 from reports import load_settings, report_settings, settings_path
 from tests.test_dashboards_data import (
@@ -399,3 +399,14 @@ def test_the_report_preview_is_an_iframe_of_a_sanitised_file(tmp_path: Path, mon
     at = page_as("nobody", "account.py", monkeypatch, home)
     at.button(key="report_preview").click().run()
     assert "no grant" in " ".join(texts(at.info))
+
+
+def test_the_reasons_by_provider_chart_gives_each_provider_a_bar_of_its_own_height() -> None:
+    frame = pl.DataFrame(
+        {"provider": [f"p{i}" for i in range(10)], "reason": ["user_unknown"] * 10, "attempts": list(range(10))}
+    )
+    spec = charts.reasons_by(
+        frame, category="provider", reason="reason", value="attempts", x_title="x", y_title="y", language="en"
+    ).to_dict()
+    # the height is the plot's (28 px a bar), not squeezed with the legend and axes into a fitted box
+    assert spec["height"] == 280 and spec["autosize"] == {"type": "fit-x", "contains": "padding"}
