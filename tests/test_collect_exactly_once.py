@@ -265,3 +265,11 @@ def test_savelogs_dot_0_is_the_newest_rotated_file_and_ties_keep_the_listing_ord
     assert [Path(f.path).name for f in rotation_set("mail.log", listing)] == ["mail.log.1.gz", "mail.log.0", "mail.log"]
     same_day = [("mail.log.20260101", 2, 0.0), ("mail.log-20260101", 1, 0.0)]  # two styles, one rank
     assert [Path(f.path).name for f in rotation_set("mail.log", same_day)] == ["mail.log.20260101", "mail.log-20260101"]
+
+
+def test_a_live_log_whose_first_line_is_empty_has_started(tmp_path: Path) -> None:
+    (tmp_path / "mail.log.1").write_text("first\nlast without newline")
+    (tmp_path / "mail.log").write_text("\n")  # an empty first line is a complete one
+    sink = StrictSink()
+    collect_log(LocalFiles(), "gw1", str(tmp_path / "mail.log"), sink)
+    assert sink.lines() == Counter(["first", "last without newline", ""])

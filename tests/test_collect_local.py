@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import threading
 import time
 from collections import Counter
@@ -205,7 +206,7 @@ def test_a_chunk_read_across_a_copytruncate_is_not_committed(tmp_path: Path) -> 
     sink = StrictSink()
     files = TruncatedWhileRead()
     item = plan(files, "gw1", str(log), sink, set(), [])[0]
-    with pytest.raises(FileReplaced):
+    with pytest.raises(FileReplaced, match=f"^{re.escape(str(log))} was truncated while being read$"):
         read_planned(files, "gw1", item, sink, chunk_bytes=1 << 20)
     assert sink.chunks == []
     collect(log, sink)
