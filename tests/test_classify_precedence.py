@@ -179,3 +179,15 @@ def test_the_dsn_the_rules_read_is_the_columns_else_the_texts_and_never_a_bare_c
     assert explain(None, None, "550 5.2.2 zzz")["dsn"] == "5.2.2"
     assert explain("5.0.0", "bounced", "zzz")["dsn"] is None
     assert explain(None, None, "550 5.0.0 zzz")["dsn"] is None
+
+
+def test_a_local_rule_on_final_statuses_is_qualified_by_the_status_success_or_expired_hard():
+    """A rule naming `sent` or `expired` with a pattern makes those lines read their text; without a
+    qualification of its own the rule is then qualified by the status: sent is success, expired is hard
+    even when its last reply was a 4xx (the final outcome, not the cause)."""
+    sent = local(status="sent", pattern="queued as", reason="delivered")
+    assert verdict(None, "sent", "250 2.0.0 Ok: queued as 4A1B2C3D4E", sent)["qualification"] == "success"
+    assert verdict(None, "SENT", "250 2.0.0 Ok: queued as 4A1B2C3D4E", sent)["rule"] == "local:r"
+    expired = local(status="expired", pattern="connection timed out", reason="network")
+    result = verdict("4.4.1", "expired", "451 connection timed out", expired)
+    assert (result["qualification"], result["reason"], result["rule"]) == ("hard", "network", "local:r")
