@@ -181,6 +181,12 @@ def test_the_dsn_the_rules_read_is_the_columns_else_the_texts_and_never_a_bare_c
     assert explain(None, None, "550 5.0.0 zzz")["dsn"] is None
 
 
+def test_explain_says_whether_a_temporary_sign_was_seen():
+    assert explain(None, None, "451 zzz")["temporary"] is True
+    assert explain("4.7.1", "bounced", "zzz")["temporary"] is True
+    assert explain(None, "bounced", "550 zzz")["temporary"] is False
+
+
 def test_a_local_rule_on_final_statuses_is_qualified_by_the_status_success_or_expired_hard():
     """A rule naming `sent` or `expired` with a pattern makes those lines read their text; without a
     qualification of its own the rule is then qualified by the status: sent is success, expired is hard
