@@ -173,6 +173,17 @@ def test_known_classifies_each_combination_once_and_starts_over_past_its_limit(m
     assert classify_frame(first, rules=rules)["rule"].to_list() == ["text.user_unknown", "text.mailbox_full"]
 
 
+def test_past_its_limit_the_memo_keeps_the_verdicts_of_the_combinations_it_is_asked_for(monkeypatch):
+    """A chunk mixing combinations seen before and new ones, right when the memo starts over: every row
+    keeps its verdict (the memo used to restart with the new ones only and the known rows got nulls)."""
+    monkeypatch.setattr(classify, "MEMO_LIMIT", 1)
+    rules = RuleSet(builtin_rules())
+    classify_frame(frame_of([("5.1.1", "bounced", "user unknown"), (None, None, "550 zzz")]), rules=rules)
+    mixed = classify_frame(frame_of([("5.1.1", "bounced", "user unknown"), (None, None, "451 zzz")]), rules=rules)
+    assert mixed.select("qualification", "rule").rows() == [("hard", "text.user_unknown"), ("soft", "reply.451")]
+    assert rules.memo["verdicts"].height == 2
+
+
 def test_the_dsn_the_rules_read_is_the_columns_else_the_texts_and_never_a_bare_class():
     assert explain("5.1.1", "bounced", "550 5.2.2 zzz")["dsn"] == "5.1.1"
     assert explain("5.0.0", "bounced", "550 5.2.2 zzz")["dsn"] == "5.2.2"
@@ -194,6 +205,9 @@ def test_a_local_rule_on_final_statuses_is_qualified_by_the_status_success_or_ex
     sent = local(status="sent", pattern="queued as", reason="delivered")
     assert verdict(None, "sent", "250 2.0.0 Ok: queued as 4A1B2C3D4E", sent)["qualification"] == "success"
     assert verdict(None, "SENT", "250 2.0.0 Ok: queued as 4A1B2C3D4E", sent)["rule"] == "local:r"
+    # the status decides, not a 2xx code in the text nor the reason's bare-text default
+    bare = local(status="delivered", pattern="zzz", reason="other")
+    assert verdict(None, "delivered", "zzz", bare)["qualification"] == "success"
     expired = local(status="expired", pattern="connection timed out", reason="network")
     result = verdict("4.4.1", "expired", "451 connection timed out", expired)
     assert (result["qualification"], result["reason"], result["rule"]) == ("hard", "network", "local:r")

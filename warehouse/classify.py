@@ -107,7 +107,9 @@ class RuleSet:
         fresh = distinct if memo is None else distinct.join(memo, on=MEMO_KEY, how="anti", nulls_equal=True)
         if fresh.height or memo is None:
             found = _match(fresh, self).select(*MEMO_KEY, *OUTPUT_COLUMNS)
-            memo = found if memo is None or memo.height > MEMO_LIMIT else pl.concat([memo, found])
+            if memo is not None and memo.height > MEMO_LIMIT:  # start over, keeping what this call needs
+                memo = memo.join(distinct, on=MEMO_KEY, how="semi", nulls_equal=True)
+            memo = found if memo is None else pl.concat([memo, found])
             self.memo["verdicts"] = memo
         return distinct.join(memo, on=MEMO_KEY, how="left", nulls_equal=True)
 
