@@ -111,7 +111,7 @@ def test_queue_page_warns_of_stuck_mail_and_counts_recipient_domains(tmp_path, m
     ]
 
     with (home.path / "relaywatch.toml").open("a") as config:
-        config.write("\n[dashboards]\nstuck_hours = 0.05\n")  # below the minimum: refused, the page says so
+        config.write("\n[dashboards]\nstuck_hours = 0.05\n")  # below the minimum: the configuration is refused
     with pytest.raises(ConfigError, match="stuck_hours"):
         load_config(home.path)
     text = (home.path / "relaywatch.toml").read_text().replace("stuck_hours = 0.05", "stuck_hours = 0.25")
