@@ -67,6 +67,11 @@ def test_a_finished_rotated_file_is_remembered_and_not_planned_again(tmp_path: P
     assert warnings == []
 
 
+def rotated(log_path: str, listing: list[tuple[str, int, float]]) -> list[str]:
+    """The file names of `rotation_set`, in its order."""
+    return [Path(f.path).name for f in rotation_set(log_path, listing)]
+
+
 def test_rotation_set_keeps_each_files_path_size_mtime_and_kind() -> None:
     listing = [("mail.log", 30, 3.0), ("mail.log.1", 20, 2.0), ("mail.log.2.gz", 10, 1.0)]
     assert rotation_set("/var/log/mail.log", listing) == [
@@ -86,7 +91,7 @@ def test_rotation_set_orders_numbers_by_value_and_dates_by_time_of_day() -> None
         ("mail.log-20260101", 1, 0.0),  # midnight of the same day: older
         ("mail.log-20251231", 1, 0.0),
     ]
-    names = [Path(f.path).name for f in rotation_set("/var/log/mail.log", listing)]
+    names = rotated("/var/log/mail.log", listing)
     assert names == [
         "mail.log-20251231",
         "mail.log-20260101",
@@ -97,7 +102,7 @@ def test_rotation_set_orders_numbers_by_value_and_dates_by_time_of_day() -> None
         "mail.log",
     ]
     # a compressed sibling without a number (the live log is gone): newer than every numbered one
-    names = [Path(f.path).name for f in rotation_set("mail.log", [("mail.log.gz", 1, 0.0), ("mail.log.1", 1, 0.0)])]
+    names = rotated("mail.log", [("mail.log.gz", 1, 0.0), ("mail.log.1", 1, 0.0)])
     assert names == ["mail.log.1", "mail.log.gz"]
 
 
@@ -105,9 +110,7 @@ def test_rotation_set_without_the_live_log_or_with_other_logs_only() -> None:
     assert rotation_set("mail.log", [("mail.log.1", 1, 0.0)]) == [LogFile("mail.log.1", 1, 0.0, False, False)]
     assert rotation_set("/l/mail.log", [("xmail.log", 1, 0.0), ("mail.log.1.gz.tmp", 1, 0.0)]) == []
     # a .gz is skipped only while its own uncompressed twin exists, not any other sibling's
-    names = [
-        Path(f.path).name for f in rotation_set("/l/mail.log", [("mail.log.2.gz", 1, 0.0), ("mail.log.2.g", 1, 0.0)])
-    ]
+    names = rotated("/l/mail.log", [("mail.log.2.gz", 1, 0.0), ("mail.log.2.g", 1, 0.0)])
     assert names == ["mail.log.2.gz"]
 
 
@@ -262,9 +265,9 @@ def test_a_file_replaced_between_plan_and_read_is_skipped_with_a_warning_and_the
 
 def test_savelogs_dot_0_is_the_newest_rotated_file_and_ties_keep_the_listing_order() -> None:
     listing = [("mail.log", 1, 0.0), ("mail.log.0", 1, 0.0), ("mail.log.1.gz", 1, 0.0)]  # savelog's scheme
-    assert [Path(f.path).name for f in rotation_set("mail.log", listing)] == ["mail.log.1.gz", "mail.log.0", "mail.log"]
+    assert rotated("mail.log", listing) == ["mail.log.1.gz", "mail.log.0", "mail.log"]
     same_day = [("mail.log.20260101", 2, 0.0), ("mail.log-20260101", 1, 0.0)]  # two styles, one rank
-    assert [Path(f.path).name for f in rotation_set("mail.log", same_day)] == ["mail.log.20260101", "mail.log-20260101"]
+    assert rotated("mail.log", same_day) == ["mail.log.20260101", "mail.log-20260101"]
 
 
 def test_a_live_log_whose_first_line_is_empty_has_started(tmp_path: Path) -> None:
